@@ -1,0 +1,42 @@
+// vision.h: the interface every vision encoder implements (CLIP-ViT for LLaVA-1.5, the DiffLMM encoder,
+// the toy ViT), so that the LMM runner feeds any of them to libllama the same way.
+//
+// A vision_encoder holds immutable weights on the backend it was loaded with; encode() uses that backend's
+// scheduler, so one encoder serves one thread at a time.
+#pragma once
+
+#include "backend.h"
+#include "image.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace glm {
+
+struct vision_output {
+    std::vector<float> embd;         // n_tokens x n_embd, token-major (row t = token t)
+    int                n_tokens = 0;
+    int                n_embd   = 0;
+    int                grid_w   = 0;  // tokens form a grid_h x grid_w grid in row-major order
+    int                grid_h   = 0;
+    pad_geometry       geom;          // how the image was placed in the encoder input
+};
+
+class vision_encoder {
+public:
+    virtual ~vision_encoder() = default;
+
+    virtual std::string name() const   = 0;  // e.g. "clip-vit (LLaVA-1.5 mlp projector)"
+    virtual int         n_embd() const = 0;  // width of the output embeddings (= the LLM's n_embd)
+    virtual int         grid_w() const = 0;
+    virtual int         grid_h() const = 0;
+
+    // Preprocesses the image exactly as the reference does and returns the embeddings fed to the LLM.
+    virtual vision_output encode(const image_u8 & img) = 0;
+};
+
+// Opens a vision GGUF and picks the encoder from its general.architecture ("clip", "toyvit", "difflmm").
+std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend);
+
+}  // namespace glm

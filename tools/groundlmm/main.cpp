@@ -1,0 +1,52 @@
+// groundlmm: pixel grounding for multimodal LLMs without grounding supervision.
+// Usage: groundlmm <command> [options]; groundlmm <command> --help for each command's options.
+#include "commands.h"
+#include "common.h"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+// Each subcommand's entry point, defined in its cmd-<name>.cpp (keep declarations and table in one order).
+int cmd_version(int argc, char ** argv);
+
+const std::vector<glm_command> & glm_commands() {
+    static const std::vector<glm_command> table = {
+        { "version", "print the version and the backends this build has", cmd_version },
+    };
+    return table;
+}
+
+static void usage(FILE * out) {
+    fprintf(out, "usage: groundlmm <command> [options]\n\ncommands:\n");
+    for (const auto & c : glm_commands()) {
+        fprintf(out, "  %-14s %s\n", c.name, c.summary);
+    }
+    fprintf(out, "\nRun 'groundlmm <command> --help' for the options of a command.\n");
+}
+
+int main(int argc, char ** argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (const auto & c : glm_commands()) {
+        if (c.name == std::string(argv[1])) {
+            std::string prog = std::string("groundlmm ") + c.name;
+            argv[1]          = (char *) prog.c_str();
+            try {
+                return c.run(argc - 1, argv + 1);
+            } catch (const glm::error & e) {
+                fprintf(stderr, "groundlmm %s: error: %s\n", c.name, e.what());
+                return 1;
+            } catch (const std::exception & e) {
+                fprintf(stderr, "groundlmm %s: internal error: %s\n", c.name, e.what());
+                return 3;
+            }
+        }
+    }
+    fprintf(stderr, "groundlmm: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
