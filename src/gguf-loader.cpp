@@ -241,6 +241,16 @@ ggml_tensor * gguf_loader::get(const std::string & name, std::vector<int64_t> ne
     return t;
 }
 
+const ggml_tensor * gguf_loader::describe(const std::string & name) const {
+    return ggml_get_tensor(meta_, name.c_str());
+}
+
+void gguf_loader::skip(const std::string & name) const {
+    if (has_tensor(name)) {
+        used_.insert(name);
+    }
+}
+
 void gguf_loader::check_all_used() const {
     std::string unused;
     int         n = 0;

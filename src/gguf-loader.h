@@ -47,6 +47,10 @@ public:
     // The tensor `name` with the given ne (trailing 1s may be omitted); throws when missing or of another shape.
     ggml_tensor * get(const std::string & name, std::vector<int64_t> ne) const;
     ggml_tensor * get_opt(const std::string & name, std::vector<int64_t> ne) const;  // nullptr when absent
+    // The tensor's description (type, ne) without a shape check; nullptr when absent. Does not count as use.
+    const ggml_tensor * describe(const std::string & name) const;
+    // Marks a tensor the model knowingly does not use (e.g. layers past the feature layer) as expected.
+    void skip(const std::string & name) const;
     // Throws naming the tensors of the file that no get() asked for.
     void check_all_used() const;
 

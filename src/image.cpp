@@ -103,6 +103,14 @@ image_u8 image_decode(const uint8_t * data, size_t size, const std::string & wha
     if (is_jpeg(data, size)) {
         return decode_jpeg(data, size, what, max_pixels);
     }
+    static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n' };
+    if (size >= 24 && memcmp(data, png_sig, 8) == 0) {
+        // check the IHDR size ourselves: stb refuses huge PNGs with a vague message
+        auto be32 = [&](size_t o) {
+            return (uint32_t) data[o] << 24 | (uint32_t) data[o + 1] << 16 | (uint32_t) data[o + 2] << 8 | data[o + 3];
+        };
+        check_size(be32(16), be32(20), max_pixels, what);
+    }
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(data, (int) size, &w, &h, &comp)) {
         fail("%s: not a decodable image (%s)", what.c_str(), stbi_failure_reason());
@@ -179,7 +187,7 @@ static pil_coeffs pil_precompute(int in_size, float in0, float in1, int out_size
     const double support0 = f == pil_filter::bilinear ? 1.0 : 2.0;
     double (*filter)(double) = f == pil_filter::bilinear ? filter_bilinear : filter_bicubic;
 
-    const double scale       = (in1 - in0) / out_size;
+    const double scale       = (double) (in1 - in0) / out_size;
     const double filterscale = scale < 1.0 ? 1.0 : scale;
     const double support     = support0 * filterscale;
     pil_coeffs   c;
@@ -338,15 +346,17 @@ struct interp_taps {
     int                taps = 0;
 };
 
-static interp_taps interp_precompute(int in, int out, interp_mode mode) {
+// Taps of the outputs first..first+count-1 of an in -> out resampling (the whole output: first 0, count out).
+static interp_taps interp_precompute(int in, int out, interp_mode mode, int first, int count) {
     interp_taps t;
     const float scale = (float) in / (float) out;
     if (mode == interp_mode::bilinear) {
         t.taps = 2;
-        t.idx.resize((size_t) out * 2);
-        t.w.resize((size_t) out * 2);
-        for (int i = 0; i < out; ++i) {
-            int   i0;
+        t.idx.resize((size_t) count * 2);
+        t.w.resize((size_t) count * 2);
+        for (int k = 0; k < count; ++k) {
+            const int i = first + k;
+            int       i0;
             float l1;
             if (in == out) {
                 i0 = i;
@@ -359,10 +369,10 @@ static interp_taps interp_precompute(int in, int out, interp_mode mode) {
                 i0 = std::min((int) std::floor(real), in - 1);
                 l1 = std::min(std::max(real - (float) i0, 0.0f), 1.0f);
             }
-            t.idx[i * 2 + 0] = i0;
-            t.idx[i * 2 + 1] = i0 + (i0 < in - 1 ? 1 : 0);
-            t.w[i * 2 + 0]   = 1.0f - l1;
-            t.w[i * 2 + 1]   = l1;
+            t.idx[k * 2 + 0] = i0;
+            t.idx[k * 2 + 1] = i0 + (i0 < in - 1 ? 1 : 0);
+            t.w[k * 2 + 0]   = 1.0f - l1;
+            t.w[k * 2 + 1]   = l1;
         }
         return t;
     }
@@ -370,45 +380,71 @@ static interp_taps interp_precompute(int in, int out, interp_mode mode) {
     auto cc1 = [A](float x) { return ((A + 2) * x - (A + 3)) * x * x + 1; };
     auto cc2 = [A](float x) { return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A; };
     t.taps = 4;
-    t.idx.resize((size_t) out * 4);
-    t.w.resize((size_t) out * 4);
-    for (int i = 0; i < out; ++i) {
+    t.idx.resize((size_t) count * 4);
+    t.w.resize((size_t) count * 4);
+    for (int k = 0; k < count; ++k) {
+        const int   i    = first + k;
         const float real = scale * ((float) i + 0.5f) - 0.5f;
         const int   i0   = std::min((int) std::floor(real), in - 1);
         const float l    = std::min(std::max(real - (float) i0, 0.0f), 1.0f);
         const float x2   = 1.0f - l;
         const float c[4] = { cc2(l + 1.0f), cc1(l), cc1(x2), cc2(x2 + 1.0f) };
         for (int j = 0; j < 4; ++j) {
-            t.idx[i * 4 + j] = std::min(std::max(i0 + j - 1, 0), in - 1);
-            t.w[i * 4 + j]   = c[j];
+            t.idx[k * 4 + j] = std::min(std::max(i0 + j - 1, 0), in - 1);
+            t.w[k * 4 + j]   = c[j];
         }
     }
     return t;
 }
 
 std::vector<float> torch_interpolate(const float * x, int c, int h, int w, int oh, int ow, interp_mode mode) {
+    return torch_interpolate_window(x, c, h, w, oh, ow, 0, 0, ow, oh, mode);
+}
+
+std::vector<float> torch_interpolate_window(const float * x, int c, int h, int w, int oh, int ow, int x0, int y0,
+                                            int ww, int wh, interp_mode mode) {
     if (c <= 0 || h <= 0 || w <= 0 || oh <= 0 || ow <= 0) {
         fail("interpolate: invalid sizes [%d,%d,%d] -> [%d,%d]", c, h, w, oh, ow);
     }
-    const interp_taps ty = interp_precompute(h, oh, mode);
-    const interp_taps tx = interp_precompute(w, ow, mode);
-    std::vector<float> out((size_t) c * oh * ow);
+    if (x0 < 0 || y0 < 0 || ww <= 0 || wh <= 0 || x0 + ww > ow || y0 + wh > oh) {
+        fail("interpolate: window %dx%d at (%d,%d) outside the %dx%d output", ww, wh, x0, y0, ow, oh);
+    }
+    const interp_taps ty = interp_precompute(h, oh, mode, y0, wh);
+    const interp_taps tx = interp_precompute(w, ow, mode, x0, ww);
+    std::vector<float> out((size_t) c * wh * ww);
+    // Each output is sum_j w_y[j] * (sum_i w_x[i] * src[row_j][col_i]) accumulated left to right, as the reference
+    // (aten UpSampleKernel.cpp, Interpolate<2>: outer sum over rows, inner over columns). The inner sums depend only
+    // on (source row, output column), so they are computed once per source row: same operations, same results.
+    std::vector<float> horiz((size_t) h * ww);
     for (int ch = 0; ch < c; ++ch) {
         const float * src = x + (size_t) ch * h * w;
-        float *       dst = out.data() + (size_t) ch * oh * ow;
-        for (int oy = 0; oy < oh; ++oy) {
-            for (int ox = 0; ox < ow; ++ox) {
-                // same accumulation order as the reference: outer sum over rows, inner over columns
-                float acc = 0.0f;
-                for (int j = 0; j < ty.taps; ++j) {
-                    const float * row = src + (size_t) ty.idx[oy * ty.taps + j] * w;
-                    float         t   = row[tx.idx[ox * tx.taps]] * tx.w[ox * tx.taps];
-                    for (int i = 1; i < tx.taps; ++i) {
-                        t += row[tx.idx[ox * tx.taps + i]] * tx.w[ox * tx.taps + i];
-                    }
-                    acc = j == 0 ? t * ty.w[oy * ty.taps] : acc + t * ty.w[oy * ty.taps + j];
+        float *       dst = out.data() + (size_t) ch * wh * ww;
+        for (int sy = 0; sy < h; ++sy) {
+            const float * row = src + (size_t) sy * w;
+            float *       hr  = horiz.data() + (size_t) sy * ww;
+            for (int ox = 0; ox < ww; ++ox) {
+                const int *   ix = &tx.idx[(size_t) ox * tx.taps];
+                const float * wx = &tx.w[(size_t) ox * tx.taps];
+                float         t  = row[ix[0]] * wx[0];
+                for (int i = 1; i < tx.taps; ++i) {
+                    t += row[ix[i]] * wx[i];
                 }
-                dst[(size_t) oy * ow + ox] = acc;
+                hr[ox] = t;
+            }
+        }
+        for (int oy = 0; oy < wh; ++oy) {
+            const int *   iy = &ty.idx[(size_t) oy * ty.taps];
+            const float * wy = &ty.w[(size_t) oy * ty.taps];
+            float *       o  = dst + (size_t) oy * ww;
+            const float * h0 = horiz.data() + (size_t) iy[0] * ww;
+            for (int ox = 0; ox < ww; ++ox) {
+                o[ox] = h0[ox] * wy[0];
+            }
+            for (int j = 1; j < ty.taps; ++j) {
+                const float * hj = horiz.data() + (size_t) iy[j] * ww;
+                for (int ox = 0; ox < ww; ++ox) {
+                    o[ox] += hj[ox] * wy[j];
+                }
             }
         }
     }

@@ -1,0 +1,21 @@
+#include "vision.h"
+
+#include "common.h"
+#include "gguf-loader.h"
+#include "models/clip.h"
+
+namespace glm {
+
+std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend) {
+    std::string arch;
+    {
+        gguf_loader probe(path);
+        arch = probe.get_str("general.architecture", "");
+    }
+    if (arch == "clip") {
+        return std::make_unique<clip_encoder>(path, backend);
+    }
+    fail("%s: unknown vision model architecture '%s' (expected clip, toyvit or difflmm)", path.c_str(), arch.c_str());
+}
+
+}  // namespace glm
