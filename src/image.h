@@ -57,5 +57,9 @@ enum class interp_mode { bilinear, bicubic };
 
 // torch.nn.functional.interpolate(x, size=(oh, ow), mode, align_corners=False) for x of shape [c, h, w].
 std::vector<float> torch_interpolate(const float * x, int c, int h, int w, int oh, int ow, interp_mode mode);
+// The window [y0, y0+wh) x [x0, x0+ww) of torch_interpolate(x, c, h, w, oh, ow, mode), shape [c, wh, ww], computed
+// without the rest of the output (identical values): for cropping and for streaming over very large outputs.
+std::vector<float> torch_interpolate_window(const float * x, int c, int h, int w, int oh, int ow, int x0, int y0,
+                                            int ww, int wh, interp_mode mode);
 
 }  // namespace glm
