@@ -152,6 +152,18 @@ std::vector<int64_t> gguf_loader::get_arr_int(const std::string & key) const {
     return read_arr<int64_t>(gguf_, key_id(key), path_, key);
 }
 
+std::vector<std::string> gguf_loader::get_arr_str(const std::string & key) const {
+    const int64_t id = key_id(key);
+    if (gguf_get_kv_type(gguf_, id) != GGUF_TYPE_ARRAY || gguf_get_arr_type(gguf_, id) != GGUF_TYPE_STRING) {
+        fail("%s: key '%s' is not an array of strings", path_.c_str(), key.c_str());
+    }
+    std::vector<std::string> out(gguf_get_arr_n(gguf_, id));
+    for (size_t i = 0; i < out.size(); ++i) {
+        out[i] = gguf_get_arr_str(gguf_, id, i);
+    }
+    return out;
+}
+
 std::string gguf_loader::get_str(const std::string & key, const std::string & def) const {
     return has_key(key) ? get_str(key) : def;
 }

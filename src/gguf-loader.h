@@ -34,6 +34,7 @@ public:
     bool                     get_bool(const std::string & key) const;
     std::vector<float>       get_arr_f32(const std::string & key) const;
     std::vector<int64_t>     get_arr_int(const std::string & key) const;
+    std::vector<std::string> get_arr_str(const std::string & key) const;
     std::string              get_str(const std::string & key, const std::string & def) const;
     int64_t                  get_int(const std::string & key, int64_t def) const;
     double                   get_float(const std::string & key, double def) const;
