@@ -72,13 +72,26 @@ void log_write(log_level level, const char * fmt, ...) {
     g_sink(level, s.c_str(), g_sink_data);
 }
 
+static std::string g_last_backend_error;
+
 static void ggml_sink(enum ggml_log_level level, const char * text, void * user_data) {
     const bool verbose = user_data != nullptr;
-    if (!verbose && level != GGML_LOG_LEVEL_ERROR) {
-        return;
+    if (level == GGML_LOG_LEVEL_ERROR) {
+        // kept so that a failed llama/ggml call can be reported in one line by the caller
+        g_last_backend_error = text;
+        while (!g_last_backend_error.empty() && (g_last_backend_error.back() == '\n' || g_last_backend_error.back() == ' ')) {
+            g_last_backend_error.pop_back();
+        }
     }
-    // ggml streams partial lines (level CONT); pass them through unchanged
-    fputs(text, stderr);
+    if (verbose) {
+        fputs(text, stderr);  // ggml streams partial lines (level CONT); pass them through unchanged
+    }
+}
+
+std::string backend_last_error() {
+    std::string e;
+    std::swap(e, g_last_backend_error);
+    return e;
 }
 
 void log_route_ggml(bool verbose) {

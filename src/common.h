@@ -31,8 +31,10 @@ void log_set_level(log_level min_level);
 log_level log_get_level();
 void log_write(log_level level, const char * fmt, ...) __attribute__((format(printf, 2, 3)));
 
-// Silences (or routes through our sink) the logs of ggml and libllama.
+// Routes the logs of ggml and libllama: printed only when verbose; their last error line is always kept.
 void log_route_ggml(bool verbose);
+// The last error line ggml/libllama logged since the previous call ("" if none), to explain a failed call.
+std::string backend_last_error();
 
 // Reads a whole file; throws glm::error naming the file when it cannot.
 std::vector<uint8_t> read_file(const std::string & path);

@@ -1,0 +1,342 @@
+#include "lmm.h"
+
+#include "common.h"
+
+#include "llama.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+namespace glm {
+
+const char * const k_template_llava_v1 =
+    "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, "
+    "detailed, and polite answers to the human's questions. USER: <image>\n{prompt} ASSISTANT:";
+
+static void backend_init_once() {
+    static std::once_flag once;
+    std::call_once(once, [] { llama_backend_init(); });
+}
+
+static int hw_threads() { return (int) std::max(1u, std::thread::hardware_concurrency()); }
+
+lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
+    backend_init_once();
+    if (p.model.empty()) {
+        fail("no LLM given (-m)");
+    }
+    const std::vector<uint8_t> head = [&] {
+        if (!file_exists(p.model)) {
+            fail("%s: file not found", p.model.c_str());
+        }
+        std::vector<uint8_t> all = read_file(p.model);  // header check only; libllama maps the file itself
+        all.resize(std::min<size_t>(all.size(), 4));
+        return all;
+    }();
+    if (head.size() < 4 || memcmp(head.data(), "GGUF", 4) != 0) {
+        fail("%s: not a GGUF file (bad magic)", p.model.c_str());
+    }
+    llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers       = p.n_gpu_layers < 0 ? 999 : p.n_gpu_layers;
+    backend_last_error();
+    model_ = llama_model_load_from_file(p.model.c_str(), mp);
+    if (!model_) {
+        const std::string why = backend_last_error();
+        fail("%s: libllama cannot load the model%s%s", p.model.c_str(), why.empty() ? "" : ": ", why.c_str());
+    }
+    vocab_   = llama_model_get_vocab(model_);
+    n_embd_  = llama_model_n_embd(model_);
+    n_layer_ = llama_model_n_layer(model_);
+    n_head_  = llama_model_n_head(model_);
+    n_vocab_ = llama_vocab_n_tokens(vocab_);
+    char buf[4096];
+    template_ = llama_model_meta_val_str(model_, "groundlmm.prompt_template", buf, sizeof(buf)) >= 0
+                    ? std::string(buf)
+                    : std::string(k_template_llava_v1);
+    if (!p.lora.empty()) {
+        if (!file_exists(p.lora)) {
+            fail("%s: LoRA adapter not found", p.lora.c_str());
+        }
+        lora_ = llama_adapter_lora_init(model_, p.lora.c_str());
+        if (!lora_) {
+            const std::string why = backend_last_error();
+            fail("%s: cannot load the LoRA adapter for %s%s%s", p.lora.c_str(), p.model.c_str(),
+                 why.empty() ? "" : ": ", why.c_str());
+        }
+    }
+}
+
+lmm_model::~lmm_model() {
+    if (lora_) {
+        llama_adapter_lora_free(lora_);
+    }
+    if (model_) {
+        llama_model_free(model_);
+    }
+}
+
+std::string lmm_model::desc() const {
+    char buf[256];
+    llama_model_desc(model_, buf, sizeof(buf));
+    return strfmt("%s (%d layers, %d heads, n_embd %d, vocab %d)", buf, n_layer_, n_head_, n_embd_, n_vocab_);
+}
+
+std::vector<int32_t> lmm_model::tokenize(const std::string & text, bool add_special) const {
+    std::vector<int32_t> out(text.size() + 8);
+    int n = llama_tokenize(vocab_, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special,
+                           /*parse_special=*/false);
+    if (n < 0) {
+        out.resize((size_t) -n);
+        n = llama_tokenize(vocab_, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special,
+                           false);
+    }
+    if (n < 0) {
+        fail("cannot tokenize a text of %zu bytes", text.size());
+    }
+    out.resize((size_t) n);
+    return out;
+}
+
+std::string lmm_model::piece(int32_t token) const {
+    char buf[256];
+    int  n = llama_token_to_piece(vocab_, token, buf, sizeof(buf), 0, /*special=*/false);
+    if (n < 0) {
+        std::string big((size_t) -n, '\0');
+        n = llama_token_to_piece(vocab_, token, big.data(), (int32_t) big.size(), 0, false);
+        return big.substr(0, (size_t) std::max(n, 0));
+    }
+    return std::string(buf, (size_t) n);
+}
+
+lmm_session::lmm_session(const lmm_model & model, const lmm_params & p) : model_(model), params_(p) {
+    if (p.n_ctx <= 0 || p.n_batch <= 0) {
+        fail("invalid context size %d or batch size %d (both must be positive)", p.n_ctx, p.n_batch);
+    }
+    llama_context_params cp = llama_context_default_params();
+    const int            nt = p.n_threads > 0 ? p.n_threads : hw_threads();
+    cp.n_ctx                = (uint32_t) p.n_ctx;
+    cp.n_batch              = (uint32_t) p.n_batch;
+    cp.n_ubatch             = (uint32_t) p.n_batch;
+    cp.n_seq_max            = 1;
+    cp.n_threads            = nt;
+    cp.n_threads_batch      = nt;
+    if (p.tap) {
+        tap_ = std::make_unique<attention_tap>(model.n_layer(), model.n_head(), p.tap_dump);
+        // the probabilities only exist as a tensor without flash attention (AUTO turns it on even on CPU)
+        cp.flash_attn_type   = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+        cp.cb_eval           = attention_tap::eval_callback;
+        cp.cb_eval_user_data = tap_.get();
+    } else {
+        cp.flash_attn_type = p.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    }
+    if (p.kv_f32) {
+        cp.type_k = GGML_TYPE_F32;
+        cp.type_v = GGML_TYPE_F32;
+    }
+    backend_last_error();
+    ctx_ = llama_init_from_model(model.get(), cp);
+    if (!ctx_) {
+        const std::string why = backend_last_error();
+        fail("%s: cannot create a context of %d tokens%s%s", model.path().c_str(), p.n_ctx, why.empty() ? "" : ": ",
+             why.c_str());
+    }
+    if (model.lora()) {
+        llama_adapter_lora * a     = model.lora();
+        float                scale = p.lora_scale;
+        if (llama_set_adapters_lora(ctx_, &a, 1, &scale) != 0) {
+            fail("cannot apply the LoRA adapter %s", p.lora.c_str());
+        }
+    }
+}
+
+lmm_session::~lmm_session() {
+    if (ctx_) {
+        llama_free(ctx_);
+    }
+}
+
+int lmm_session::n_ctx() const { return (int) llama_n_ctx(ctx_); }
+
+void lmm_session::decode_tokens(const std::vector<int32_t> & toks, int pos0) {
+    const int n_batch = params_.n_batch;
+    for (size_t i0 = 0; i0 < toks.size(); i0 += (size_t) n_batch) {
+        const int   n = (int) std::min(toks.size() - i0, (size_t) n_batch);
+        llama_batch b = llama_batch_init(n, 0, 1);
+        for (int i = 0; i < n; ++i) {
+            b.token[i]     = toks[i0 + i];
+            b.pos[i]       = pos0 + (int) i0 + i;
+            b.n_seq_id[i]  = 1;
+            b.seq_id[i][0] = 0;
+            b.logits[i]    = 0;
+        }
+        b.n_tokens  = n;
+        const int rc = llama_decode(ctx_, b);
+        llama_batch_free(b);
+        if (rc != 0) {
+            fail("llama_decode failed (%d) on text tokens at position %d", rc, pos0 + (int) i0);
+        }
+    }
+}
+
+void lmm_session::decode_embd(const float * embd, int n_img, int pos0) {
+    const int n_embd  = model_.n_embd();
+    const int n_batch = params_.n_batch;
+    for (int i0 = 0; i0 < n_img; i0 += n_batch) {
+        const int   n = std::min(n_img - i0, n_batch);
+        llama_batch b = llama_batch_init(n, n_embd, 1);
+        memcpy(b.embd, embd + (size_t) i0 * n_embd, (size_t) n * n_embd * sizeof(float));
+        for (int i = 0; i < n; ++i) {
+            b.pos[i]       = pos0 + i0 + i;
+            b.n_seq_id[i]  = 1;
+            b.seq_id[i][0] = 0;
+            b.logits[i]    = 0;
+        }
+        b.n_tokens   = n;
+        const int rc = llama_decode(ctx_, b);
+        llama_batch_free(b);
+        if (rc != 0) {
+            fail("llama_decode failed (%d) on image embeddings at position %d", rc, pos0 + i0);
+        }
+    }
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_params & gp) {
+    if (gp.n_predict < 1) {
+        fail("n_predict must be at least 1, got %d", gp.n_predict);
+    }
+    if (n_img <= 0 || !img_embd) {
+        fail("no image embeddings");
+    }
+    const std::string templ = gp.templ.empty() ? model_.prompt_template() : gp.templ;
+    const size_t      at    = templ.find("<image>");
+    if (at == std::string::npos || templ.find("<image>", at + 1) != std::string::npos) {
+        fail("prompt template must contain '<image>' exactly once: \"%s\"", templ.c_str());
+    }
+    std::string before = templ.substr(0, at), after = templ.substr(at + 7);
+    for (std::string * s : { &before, &after }) {
+        const size_t p = s->find("{prompt}");
+        if (p != std::string::npos) {
+            s->replace(p, 8, gp.prompt);
+        }
+    }
+    gen_result r;
+    r.prompt_pre  = model_.tokenize(before, /*add_special=*/true);
+    r.prompt_post = model_.tokenize(after, /*add_special=*/false);
+    if (r.prompt_post.empty()) {
+        fail("the prompt template has no text after '<image>'; the last prompt position must be a text token");
+    }
+    r.image_start  = (int) r.prompt_pre.size();
+    r.prompt_len   = r.image_start + n_img + (int) r.prompt_post.size();
+    const int n_steps = gp.forced.empty() ? gp.n_predict : (int) gp.forced.size();
+    if (r.prompt_len + n_steps > n_ctx()) {
+        fail("the prompt (%d tokens: %d text + %d image) plus %d generated tokens does not fit the context of %d "
+             "tokens (raise --ctx-size or lower -n)",
+             r.prompt_len, r.prompt_len - n_img, n_img, n_steps, n_ctx());
+    }
+
+    const double t0 = now_s();
+    llama_memory_clear(llama_get_memory(ctx_), true);
+    if (tap_) {
+        tap_->set_image_cells(r.image_start, n_img);
+    }
+    decode_tokens(r.prompt_pre, 0);
+    decode_embd(img_embd, n_img, r.image_start);
+    std::vector<int32_t> post_head(r.prompt_post.begin(), r.prompt_post.end() - 1);
+    decode_tokens(post_head, r.image_start + n_img);
+    const double t1 = now_s();
+
+    llama_sampler * smpl = llama_sampler_chain_init(llama_sampler_chain_default_params());
+    if (gp.temp <= 0.0f) {
+        llama_sampler_chain_add(smpl, llama_sampler_init_greedy());
+    } else {
+        if (gp.top_k > 0) {
+            llama_sampler_chain_add(smpl, llama_sampler_init_top_k(gp.top_k));
+        }
+        if (gp.top_p < 1.0f) {
+            llama_sampler_chain_add(smpl, llama_sampler_init_top_p(gp.top_p, 1));
+        }
+        llama_sampler_chain_add(smpl, llama_sampler_init_temp(gp.temp));
+        llama_sampler_chain_add(smpl, llama_sampler_init_dist(gp.seed));
+    }
+    struct sampler_guard {
+        llama_sampler * s;
+        ~sampler_guard() { llama_sampler_free(s); }
+    } guard{ smpl };
+
+    int32_t     cur = r.prompt_post.back();
+    int         pos = r.prompt_len - 1;
+    llama_batch b   = llama_batch_init(1, 0, 1);
+    struct batch_guard {
+        llama_batch & b;
+        ~batch_guard() { llama_batch_free(b); }
+    } bguard{ b };
+    r.stop_reason = gp.forced.empty() ? "length" : "forced";
+    for (int k = 0; k < n_steps; ++k) {
+        b.n_tokens     = 1;
+        b.token[0]     = cur;
+        b.pos[0]       = pos;
+        b.n_seq_id[0]  = 1;
+        b.seq_id[0][0] = 0;
+        b.logits[0]    = 1;
+        if (tap_) {
+            tap_->arm(0);
+        }
+        const int rc = llama_decode(ctx_, b);
+        if (rc != 0) {
+            fail("llama_decode failed (%d) at position %d", rc, pos);
+        }
+        if (tap_) {
+            tap_->commit();
+        }
+        if (gp.keep_logits) {
+            const float * lg = llama_get_logits_ith(ctx_, -1);
+            r.logits.insert(r.logits.end(), lg, lg + model_.n_vocab());
+        }
+        const int32_t next = gp.forced.empty() ? llama_sampler_sample(smpl, ctx_, -1) : gp.forced[k];
+        gen_token     t;
+        t.id  = next;
+        t.eog = llama_vocab_is_eog(model_.vocab(), next);
+        t.text = t.eog ? std::string() : model_.piece(next);
+        r.tokens.push_back(t);
+        if (gp.forced.empty() && t.eog) {
+            r.stop_reason = "eos";
+            break;
+        }
+        cur = next;
+        ++pos;
+    }
+    r.t_prompt_s = t1 - t0;
+    r.t_gen_s    = now_s() - t1;
+
+    // the answer as LLaVA shows it (decode, then strip) with each token's byte span in it
+    std::string raw;
+    std::vector<std::pair<int, int>> spans;
+    for (const gen_token & t : r.tokens) {
+        spans.emplace_back((int) raw.size(), (int) (raw.size() + t.text.size()));
+        raw += t.text;
+    }
+    size_t lead = 0, trail = raw.size();
+    while (lead < raw.size() && is_space(raw[lead])) {
+        ++lead;
+    }
+    while (trail > lead && is_space(raw[trail - 1])) {
+        --trail;
+    }
+    r.answer = raw.substr(lead, trail - lead);
+    for (size_t i = 0; i < r.tokens.size(); ++i) {
+        const int n        = (int) r.answer.size();
+        r.tokens[i].begin  = std::min(n, std::max(0, spans[i].first - (int) lead));
+        r.tokens[i].end    = std::min(n, std::max(0, spans[i].second - (int) lead));
+    }
+    if (tap_) {
+        r.maps = tap_->take();
+    }
+    return r;
+}
+
+}  // namespace glm

@@ -1,0 +1,125 @@
+// lmm.h: the language half of a LLaVA-style model on libllama: prompt template, tokenisation, the prompt decode
+// with the image as an embedding batch, and generation (greedy or sampled) with the attention tap armed on the
+// row that predicts each output token.
+//
+// lmm_model (weights, vocabulary, shape) is immutable after load and may be shared between threads;
+// lmm_session (llama_context, KV cache, tap) serves one thread at a time.
+#pragma once
+
+#include "attention-tap.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+struct llama_model;
+struct llama_context;
+struct llama_vocab;
+struct llama_adapter_lora;
+
+namespace glm {
+
+// LLaVA-1.5's conversation template (conv_llava_v1): <image> marks the image, {prompt} the user's text.
+extern const char * const k_template_llava_v1;
+
+struct lmm_params {
+    std::string model;               // LLM GGUF (llama.cpp format)
+    std::string lora;                // optional LoRA adapter GGUF (e.g. DiffLMM); "" = none
+    float       lora_scale   = 1.0f;
+    int         n_ctx        = 4096; // context length (tokens); LLaVA-1.5 was trained with 4096
+    int         n_batch      = 512;  // tokens (or image embeddings) per llama_decode call
+    int         n_threads    = 0;    // CPU threads; 0 = all hardware threads
+    int         n_gpu_layers = -1;   // layers offloaded to a GPU; -1 = all (when the build has a GPU)
+    bool        kv_f32       = false;  // F32 KV cache (exact attention; tests); default F16
+    bool        flash_attn   = false;  // flash attention when NOT tapping (the tap always turns it off)
+    bool        tap          = true;   // install the attention tap (flash attention off)
+    bool        tap_dump     = false;  // keep every layer's and head's map (memory: rows x L x H x image)
+};
+
+struct gen_params {
+    std::string prompt    = "Describe the image in detail.";
+    std::string templ;             // "" = the model's groundlmm.prompt_template key, else llava_v1
+    int         n_predict = 512;   // max tokens to generate (>= 1)
+    float       temp      = 0.0f;  // <= 0: greedy
+    int         top_k     = 0;     // 0 = off
+    float       top_p     = 1.0f;  // 1 = off
+    uint32_t    seed      = 0;     // sampling seed
+    std::vector<int32_t> forced;   // teacher forcing: these tokens are decoded instead of sampled
+    bool        keep_logits = false;  // keep each step's logits (n_steps x n_vocab)
+};
+
+struct gen_token {
+    int32_t     id = 0;
+    std::string text;          // the token's piece (UTF-8 bytes, may be a partial character)
+    int         begin = 0;     // byte span [begin, end) of the token in the final answer text
+    int         end   = 0;
+    bool        eog   = false; // end-of-generation token (its map is kept; it has no text)
+};
+
+struct gen_result {
+    std::string            answer;        // decoded answer, leading/trailing whitespace stripped as LLaVA does
+    std::vector<gen_token> tokens;        // generated tokens, one attention row each
+    std::vector<int32_t>   prompt_pre;    // BOS + tokens of the text before the image
+    std::vector<int32_t>   prompt_post;   // tokens of the text after the image
+    int                    image_start = 0;  // position (= KV cell) of the first image token
+    int                    prompt_len  = 0;  // P = pre + image + post
+    std::string            stop_reason;   // "eos", "length" or "forced"
+    std::vector<float>     logits;        // n_steps x n_vocab, when gen_params.keep_logits
+    attn_maps              maps;          // one row per generated token (empty when the tap is off)
+    double                 t_prompt_s = 0, t_gen_s = 0;
+};
+
+class lmm_model {
+public:
+    explicit lmm_model(const lmm_params & params);
+    ~lmm_model();
+    lmm_model(const lmm_model &)             = delete;
+    lmm_model & operator=(const lmm_model &) = delete;
+
+    llama_model *       get() const { return model_; }
+    const llama_vocab * vocab() const { return vocab_; }
+    llama_adapter_lora * lora() const { return lora_; }
+    int                 n_embd() const { return n_embd_; }
+    int                 n_layer() const { return n_layer_; }
+    int                 n_head() const { return n_head_; }
+    int                 n_vocab() const { return n_vocab_; }
+    const std::string & path() const { return path_; }
+    const std::string & prompt_template() const { return template_; }  // from the file, or llava_v1
+    std::string         desc() const;
+
+    std::vector<int32_t> tokenize(const std::string & text, bool add_special) const;
+    std::string          piece(int32_t token) const;
+
+private:
+    llama_model *        model_ = nullptr;
+    const llama_vocab *  vocab_ = nullptr;
+    llama_adapter_lora * lora_  = nullptr;
+    std::string          path_, template_;
+    int                  n_embd_ = 0, n_layer_ = 0, n_head_ = 0, n_vocab_ = 0;
+};
+
+class lmm_session {
+public:
+    lmm_session(const lmm_model & model, const lmm_params & params);
+    ~lmm_session();
+    lmm_session(const lmm_session &)             = delete;
+    lmm_session & operator=(const lmm_session &) = delete;
+
+    // Runs the template with the image embeddings (n_img x n_embd, token-major) and generates.
+    gen_result generate(const float * img_embd, int n_img, const gen_params & gp);
+
+    const lmm_model & model() const { return model_; }
+    int               n_ctx() const;
+    bool              tapping() const { return tap_ != nullptr; }
+
+private:
+    void decode_tokens(const std::vector<int32_t> & toks, int pos0);
+    void decode_embd(const float * embd, int n, int pos0);
+
+    const lmm_model &              model_;
+    lmm_params                     params_;
+    llama_context *                ctx_ = nullptr;
+    std::unique_ptr<attention_tap> tap_;
+};
+
+}  // namespace glm
