@@ -180,6 +180,14 @@ bool gguf_loader::has_tensor(const std::string & name) const {
     return ggml_get_tensor(meta_, name.c_str()) != nullptr;
 }
 
+std::vector<int64_t> gguf_loader::tensor_ne(const std::string & name) const {
+    const ggml_tensor * t = ggml_get_tensor(meta_, name.c_str());
+    if (!t) {
+        fail("%s: missing tensor '%s'", path_.c_str(), name.c_str());
+    }
+    return std::vector<int64_t>(t->ne, t->ne + GGML_MAX_DIMS);
+}
+
 std::vector<std::string> gguf_loader::tensor_names() const {
     std::vector<std::string> out;
     for (int64_t i = 0; i < gguf_get_n_tensors(gguf_); ++i) {

@@ -42,6 +42,8 @@ public:
 
     // --- tensors
     bool has_tensor(const std::string & name) const;
+    // The shape (ne, ggml order) of tensor `name` as the file stores it; throws when missing.
+    std::vector<int64_t> tensor_ne(const std::string & name) const;
     std::vector<std::string> tensor_names() const;
     // Reads all tensor data into a buffer on `backend` (weights live there for the loader's lifetime).
     void load(ggml_backend_t backend);
