@@ -264,20 +264,16 @@ rle rle_from_polygons(const std::vector<std::vector<double>> & parts, int h, int
     if (parts.empty()) {
         fail("polygon segmentation: empty list of polygons");
     }
+    // pycocotools frPyObjects dispatches on the first part: 4 numbers go to frBbox, which rejects a list
+    // (TypeError); fewer than 4 are "input type is not supported". Later parts may have any length.
     const size_t n0 = parts[0].size();
-    if (n0 < 4) {
-        fail("polygon segmentation: first polygon has %zu numbers, expected at least 4", n0);
+    if (n0 <= 4) {
+        fail("polygon segmentation: first polygon has %zu numbers, expected more than 4 (pycocotools rejects it too)",
+             n0);
     }
     std::vector<rle> rs;
     for (const auto & p : parts) {
-        if (n0 == 4) {  // pycocotools frPyObjects reads the whole list as boxes
-            if (p.size() != 4) {
-                fail("box-list segmentation: a part has %zu numbers, expected 4", p.size());
-            }
-            rs.push_back(rle_from_bbox(p.data(), h, w));
-        } else {
-            rs.push_back(rle_from_polygon(p, h, w));
-        }
+        rs.push_back(rle_from_polygon(p, h, w));
     }
     return rle_merge(rs, false);
 }

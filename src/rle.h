@@ -37,8 +37,7 @@ rle  rle_from_polygon(const std::vector<double> & xy, int h, int w);
 // A box [x, y, width, height] as pycocotools rleFrBbox (a 4-point polygon).
 rle  rle_from_bbox(const double bbox[4], int h, int w);
 // COCO's polygon-list segmentation as annToRLE does it (frPyObjects + merge): the parts are merged into one
-// mask. pycocotools' frPyObjects quirk is kept: when the first part has exactly 4 numbers, every part is
-// read as a box [x, y, w, h]. Throws on an empty list or a first part shorter than 4 numbers.
+// mask. Throws on an empty list or a first part of 4 numbers or fewer (pycocotools fails on those too).
 rle  rle_from_polygons(const std::vector<std::vector<double>> & parts, int h, int w);
 // Union (intersect = false) or intersection of masks of one size (rleMerge); throws on differing sizes.
 rle  rle_merge(const std::vector<rle> & rs, bool intersect);
