@@ -1,6 +1,7 @@
 #include "lmm.h"
 
 #include "common.h"
+#include "gguf-loader.h"
 
 #include "llama.h"
 
@@ -28,16 +29,14 @@ lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
     if (p.model.empty()) {
         fail("no LLM given (-m)");
     }
-    const std::vector<uint8_t> head = [&] {
-        if (!file_exists(p.model)) {
-            fail("%s: file not found", p.model.c_str());
+    {
+        // our strict reader first: a missing, non-GGUF or truncated file gets a precise one-line error
+        gguf_loader probe(p.model);
+        const std::string arch = probe.get_str("general.architecture", "");
+        if (arch == "clip" || arch == "toyvit" || arch == "difflmm" || arch == "sam") {
+            fail("%s: this is a vision/segmentation model (architecture '%s'), not an LLM", p.model.c_str(),
+                 arch.c_str());
         }
-        std::vector<uint8_t> all = read_file(p.model);  // header check only; libllama maps the file itself
-        all.resize(std::min<size_t>(all.size(), 4));
-        return all;
-    }();
-    if (head.size() < 4 || memcmp(head.data(), "GGUF", 4) != 0) {
-        fail("%s: not a GGUF file (bad magic)", p.model.c_str());
     }
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers       = p.n_gpu_layers < 0 ? 999 : p.n_gpu_layers;

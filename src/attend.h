@@ -1,0 +1,55 @@
+// attend.h: stage 1 of attend-and-segment as one library call — encode the image, run the LMM with the attention
+// tap, and keep everything later stages need: the answer, its tokens with byte spans, one attention map per
+// token over the image-token grid (layer-and-head mean, official head H-2 mean, optionally every layer and head),
+// the image size and the preprocessing geometry (pad offsets and scale) that map grid cells back to pixels.
+//
+// The result saves to and loads from a folder (attend.json + attention.safetensors, documented in
+// docs/formats.md), so that evaluation can run stage 2 (maps -> points -> masks) without rerunning the LMM.
+// attend_run uses the encoder's and the session's state: one call at a time per encoder/session pair.
+#pragma once
+
+#include "image.h"
+#include "lmm.h"
+#include "vision.h"
+
+#include <string>
+#include <vector>
+
+namespace glm {
+
+// Which map later stages use by default: the paper's mean over all layers and heads, or the official code's
+// head H-2 averaged over layers. Both are always stored; 'dump' also stores every layer and head.
+enum class attn_heads { all, official, dump };
+
+const char * attn_heads_name(attn_heads h);
+attn_heads   attn_heads_from_name(const std::string & s);  // throws on an unknown name
+
+struct attend_result {
+    // what was asked
+    std::string image_path;    // "" when the image came from memory
+    int         image_w = 0, image_h = 0;
+    gen_params  gen;           // prompt, template, sampling settings (forced tokens omitted when saved)
+    attn_heads  heads = attn_heads::all;
+    std::string templ;         // the template actually used
+    // the models
+    std::string llm_path, llm_desc, vision_path, vision_desc;
+    // the run
+    gen_result   out;          // answer, tokens with spans, prompt ids, maps, stop reason
+    int          grid_w = 0, grid_h = 0;
+    pad_geometry geom;
+    double       t_vision_s = 0;
+
+    int n_tokens() const { return (int) out.tokens.size(); }
+    // The map row of token k under the chosen head setting (grid_h x grid_w floats).
+    const float * map(int k) const;
+    const float * map(int k, attn_heads which) const;
+};
+
+// Runs the encoder and the LMM on one image. The encoder's width must equal the LLM's embedding width.
+attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8 & img, const gen_params & gp,
+                         attn_heads heads = attn_heads::all);
+
+void          attend_save(const attend_result & r, const std::string & dir);
+attend_result attend_load(const std::string & dir);
+
+}  // namespace glm

@@ -1,0 +1,82 @@
+#include "random-llama.h"
+
+#include "common.h"
+#include "gguf-loader.h"
+
+#include "gguf.h"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace glm {
+
+void write_random_llama(const std::string & path, const std::string & vocab_from, const random_llama_shape & s) {
+    gguf_init_params ip  = { /*no_alloc=*/true, /*ctx=*/nullptr };
+    gguf_context *   src = gguf_init_from_file(vocab_from.c_str(), ip);
+    if (!src) {
+        fail("%s: cannot read the tokenizer source", vocab_from.c_str());
+    }
+    const int64_t tok_id = gguf_find_key(src, "tokenizer.ggml.tokens");
+    if (tok_id < 0) {
+        gguf_free(src);
+        fail("%s: no tokenizer.ggml.tokens", vocab_from.c_str());
+    }
+    const int64_t n_vocab = (int64_t) gguf_get_arr_n(src, tok_id);
+
+    gguf_writer w;
+    gguf_set_kv(w.ctx(), src);  // the tokenizer; every general.* / llama.* key is overwritten below
+    gguf_free(src);
+    const int hd = s.n_embd / s.n_head;
+    w.set_str("general.architecture", "llama");
+    w.set_str("general.name", "random-llama");
+    w.set_u32("general.file_type", s.type == GGML_TYPE_F32 ? 0 : s.type == GGML_TYPE_F16 ? 1 : 7);
+    w.set_u32("llama.context_length", (uint32_t) s.n_ctx);
+    w.set_u32("llama.embedding_length", (uint32_t) s.n_embd);
+    w.set_u32("llama.block_count", (uint32_t) s.n_layer);
+    w.set_u32("llama.feed_forward_length", (uint32_t) s.n_ff);
+    w.set_u32("llama.attention.head_count", (uint32_t) s.n_head);
+    w.set_u32("llama.attention.head_count_kv", (uint32_t) s.n_head_kv);
+    w.set_u32("llama.rope.dimension_count", (uint32_t) hd);
+    w.set_f32("llama.rope.freq_base", 10000.0f);
+    w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    w.set_u32("llama.vocab_size", (uint32_t) n_vocab);
+
+    std::mt19937       rng(s.seed);
+    std::vector<float> buf;
+    auto add = [&](const std::string & name, std::vector<int64_t> ne, bool norm) {
+        int64_t n = 1;
+        for (int64_t d : ne) {
+            n *= d;
+        }
+        buf.resize((size_t) n);
+        if (norm) {
+            std::fill(buf.begin(), buf.end(), 1.0f);
+        } else {
+            std::normal_distribution<float> nd(0.0f, 1.0f / std::sqrt((float) ne[0]));
+            for (float & v : buf) {
+                v = nd(rng);
+            }
+        }
+        w.add_tensor(name, norm ? GGML_TYPE_F32 : s.type, ne, buf.data());
+    };
+    const int64_t E = s.n_embd, KV = (int64_t) hd * s.n_head_kv, F = s.n_ff;
+    add("token_embd.weight", { E, n_vocab }, false);
+    for (int il = 0; il < s.n_layer; ++il) {
+        const std::string b = "blk." + std::to_string(il) + ".";
+        add(b + "attn_norm.weight", { E }, true);
+        add(b + "attn_q.weight", { E, E }, false);
+        add(b + "attn_k.weight", { E, KV }, false);
+        add(b + "attn_v.weight", { E, KV }, false);
+        add(b + "attn_output.weight", { E, E }, false);
+        add(b + "ffn_norm.weight", { E }, true);
+        add(b + "ffn_gate.weight", { E, F }, false);
+        add(b + "ffn_up.weight", { E, F }, false);
+        add(b + "ffn_down.weight", { F, E }, false);
+    }
+    add("output_norm.weight", { E }, true);
+    add("output.weight", { E, n_vocab }, false);
+    w.write(path);
+}
+
+}  // namespace glm

@@ -1,0 +1,27 @@
+// random-llama.h: writes a llama-architecture GGUF with random weights of any shape, borrowing the tokenizer
+// (tokenizer.ggml.* keys) of an existing GGUF. For tests (mismatched model pairs) and benchmarks (a 1B-shaped
+// LLaMA at Q4_K/Q8_0) without downloading anything.
+#pragma once
+
+#include "ggml.h"
+
+#include <cstdint>
+#include <string>
+
+namespace glm {
+
+struct random_llama_shape {
+    int       n_embd    = 64;
+    int       n_layer   = 1;
+    int       n_head    = 4;
+    int       n_head_kv = 4;
+    int       n_ff      = 128;
+    int       n_ctx     = 4096;
+    ggml_type type      = GGML_TYPE_F32;  // matrices; norms stay F32
+    uint32_t  seed      = 0;
+};
+
+// vocab_from: a llama GGUF whose tokenizer is copied (the vocabulary size follows it).
+void write_random_llama(const std::string & path, const std::string & vocab_from, const random_llama_shape & s);
+
+}  // namespace glm
