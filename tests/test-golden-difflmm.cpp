@@ -1,0 +1,296 @@
+// test-golden-difflmm: the DiffLMM visual encoder against tests/golden/difflmm (diffusers + transformers + the
+// official SDCLIPBlock on tiny random weights). The test lays the golden's weights.safetensors out as the
+// folders users convert (diffusers unet/ vae/ scheduler/, an HF CLIP folder, the projector, DiffLMM's
+// config.json), converts them with the real converter, then compares every intermediate: each stage is fed
+// the reference output of the previous one, so errors do not accumulate; the whole chain is checked last.
+//
+// usage: test-golden-difflmm [golden folder] [--keep]
+#include "backend.h"
+#include "common.h"
+#include "difflmm-convert.h"
+#include "difflmm.h"
+#include "golden-util.h"
+#include "image.h"
+#include "safetensors.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+static std::vector<float> get(const glm::safetensors_file & f, const std::string & n) { return f.get(n).to_f32(); }
+
+// Writes the tensors "<prefix>*" of `src` into `path`, renamed by dropping `strip`.
+static void write_subset(const glm::safetensors_file & src, const std::string & prefix, const std::string & strip,
+                         const std::string & path) {
+    glm::safetensors_writer w;
+    int                     n = 0;
+    for (const std::string & name : src.names()) {
+        if (name.rfind(prefix, 0) != 0) {
+            continue;
+        }
+        const glm::st_tensor & t = src.get(name);
+        w.add(name.substr(strip.size()), t.dtype, t.shape, t.data);
+        ++n;
+    }
+    if (n == 0) {
+        glm::fail("%s: no tensors named %s*", src.path().c_str(), prefix.c_str());
+    }
+    w.write(path);
+}
+
+static int count_blocks(const glm::safetensors_file & w, const std::string & fmt) {
+    int n = 0;
+    while (true) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), fmt.c_str(), n);
+        bool found = false;
+        for (const std::string & name : w.names()) {
+            if (name.rfind(buf, 0) == 0) {
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            return n;
+        }
+        ++n;
+    }
+}
+
+static bool has_prefix(const glm::safetensors_file & w, const std::string & p) {
+    for (const std::string & name : w.names()) {
+        if (name.rfind(p, 0) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void write_json(const std::string & path, const json & j) { glm::write_file(path, j.dump(2)); }
+
+// The golden's configs, laid out as diffusers / transformers / LLaVA config.json files. Values the cases.json
+// "config" section gives are taken from it; counts it leaves out are read from the weight names and shapes.
+static void make_model_dirs(const std::string & golden, const std::string & dir, int n_up) {
+    const json                cases = json::parse(glm::read_file(golden + "/cases.json"));
+    const json &              cfg   = cases.at("config");
+    const glm::safetensors_file w(golden + "/weights.safetensors");
+    for (const char * d : { "unet", "vae", "scheduler", "clip" }) {
+        glm::make_dirs(dir + "/" + d);
+    }
+
+    // UNet
+    const int nb = (int) cfg.at("unet_block_out_channels").size();
+    json      down = json::array(), up = json::array();
+    for (int i = 0; i < nb; ++i) {
+        down.push_back(has_prefix(w, "unet.down_blocks." + std::to_string(i) + ".attentions.") ? "CrossAttnDownBlock2D"
+                                                                                                : "DownBlock2D");
+        up.push_back(has_prefix(w, "unet.up_blocks." + std::to_string(i) + ".attentions.") ? "CrossAttnUpBlock2D"
+                                                                                            : "UpBlock2D");
+    }
+    const json unet = {
+        { "_class_name", "UNet2DConditionModel" },
+        { "in_channels", w.get("unet.conv_in.weight").shape[1] },
+        { "out_channels", w.get("unet.conv_out.weight").shape[0] },
+        { "block_out_channels", cfg.at("unet_block_out_channels") },
+        { "layers_per_block", cfg.at("layers_per_block") },
+        { "down_block_types", down },
+        { "up_block_types", up },
+        { "mid_block_type", "UNetMidBlock2DCrossAttn" },
+        { "attention_head_dim", cfg.at("attention_head_dim(=num heads)") },
+        { "norm_num_groups", cfg.at("norm_num_groups") },
+        { "cross_attention_dim", cfg.at("cross_attention_dim") },
+        { "flip_sin_to_cos", true },
+        { "freq_shift", 0 },
+        { "norm_eps", 1e-5 },
+        { "downsample_padding", 1 },
+        { "use_linear_projection", false },
+    };
+    write_json(dir + "/unet/config.json", unet);
+    write_subset(w, "unet.", "unet.", dir + "/unet/diffusion_pytorch_model.safetensors");
+
+    // VAE
+    const json vae = {
+        { "_class_name", "AutoencoderKL" },
+        { "in_channels", w.get("vae.encoder.conv_in.weight").shape[1] },
+        { "latent_channels", w.get("vae.quant_conv.weight").shape[0] / 2 },
+        { "block_out_channels", cfg.at("vae_block_out_channels") },
+        { "down_block_types", json::array() },
+        { "layers_per_block", count_blocks(w, "vae.encoder.down_blocks.0.resnets.%d.") },
+        { "norm_num_groups", cfg.at("norm_num_groups") },
+        { "scaling_factor", cfg.at("vae_scaling_factor") },
+        { "act_fn", "silu" },
+    };
+    write_json(dir + "/vae/config.json", vae);
+    write_subset(w, "vae.", "vae.", dir + "/vae/diffusion_pytorch_model.safetensors");
+
+    // DDIM schedule as cases.json describes it ("DDIM, scaled_linear betas 0.00085..0.012, 1000 steps")
+    write_json(dir + "/scheduler/scheduler_config.json",
+               { { "_class_name", "DDIMScheduler" }, { "num_train_timesteps", 1000 }, { "beta_start", 0.00085 },
+                 { "beta_end", 0.012 }, { "beta_schedule", "scaled_linear" } });
+
+    // CLIP vision tower (transformers CLIPVisionModel names without "vision_model.")
+    const json & c    = cfg.at("clip");
+    const json   clip = {
+        { "model_type", "clip_vision_model" },
+        { "hidden_size", c.at("hidden") },
+        { "num_hidden_layers", c.at("layers") },
+        { "num_attention_heads", c.at("heads") },
+        { "image_size", c.at("image") },
+        { "patch_size", c.at("patch") },
+        { "hidden_act", c.at("act") },
+        { "intermediate_size", w.get("clip.encoder.layers.0.mlp.fc1.weight").shape[0] },
+        { "layer_norm_eps", 1e-5 },
+    };
+    write_json(dir + "/clip/config.json", clip);
+    write_subset(w, "clip.", "clip.", dir + "/clip/model.safetensors");
+
+    // projector, with the "mm_projector." prefix the official checkpoints carry
+    write_subset(w, "mm_projector.", "", dir + "/projector.safetensors");
+
+    const glm::safetensors_file cs(golden + "/cases.safetensors");
+    const json llava = {
+        { "mm_projector_type", "SDCLIPBlock" },
+        { "mm_vision_select_layer", 1 },  // the pipeline's "up1"
+        { "mm_vision_sd_timestep", cfg.at("timestep") },
+        { "mm_vision_sd_ensemble_size", 1 },
+        { "mm_vision_sd_concat_clip", true },
+        { "mm_vision_sd_implicit_caption", true },
+        { "mm_vision_sd_pe", cfg.at("tokens") },
+        { "mm_vision_resolution", cs.get("sd_input").shape[1] },
+        { "image_aspect_ratio", "pad" },
+    };
+    write_json(dir + "/llava-config.json", llava);
+    (void) n_up;
+}
+
+struct golden_noise {
+    std::vector<float> vae, unet;
+};
+
+static void inject_noise(int draw, float * vae, float * unet, size_t n, void * ud) {
+    const golden_noise * g = (const golden_noise *) ud;
+    if (draw != 0 || n != g->vae.size()) {
+        glm::fail("golden noise: draw %d of %zu values requested, the golden has one draw of %zu", draw, n,
+                  g->vae.size());
+    }
+    memcpy(vae, g->vae.data(), n * sizeof(float));
+    memcpy(unet, g->unet.data(), n * sizeof(float));
+}
+
+int main(int argc, char ** argv) {
+    std::string folder = GLM_GOLDEN_DEFAULT;
+    bool        keep   = false;
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--keep")) {
+            keep = true;
+        } else {
+            folder = argv[i];
+        }
+    }
+    glm::log_route_ggml(false);
+    golden::report r;
+    const std::string tmp = (fs::temp_directory_path() / ("glm-difflmm-" + std::to_string(getpid()))).string();
+    try {
+        const glm::safetensors_file cs(folder + "/cases.safetensors");
+        const json                  cases = json::parse(glm::read_file(folder + "/cases.json"));
+        int                         n_up  = 0;
+        while (cs.has("up" + std::to_string(n_up))) {
+            ++n_up;
+        }
+
+        // convert the golden's weights the way users convert the released ones
+        make_model_dirs(folder, tmp, n_up);
+        glm::difflmm_convert_params cp;
+        cp.sd_dir       = tmp;
+        cp.clip_dir     = tmp + "/clip";
+        cp.projector    = tmp + "/projector.safetensors";
+        cp.llava_config = tmp + "/llava-config.json";
+        cp.output       = tmp + "/difflmm-vision.gguf";
+        cp.type         = GGML_TYPE_F32;
+        cp.null_prompt  = false;  // the golden has no SD text encoder: its implicit caption has no null-prompt term
+        cp.up_blocks    = n_up;
+        glm::difflmm_convert(cp);
+
+        glm::compute_backend be;
+        glm::difflmm_encoder enc(cp.output, be);
+        printf("backend %s; %s\n", be.name().c_str(), enc.name().c_str());
+
+        // DDIM schedule
+        const double a_ref = cases.at("config").at("alphas_cumprod[100]").get<double>();
+        const float  a     = glm::difflmm_alpha_cumprod(enc.model().hp, 100);
+        r.compare("alphas_cumprod[100]", &a, std::vector<float>{ (float) a_ref }.data(), 1, 1e-7);
+
+        // 1. SD input: expand2square + PIL bicubic + [-1, 1] (resampling: one grey level = 2/255)
+        const glm::image_u8 img   = glm::image_load(folder + "/image.png");
+        std::vector<float>  sd_in = enc.preprocess(img);
+        r.compare("sd_input", sd_in, get(cs, "sd_input"), 2.0 / 255.0 + 1e-6);
+
+        // 2. CLIP input from the reference SD input: torch bilinear + renormalisation (float arithmetic)
+        const std::vector<float> sd_ref  = get(cs, "sd_input");
+        std::vector<float>       clip_in = enc.clip_input(sd_ref);
+        r.compare("clip_input", clip_in, get(cs, "clip_input"), 1e-4, true);
+
+        // 3. CLIP features and the implicit caption (from the reference features)
+        std::vector<float> feats, cap;
+        enc.clip_branch(get(cs, "clip_input"), &feats, &cap);
+        r.compare("clip_features", feats, get(cs, "clip_features"), 1e-4, true);
+        cap = enc.caption_from_features(get(cs, "clip_features"));
+        r.compare("implicit_caption", cap, get(cs, "implicit_caption"), 1e-4, true);
+
+        // 4. VAE
+        std::vector<float> mean, sdev;
+        enc.vae_encode(sd_ref, &mean, &sdev);
+        r.compare("vae_mean", mean, get(cs, "vae_mean"), 1e-4, true);
+        r.compare("vae_std", sdev, get(cs, "vae_std"), 1e-4, true);
+
+        // 5. latent sample and DDIM noising (float32 elementwise: to rounding)
+        const int t = cases.at("config").at("timestep").get<int>();
+        r.compare("latent", enc.sample_latent(get(cs, "vae_mean"), get(cs, "vae_std"), get(cs, "vae_noise")),
+                  get(cs, "latent"), 1e-6, true);
+        r.compare("noisy_latent", enc.add_noise(get(cs, "latent"), get(cs, "unet_noise"), t), get(cs, "noisy_latent"),
+                  1e-6, true);
+
+        // 6. UNet up blocks from the reference noisy latent and caption
+        const std::vector<std::vector<float>> ups =
+            enc.unet_up(get(cs, "noisy_latent"), get(cs, "implicit_caption"), t, n_up);
+        for (int i = 0; i < n_up; ++i) {
+            const std::string n = "up" + std::to_string(i);
+            r.compare(n, ups[(size_t) i], get(cs, n), 1e-4, true);
+        }
+
+        // 7. the SDCLIPBlock on the reference up1 and CLIP features
+        const int sel = enc.model().hp.select_layer;
+        r.compare("image_embeddings", enc.project(get(cs, "up" + std::to_string(sel)), get(cs, "clip_features")),
+                  get(cs, "image_embeddings"), 1e-4, true);
+
+        // 8. the whole chain from the image, with the golden's noise injected (includes the resampling step)
+        golden_noise        gn{ get(cs, "vae_noise"), get(cs, "unet_noise") };
+        glm::difflmm_params p = enc.params();
+        p.noise               = inject_noise;
+        p.noise_user_data     = &gn;
+        enc.set_params(p);
+        const glm::vision_output vo = enc.encode(img);
+        r.check("output grid", vo.n_tokens == (int) cs.get("image_embeddings").shape[0] &&
+                                   vo.n_embd == (int) cs.get("image_embeddings").shape[1],
+                std::to_string(vo.n_tokens) + " x " + std::to_string(vo.n_embd));
+        r.compare("image_embeddings (whole chain)", vo.embd, get(cs, "image_embeddings"), 1e-3, true);
+        const auto & tm = enc.timings();
+        printf("timings: preprocess %.3f s, clip %.3f s, vae %.3f s, unet %.3f s, projector %.3f s\n", tm.preprocess,
+               tm.clip, tm.vae, tm.unet, tm.projector);
+    } catch (const std::exception & e) {
+        r.check("run", false, e.what());
+    }
+    if (!keep) {
+        std::error_code ec;
+        fs::remove_all(tmp, ec);
+    } else {
+        printf("kept %s\n", tmp.c_str());
+    }
+    return r.finish("test-golden-difflmm");
+}
