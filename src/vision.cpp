@@ -1,6 +1,7 @@
 #include "vision.h"
 
 #include "common.h"
+#include "difflmm.h"
 #include "gguf-loader.h"
 #include "models/clip.h"
 
@@ -14,6 +15,9 @@ std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, co
     }
     if (arch == "clip") {
         return std::make_unique<clip_encoder>(path, backend);
+    }
+    if (arch == "difflmm") {
+        return std::make_unique<difflmm_encoder>(path, backend);
     }
     fail("%s: unknown vision model architecture '%s' (expected clip, toyvit or difflmm)", path.c_str(), arch.c_str());
 }
