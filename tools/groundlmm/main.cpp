@@ -11,12 +11,14 @@
 // Each subcommand's entry point, defined in its cmd-<name>.cpp (keep declarations and table in one order).
 int cmd_attend(int argc, char ** argv);
 int cmd_convert_difflmm(int argc, char ** argv);
+int cmd_toy_world(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
 
 const std::vector<glm_command> & glm_commands() {
     static const std::vector<glm_command> table = {
         { "attend", "run a LLaVA-style model on an image; save per-token attention maps", cmd_attend },
         { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
+        { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
         { "version", "print the version and the backends this build has", cmd_version },
     };
     return table;
