@@ -1,0 +1,926 @@
+// phrases.cpp: noun chunks on link-grammar, with a rule-based fallback (see phrases.h).
+#include "phrases.h"
+
+#include "common.h"
+
+#include <link-grammar/dict-api.h>
+#include <link-grammar/link-includes.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace glm {
+
+phrase_params phrase_default_params() {
+    return phrase_params();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// word lists
+
+namespace {
+
+using word_set = std::set<std::string>;
+
+const word_set k_pronouns = {
+    "it", "they", "he", "she", "i", "you", "we", "them", "him", "us", "me", "itself", "themselves", "himself",
+    "herself", "myself", "yourself", "ourselves", "something", "someone", "somebody", "everything", "everyone",
+    "everybody", "anything", "anyone", "anybody", "nothing", "nobody", "who", "whom", "which", "what", "whoever",
+    "whatever", "this", "that", "these", "those", "her", "mine", "yours", "hers", "ours", "theirs",
+};
+// pronouns that are determiners when a noun follows ("that car", "her hat", "which way")
+const word_set k_pronoun_or_det = { "this", "that", "these", "those", "her", "which", "what", "whatever" };
+const word_set k_determiners    = {
+    "a",    "an",    "the",   "this",    "that",    "these",   "those", "some",  "any",   "each",  "every",
+    "no",   "another", "both", "either", "neither", "all",     "many",  "much",  "few",   "several", "most",
+    "more", "other", "such",  "whose",   "various", "numerous", "enough", "half", "which", "what",
+};
+const word_set k_possessives = { "my", "your", "his", "her", "its", "our", "their" };
+const word_set k_numbers     = {
+    "one",    "two",    "three",   "four",     "five",    "six",     "seven",   "eight",    "nine",    "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+    "thirty", "forty",  "fifty",   "sixty",    "seventy", "eighty",  "ninety",  "hundred",  "thousand", "dozen",
+    "million", "first", "second",  "third",    "fourth",  "fifth",   "last",
+};
+const word_set k_function_words = {
+    // prepositions
+    "in", "on", "at", "of", "with", "by", "for", "from", "to", "near", "next", "behind", "under", "above", "over",
+    "into", "onto", "through", "across", "along", "around", "between", "among", "beside", "besides", "against",
+    "during", "without", "within", "toward", "towards", "up", "down", "off", "out", "about", "like", "inside",
+    "outside", "beneath", "below", "upon", "via", "than", "as", "underneath", "throughout", "atop", "amid", "past",
+    "beyond", "despite", "except", "since", "until",
+    // conjunctions, complementisers
+    "and", "or", "but", "nor", "so", "yet", "while", "although", "though", "because", "if", "whether", "when",
+    "where", "whereas", "then", "also", "either", "neither",
+    // auxiliaries and very common verbs
+    "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "can",
+    "could", "will", "would", "may", "might", "must", "shall", "should", "seems", "seem", "appears", "appear",
+    // adverbs
+    "very", "quite", "too", "just", "there", "here", "not", "only", "even", "still", "perhaps", "possibly",
+    "likely", "probably", "really", "rather", "somewhat", "slightly", "overall", "together", "away", "back",
+    "how", "why", "however", "additionally", "furthermore", "moreover", "also", "else", "almost", "nearly",
+};
+// function words after which a noun-or-verb word is a verb
+const word_set k_verb_leaders = { "to", "is", "are", "was", "were", "be", "been", "being", "am", "can", "will",
+                                  "could", "would", "may", "might", "must", "should", "do", "does", "did",
+                                  "has", "have", "had", "seems", "seem", "appears", "appear" };
+const word_set k_abbreviations = {
+    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "no", "fig", "approx", "mt", "prof",
+    "inc", "ltd", "co", "ave", "rd", "u.s", "u.k", "a.m", "p.m",
+};
+
+std::string lower(const std::string & s) {
+    std::string r = s;
+    for (char & c : r) {
+        c = (char) std::tolower((unsigned char) c);
+    }
+    return r;
+}
+
+bool is_alpha(char c) {
+    return std::isalpha((unsigned char) c) != 0;
+}
+bool is_alnum(char c) {
+    return std::isalnum((unsigned char) c) != 0;
+}
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool ends_with(const std::string & s, const char * suf) {
+    const size_t n = std::strlen(suf);
+    return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
+}
+bool all_digits(const std::string & s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit((unsigned char) c); });
+}
+bool is_number_word(const std::string & lw) {
+    if (k_numbers.count(lw)) {
+        return true;
+    }
+    bool digit = false;
+    for (char c : lw) {
+        if (std::isdigit((unsigned char) c)) {
+            digit = true;
+        } else if (c != '.' && c != ',' && c != '%') {
+            return false;
+        }
+    }
+    return digit;
+}
+
+// A closing quote or bracket after sentence punctuation (ASCII or the UTF-8 right quotes ' ").
+size_t closer_len(const std::string & t, size_t i) {
+    const char c = t[i];
+    if (c == '"' || c == '\'' || c == ')' || c == ']') {
+        return 1;
+    }
+    if ((unsigned char) c == 0xE2 && i + 2 < t.size() && (unsigned char) t[i + 1] == 0x80 &&
+        ((unsigned char) t[i + 2] == 0x99 || (unsigned char) t[i + 2] == 0x9D)) {
+        return 3;
+    }
+    return 0;
+}
+
+// Length of a list marker at t[i] ("1.", "2)", "-", "*", "+", "•", "#") followed by a space; 0 if none.
+size_t list_marker_len(const std::string & t, size_t i, size_t end) {
+    size_t j = i;
+    while (j < end && std::isdigit((unsigned char) t[j])) {
+        ++j;
+    }
+    if (j > i && j < end && (t[j] == '.' || t[j] == ')') && (j + 1 == end || is_space(t[j + 1]))) {
+        return j + 1 - i;
+    }
+    if ((t[i] == '-' || t[i] == '*' || t[i] == '+' || t[i] == '#') && (i + 1 == end || is_space(t[i + 1]) ||
+                                                                          t[i + 1] == '*' || t[i + 1] == '#')) {
+        size_t k = i;
+        while (k < end && (t[k] == '-' || t[k] == '*' || t[k] == '+' || t[k] == '#')) {
+            ++k;
+        }
+        return k - i;
+    }
+    if ((unsigned char) t[i] == 0xE2 && i + 2 < end && (unsigned char) t[i + 1] == 0x80 &&
+        (unsigned char) t[i + 2] == 0xA2) {  // bullet
+        return 3;
+    }
+    return 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// sentences
+
+std::vector<char_span> split_sentences(const std::string & t) {
+    std::vector<char_span> out;
+    const size_t           n     = t.size();
+    size_t                 start = 0;
+
+    auto emit = [&](size_t b, size_t e) {
+        for (;;) {
+            while (b < e && is_space(t[b])) {
+                ++b;
+            }
+            const size_t m = b < e ? list_marker_len(t, b, e) : 0;
+            if (m == 0) {
+                break;
+            }
+            b += m;
+        }
+        while (e > b && is_space(t[e - 1])) {
+            --e;
+        }
+        bool has_alnum = false;
+        for (size_t k = b; k < e && !has_alnum; ++k) {
+            has_alnum = is_alnum(t[k]);
+        }
+        if (has_alnum) {
+            out.push_back({ (int) b, (int) e });
+        }
+    };
+    // the word (letters, digits, inner dots) that ends just before position i
+    auto word_before = [&](size_t i) {
+        size_t b = i;
+        while (b > start && (is_alnum(t[b - 1]) || t[b - 1] == '.')) {
+            --b;
+        }
+        return t.substr(b, i - b);
+    };
+
+    for (size_t i = 0; i < n; ++i) {
+        const char c = t[i];
+        if (c == '\n' || c == '\r' || c == ';') {
+            emit(start, i);
+            start = i + 1;
+            continue;
+        }
+        if (c != '.' && c != '!' && c != '?') {
+            continue;
+        }
+        size_t j = i;
+        while (j + 1 < n && (t[j + 1] == '.' || t[j + 1] == '!' || t[j + 1] == '?')) {
+            ++j;
+        }
+        size_t k = j + 1;  // one past the punctuation and any closers
+        for (size_t cl; k < n && (cl = closer_len(t, k)) > 0;) {
+            k += cl;
+        }
+        if (k < n && !is_space(t[k])) {  // "3.5", "e.g.,", "file.jpg"
+            i = j;
+            continue;
+        }
+        if (c == '.' && j == i) {
+            const std::string w  = word_before(i);
+            const std::string lw = lower(w);
+            // abbreviations, initials ("J. Smith"), a list number at the start of the segment ("1. A dog ...")
+            bool keep = k_abbreviations.count(lw) > 0 || (w.size() == 1 && std::isupper((unsigned char) w[0]));
+            if (!keep && all_digits(w)) {
+                size_t b = i - w.size();
+                while (b > start && is_space(t[b - 1])) {
+                    --b;
+                }
+                keep = b == start;
+            }
+            if (keep) {
+                i = j;
+                continue;
+            }
+        }
+        size_t m = k;
+        while (m < n && (t[m] == ' ' || t[m] == '\t')) {
+            ++m;
+        }
+        if (m < n && std::islower((unsigned char) t[m])) {  // "etc. and", "approx. two"
+            i = j;
+            continue;
+        }
+        emit(start, k);
+        start = k;
+        i     = k - 1;
+    }
+    emit(start, n);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the chunker
+
+struct phrase_chunker::impl {
+    Dictionary dict = nullptr;
+
+    ~impl() {
+        if (dict) {
+            dictionary_delete(dict);
+        }
+    }
+
+    // link-grammar's word classes of a word in its dictionary: the subscripts of its entries ("n", "v", "a", ...)
+    std::vector<std::string> subscripts(const std::string & w) const {
+        std::vector<std::string> out;
+        if (!dict) {
+            return out;
+        }
+        Dict_node * dn = dictionary_lookup_list(dict, w.c_str());
+        for (Dict_node * x = dn; x; x = x->right) {
+            const char * s  = x->string;
+            const char * sm = std::strchr(s, '\3');  // SUBSCRIPT_MARK inside the dictionary
+            if (!sm) {
+                sm = std::strrchr(s, '.');
+            }
+            out.push_back(sm ? std::string(sm + 1) : std::string());
+        }
+        free_lookup_list(dict, dn);
+        return out;
+    }
+
+    bool known(const std::string & w) const { return dict && dictionary_word_is_known(dict, w.c_str()); }
+};
+
+namespace {
+
+// route link-grammar's messages through our log (per thread, see phrases.h)
+void lg_to_log(lg_errinfo * ei, void *) {
+    char * msg = lg_error_formatmsg(ei);
+    if (msg) {
+        std::string s = msg;
+        while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+            s.pop_back();
+        }
+        GLM_LOG_DEBUG("link-grammar: %s\n", s.c_str());
+        free(msg);
+    }
+}
+
+struct lg_handler_scope {
+    lg_error_handler prev_handler;
+    void *           prev_data;
+    lg_handler_scope() {
+        prev_data    = const_cast<void *>(lg_error_set_handler_data(nullptr));
+        prev_handler = lg_error_set_handler(lg_to_log, nullptr);
+    }
+    ~lg_handler_scope() {
+        lg_error_set_handler(prev_handler, prev_data);
+    }
+};
+
+bool is_noun_subscript(const std::string & sub) {
+    if (sub.empty()) {
+        return false;
+    }
+    if (sub[0] == 'n') {  // n, n-u, n-c, ...
+        return true;
+    }
+    return sub == "s" || sub == "p" || sub == "m" || sub == "f" || sub == "b" || sub == "l" || sub == "t";
+}
+
+// The base type of a link label: its leading capitals ("Ds**c" -> "D", "AN" -> "AN", "SJls" -> "SJ").
+std::string link_type(const char * label) {
+    std::string t;
+    for (const char * p = label; *p && std::isupper((unsigned char) *p); ++p) {
+        t += *p;
+    }
+    return t;
+}
+
+const word_set k_closure_links = {  // noun-phrase-internal links, followed leftwards from the head
+    "D", "DD", "DG", "DT", "DP", "A", "AN", "AJ", "AA", "G", "GN", "YS", "YP", "EA", "EN", "EE", "EC", "NN", "ND",
+    "NI", "L", "LE", "PH", "AL", "TA", "NM",
+    "",  // idiom-internal links ("a few", "a couple"): link-grammar names them _I...
+};
+const word_set k_modifier_links = { "AN", "G", "GN", "YS", "YP", "Y", "YA", "YT", "YD" };  // left end: a modifier
+// links that show a guessed word is used as a noun, by the side the noun sits on
+const word_set k_noun_role_left  = { "S", "SS", "SP", "SF", "SI", "YS", "YP", "M", "MP", "MG", "MX", "AN", "G", "GN",
+                                     "SJ" };
+const word_set k_noun_role_right = { "O", "OS", "OD", "OT", "J", "JS", "JP", "D", "A", "AN", "G", "GN", "SJ" };
+
+// A text copy for the parser, with a map from its bytes back to the original text.
+struct mapped_text {
+    std::string      s;
+    std::vector<int> obeg, oend;  // per byte of s: the original span it came from
+
+    void add(const std::string & orig, int b, int e, const std::string & repl) {
+        for (char c : repl) {
+            s += c;
+            obeg.push_back(b);
+            oend.push_back(e);
+        }
+        (void) orig;
+    }
+    void copy(const std::string & orig, int b, int e) {
+        for (int i = b; i < e; ++i) {
+            s += orig[i];
+            obeg.push_back(i);
+            oend.push_back(i + 1);
+        }
+    }
+    char_span to_orig(int b, int e) const {
+        if (b >= e || b < 0 || e > (int) s.size()) {
+            return { b < (int) obeg.size() && b >= 0 ? obeg[b] : 0, b < (int) obeg.size() && b >= 0 ? obeg[b] : 0 };
+        }
+        return { obeg[b], oend[e - 1] };
+    }
+};
+
+struct word_info {
+    char_span   span;          // original text
+    std::string text;          // original text of the word
+    std::string lg;            // link-grammar's word ("bus.n", "[word]", "Overall[!<CAPITALIZED-WORDS>]")
+    std::string sub;           // subscript ("n", "v-d", ...)
+    bool        null_linked = false;
+    bool        cap_guess   = false;  // capitalised-word guess
+    bool        unk_guess   = false;  // unknown word / placeholder
+};
+
+struct link_info {
+    int         l = 0, r = 0;
+    std::string type;
+};
+
+void parse_lg_word(const std::string & w, word_info & wi) {
+    if (w.size() >= 2 && w.front() == '[' && w.back() == ']') {
+        wi.null_linked = true;
+        return;
+    }
+    const size_t br = w.find('[');
+    if (br != std::string::npos && br > 0) {
+        wi.cap_guess = w.find("CAPITALIZED") != std::string::npos;
+        wi.unk_guess = !wi.cap_guess;  // [?] unknown, [!<REGEX-CLASS>] guessed by morphology, [~] spelling
+    }
+    const size_t close = w.rfind(']');
+    const size_t dot   = w.rfind('.');
+    if (dot != std::string::npos && dot > 0 && dot + 1 < w.size() && (close == std::string::npos || dot > close)) {
+        const std::string sub = w.substr(dot + 1);
+        if (std::all_of(sub.begin(), sub.end(), [](char c) { return std::islower((unsigned char) c) || c == '-' ||
+                                                                    std::isdigit((unsigned char) c); })) {
+            wi.sub = sub;
+        }
+    }
+}
+
+}  // namespace
+
+phrase_chunker::phrase_chunker(const phrase_params & params) : params_(params), impl_(new impl) {
+    if (params_.max_parse_time_s < 1) {
+        fail("phrase chunker: max_parse_time_s must be >= 1 (got %d)", params_.max_parse_time_s);
+    }
+    if (params_.max_sentence_words < 1 || params_.linkage_limit < 1 || params_.max_null_words < 0) {
+        fail("phrase chunker: invalid limits (max_sentence_words %d, linkage_limit %d, max_null_words %d)",
+             params_.max_sentence_words, params_.linkage_limit, params_.max_null_words);
+    }
+    {
+        // the dictionary serves the fallback's word classes too, so it is loaded even without the parser.
+        // link-grammar's data-dir search and locale setup are process-global: load one dictionary at a time
+        static std::mutex           m;
+        std::lock_guard<std::mutex> lock(m);
+        lg_handler_scope            scope;
+        impl_->dict = dictionary_create_lang("en");
+        if (!impl_->dict) {
+            fail("phrase chunker: cannot load link-grammar's English dictionary (Debian package "
+                 "link-grammar-dictionaries-en)");
+        }
+    }
+}
+
+phrase_chunker::~phrase_chunker() = default;
+
+namespace {
+
+struct chunk_out {
+    char_span span, head;
+    bool      pronoun = false;
+};
+
+// spaCy's rule against nested chunks: a chunk whose left edge is not after the previous head is dropped
+void push_chunk(std::vector<chunk_out> & out, int & prev_end_word, int left_word, int head_word, char_span span,
+                char_span head, bool pronoun) {
+    if (left_word <= prev_end_word) {
+        return;
+    }
+    prev_end_word = head_word;
+    out.push_back({ span, head, pronoun });
+}
+
+// ---- the parser path -------------------------------------------------------------------------------------------
+
+enum class parse_status { ok, no_parse, timeout, too_many_nulls };
+
+parse_status parse_chunks(const phrase_chunker::impl & im, const phrase_params & p, const std::string & text,
+                          char_span sent, std::vector<chunk_out> & out, int * null_words) {
+    // the parser's copy: unknown words as placeholders, markdown symbols as spaces
+    mapped_text mt;
+    int         i = sent.begin;
+    while (i < sent.end) {
+        const char c = text[i];
+        if (is_alpha(c)) {
+            int e = i;
+            while (e < sent.end && is_alpha(text[e])) {
+                ++e;
+            }
+            const bool        joined = (e < sent.end && (text[e] == '-' || is_alnum(text[e]))) ||
+                                (i > sent.begin && (text[i - 1] == '-' || text[i - 1] == '\''));
+            const std::string w      = text.substr(i, e - i);
+            const std::string lw     = lower(w);
+            std::string       repl;
+            if (!joined && std::islower((unsigned char) w[0]) && !im.known(w) && !ends_with(lw, "ing") &&
+                !ends_with(lw, "ed") && !ends_with(lw, "ly")) {
+                if (ends_with(lw, "ous") || ends_with(lw, "ful") || ends_with(lw, "ive") || ends_with(lw, "able") ||
+                    ends_with(lw, "ible") || ends_with(lw, "less") || ends_with(lw, "ish") || ends_with(lw, "ic") ||
+                    ends_with(lw, "al")) {
+                    repl = "big";
+                } else if (ends_with(lw, "s") && !ends_with(lw, "ss") && !ends_with(lw, "us") && !ends_with(lw, "is")) {
+                    repl = "things";
+                } else {
+                    repl = "thing";
+                }
+            }
+            if (repl.empty()) {
+                mt.copy(text, i, e);
+            } else {
+                mt.add(text, i, e, repl);
+            }
+            i = e;
+            continue;
+        }
+        if (c == '*' || c == '#' || c == '`' || c == '_' || c == '|' || c == '~' || c == '\t') {
+            mt.add(text, i, i + 1, " ");
+        } else if ((unsigned char) c == 0xE2 && i + 2 < sent.end && (unsigned char) text[i + 1] == 0x80 &&
+                   ((unsigned char) text[i + 2] == 0x98 || (unsigned char) text[i + 2] == 0x99)) {
+            mt.add(text, i, i + 3, "'");  // typographic apostrophes
+            i += 3;
+            continue;
+        } else if ((unsigned char) c == 0xE2 && i + 2 < sent.end && (unsigned char) text[i + 1] == 0x80 &&
+                   ((unsigned char) text[i + 2] == 0x9C || (unsigned char) text[i + 2] == 0x9D)) {
+            mt.add(text, i, i + 3, "\"");
+            i += 3;
+            continue;
+        } else {
+            mt.copy(text, i, i + 1);
+        }
+        ++i;
+    }
+
+    Parse_Options opts = parse_options_create();
+    parse_options_set_verbosity(opts, 0);
+    parse_options_set_linkage_limit(opts, p.linkage_limit);
+    parse_options_set_max_parse_time(opts, p.max_parse_time_s);
+    parse_options_set_min_null_count(opts, 0);
+    parse_options_set_max_null_count(opts, p.max_null_words);
+    parse_options_set_islands_ok(opts, false);
+    parse_options_set_spell_guess(opts, 0);
+    parse_options_set_repeatable_rand(opts, true);
+    parse_options_set_display_morphology(opts, 0);
+
+    Sentence     s      = sentence_create(mt.s.c_str(), im.dict);
+    parse_status status = parse_status::ok;
+    int          n_link = s ? sentence_parse(s, opts) : -1;
+    if (parse_options_timer_expired(opts) || parse_options_resources_exhausted(opts)) {
+        status = parse_status::timeout;
+    } else if (n_link <= 0) {
+        status = p.max_null_words > 0 ? parse_status::too_many_nulls : parse_status::no_parse;
+    }
+    Linkage lk = status == parse_status::ok ? linkage_create(0, s, opts) : nullptr;
+    if (status == parse_status::ok && !lk) {
+        status = parse_status::no_parse;
+    }
+    if (lk) {
+        *null_words = sentence_null_count(s);
+        const int              nw = linkage_get_num_words(lk);
+        std::vector<word_info> words(nw);
+        for (int w = 0; w < nw; ++w) {
+            word_info & wi = words[w];
+            wi.lg          = linkage_get_word(lk, w);
+            parse_lg_word(wi.lg, wi);
+            const int b = linkage_get_word_byte_start(lk, w), e = linkage_get_word_byte_end(lk, w);
+            wi.span     = b < e ? mt.to_orig(b, e) : char_span{ 0, 0 };
+            if (b < e) {
+                wi.text = text.substr(wi.span.begin, wi.span.end - wi.span.begin);
+            }
+            if (b < e && mt.s.compare(b, e - b, text, wi.span.begin, wi.span.end - wi.span.begin) != 0) {
+                wi.unk_guess = true;  // a placeholder stood for an unknown word
+            }
+        }
+        std::vector<link_info>              links;
+        std::vector<std::vector<int>>       adj(nw);
+        for (int k = 0; k < (int) linkage_get_num_links(lk); ++k) {
+            link_info li;
+            li.l    = (int) linkage_get_link_lword(lk, k);
+            li.r    = (int) linkage_get_link_rword(lk, k);
+            li.type = link_type(linkage_get_link_label(lk, k));
+            adj[li.l].push_back((int) links.size());
+            adj[li.r].push_back((int) links.size());
+            links.push_back(li);
+        }
+        auto has_link = [&](int w, const word_set & types, int side) {  // side: -1 w is left end, +1 right end, 0 any
+            for (int k : adj[w]) {
+                const link_info & li = links[k];
+                if (!types.count(li.type)) {
+                    continue;
+                }
+                if (side == 0 || (side < 0 && li.l == w) || (side > 0 && li.r == w)) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        static const word_set k_det_links = { "D", "DD", "DG", "DT", "DP" };
+        int                   prev_end   = -1;
+        for (int w = 0; w < nw; ++w) {
+            const word_info & wi = words[w];
+            if (wi.null_linked || wi.text.empty()) {
+                continue;
+            }
+            const std::string lw      = lower(wi.text);
+            bool              pronoun = false, nominal = false;
+            if (k_function_words.count(lw) && !k_pronouns.count(lw)) {
+                continue;  // "near.p" is a preposition, not a plural noun
+            }
+            if (k_pronouns.count(lw)) {
+                pronoun = p.include_pronouns;
+                if (k_pronoun_or_det.count(lw) && has_link(w, k_det_links, -1)) {
+                    pronoun = false;  // "that car", "her hat"
+                }
+                if (lw == "that" && !(wi.sub == "j-r" || has_link(w, { "S", "SS", "SP", "SF" }, -1) ||
+                                      has_link(w, { "O", "OS", "OD", "J", "JS", "JP", "R" }, +1))) {
+                    pronoun = false;  // complementiser "shows that ..."
+                }
+                nominal = pronoun;
+            } else if (wi.cap_guess || wi.unk_guess) {
+                nominal = is_noun_subscript(wi.sub) || (has_link(w, k_noun_role_left, -1) || has_link(w, k_noun_role_right, +1));
+                if (wi.cap_guess && !im.subscripts(lw).empty() && w == 1) {
+                    // a capitalised sentence start that the dictionary knows in lower case ("Overall,")
+                    bool n = false;
+                    for (const auto & s2 : im.subscripts(lw)) {
+                        n = n || is_noun_subscript(s2);
+                    }
+                    nominal = nominal && n;
+                }
+            } else if (is_noun_subscript(wi.sub) && wi.text != "'s" && wi.text != "'") {
+                nominal = true;
+            } else if (has_link(w, { "OF" }, -1) && has_link(w, k_det_links, +1)) {
+                nominal = true;  // a partitive ("a group.d of people"): its own chunk, as spaCy's "a group"
+            } else if (wi.sub.empty() && !adj[w].empty() && !k_function_words.count(lw) && !k_determiners.count(lw) &&
+                       !is_number_word(lw)) {
+                // a word the linkage shows without subscript: an idiom part ("in front of", "on top of", "a couple
+                // of"), which spaCy keeps as a noun when the dictionary has it as one and it is used as one
+                bool only_idiom = true;
+                for (int k : adj[w]) {
+                    only_idiom = only_idiom && links[k].type.empty();
+                }
+                bool n = false;
+                for (const auto & s2 : im.subscripts(lw)) {
+                    n = n || is_noun_subscript(s2);
+                }
+                nominal = n && (only_idiom || (has_link(w, k_noun_role_left, -1) || has_link(w, k_noun_role_right, +1)));
+            }
+            if (!nominal) {
+                continue;
+            }
+            if (!pronoun && has_link(w, k_modifier_links, -1)) {
+                continue;  // a compound or possessor: part of the next noun's chunk
+            }
+            // left edge: follow noun-phrase-internal links leftwards
+            int              left = w;
+            std::vector<int> stack = { w };
+            std::vector<bool> seen(nw, false);
+            seen[w] = true;
+            while (!pronoun && !stack.empty()) {
+                const int x = stack.back();
+                stack.pop_back();
+                for (int k : adj[x]) {
+                    const link_info & li = links[k];
+                    const int         y  = li.l == x ? li.r : li.l;
+                    if (y >= w || y <= 0 || seen[y] || !k_closure_links.count(li.type) || words[y].text.empty()) {
+                        continue;
+                    }
+                    if (k_det_links.count(li.type) && has_link(y, { "OF" }, -1)) {
+                        continue;  // "a pile of pillows": the partitive is a chunk of its own, not a determiner
+                    }
+                    if (li.type.empty() && !k_determiners.count(lower(words[y].text))) {
+                        continue;  // idiom links only for "a few", "a couple", not "in front"
+                    }
+                    seen[y] = true;
+                    left    = std::min(left, y);
+                    stack.push_back(y);
+                }
+            }
+            push_chunk(out, prev_end, left, w, { words[left].span.begin, wi.span.end }, wi.span, pronoun);
+        }
+        linkage_delete(lk);
+    }
+    if (s) {
+        sentence_delete(s);
+    }
+    parse_options_delete(opts);
+    return status;
+}
+
+// ---- the fallback chunker --------------------------------------------------------------------------------------
+
+enum class wclass { det, poss, num, adj, adv, noun, propn, pron, verb, func, punct, possmark };
+
+struct tok {
+    char_span   span;
+    std::string text, lw;
+    wclass      c = wclass::func;
+    bool        can_n = false, can_v = false, can_a = false, can_e = false;
+};
+
+void fallback_chunks(const phrase_chunker::impl & im, const phrase_params & p, const std::string & text,
+                     char_span sent, std::vector<chunk_out> & out) {
+    std::vector<tok> toks;
+    for (int i = sent.begin; i < sent.end;) {
+        const char c = text[i];
+        if (is_space(c)) {
+            ++i;
+            continue;
+        }
+        tok t;
+        int e = i + 1;
+        if (c == '\'' && i + 1 < sent.end && (text[i + 1] == 's' || text[i + 1] == 'S') &&
+            (i + 2 >= sent.end || !is_alpha(text[i + 2]))) {
+            e = i + 2;  // possessive 's
+        } else if (is_alnum(c)) {
+            while (e < sent.end && (is_alnum(text[e]) ||
+                                    ((text[e] == '-' || text[e] == '.' || text[e] == ',') && e + 1 < sent.end &&
+                                     is_alnum(text[e + 1]) && (text[e] == '-' || std::isdigit((unsigned char) c))))) {
+                ++e;
+            }
+        } else if ((unsigned char) c >= 0x80) {
+            while (e < sent.end && ((unsigned char) text[e] & 0xC0) == 0x80) {
+                ++e;
+            }
+        }
+        t.span = { i, e };
+        t.text = text.substr(i, e - i);
+        t.lw   = lower(t.text);
+        toks.push_back(t);
+        i = e;
+    }
+    // word classes
+    for (size_t k = 0; k < toks.size(); ++k) {
+        tok & t = toks[k];
+        if (t.lw == "'s") {
+            t.c = wclass::possmark;
+            continue;
+        }
+        if (!is_alnum(t.text[0]) && (unsigned char) t.text[0] < 0x80) {
+            t.c = wclass::punct;
+            continue;
+        }
+        if ((unsigned char) t.text[0] >= 0x80) {
+            t.c = wclass::punct;
+            continue;
+        }
+        if (is_number_word(t.lw)) {
+            t.c = wclass::num;
+            continue;
+        }
+        if (k_possessives.count(t.lw) && t.lw != "her") {
+            t.c = wclass::poss;
+            continue;
+        }
+        if (k_pronouns.count(t.lw) && !k_pronoun_or_det.count(t.lw)) {
+            t.c = wclass::pron;
+            continue;
+        }
+        if (k_pronoun_or_det.count(t.lw) || (k_determiners.count(t.lw) && !k_function_words.count(t.lw))) {
+            t.c = wclass::det;  // resolved below by what follows
+            continue;
+        }
+        if (k_function_words.count(t.lw)) {
+            t.c = wclass::func;
+            continue;
+        }
+        for (const auto & s : im.subscripts(t.lw)) {
+            t.can_n = t.can_n || is_noun_subscript(s);
+            t.can_v = t.can_v || (!s.empty() && s[0] == 'v') || s == "g";
+            t.can_a = t.can_a || (!s.empty() && s[0] == 'a');
+            t.can_e = t.can_e || (!s.empty() && s[0] == 'e');
+        }
+        if (!t.can_n && !t.can_v && !t.can_a && !t.can_e) {  // unknown to the dictionary (or no parser)
+            if (ends_with(t.lw, "ly")) {
+                t.can_e = true;
+            } else if (ends_with(t.lw, "ing") || ends_with(t.lw, "ed")) {
+                t.can_v = t.can_a = true;
+            } else if (ends_with(t.lw, "ous") || ends_with(t.lw, "ful") || ends_with(t.lw, "ive") ||
+                       ends_with(t.lw, "able") || ends_with(t.lw, "less") || ends_with(t.lw, "ish")) {
+                t.can_a = true;
+            } else {
+                t.can_n = true;
+            }
+        }
+        const bool cap = std::isupper((unsigned char) t.text[0]) && k > 0;
+        t.c            = cap && !t.can_v ? wclass::propn : wclass::noun;  // refined below
+    }
+    auto noun_capable = [&](size_t k) {
+        return k < toks.size() && (toks[k].c == wclass::propn ||
+                                   ((toks[k].c == wclass::noun) && (toks[k].can_n || toks[k].can_a)));
+    };
+    for (size_t k = 0; k < toks.size(); ++k) {
+        tok & t = toks[k];
+        if (t.c != wclass::noun) {
+            continue;
+        }
+        const wclass prev = k > 0 ? toks[k - 1].c : wclass::punct;
+        const bool   after_np_start = prev == wclass::det || prev == wclass::poss || prev == wclass::num ||
+                                    prev == wclass::adj || prev == wclass::possmark;
+        if (t.can_a && noun_capable(k + 1)) {
+            t.c = wclass::adj;
+        } else if (t.can_n && after_np_start) {
+            t.c = wclass::noun;
+        } else if (t.can_v && (prev == wclass::noun || prev == wclass::propn)) {
+            // agreement decides: "the dog sits", "two dogs play" (verbs) vs "a cell phone", "a bus stop" (compounds)
+            auto       s_form      = [](const std::string & w) {
+                return ends_with(w, "s") && !ends_with(w, "ss") && !ends_with(w, "us") && !ends_with(w, "is");
+            };
+            const bool prev_plural = s_form(toks[k - 1].lw);
+            const bool third_sg    = s_form(t.lw);
+            t.c = (prev_plural ? !third_sg : third_sg) || !t.can_n ? wclass::verb : wclass::noun;
+        } else if (t.can_v && prev == wclass::pron) {
+            t.c = wclass::verb;  // "they stand"
+        } else if (t.can_v && prev == wclass::func && k_verb_leaders.count(toks[k - 1].lw)) {
+            t.c = wclass::verb;  // "is standing", "to hold", "can see"
+        } else if (t.can_n) {
+            t.c = wclass::noun;
+        } else if (t.can_a) {
+            t.c = wclass::adj;
+        } else if (t.can_e) {
+            t.c = wclass::adv;
+        } else {
+            t.c = wclass::verb;
+        }
+    }
+    // determiner-or-pronoun words: a determiner when a noun phrase follows
+    for (size_t k = 0; k < toks.size(); ++k) {
+        tok & t = toks[k];
+        if (t.c == wclass::det && k_pronoun_or_det.count(t.lw)) {
+            const bool np_follows = k + 1 < toks.size() &&
+                                    (toks[k + 1].c == wclass::noun || toks[k + 1].c == wclass::adj ||
+                                     toks[k + 1].c == wclass::propn || toks[k + 1].c == wclass::num);
+            if (!np_follows) {
+                t.c = (t.lw == "that" || t.lw == "which" || t.lw == "what" || t.lw == "her" || t.lw == "this" ||
+                       t.lw == "these" || t.lw == "those")
+                          ? wclass::pron
+                          : wclass::func;
+            }
+        }
+    }
+    // runs of noun-phrase words; the head is the last noun of the run
+    int prev_end = -1;
+    for (size_t k = 0; k < toks.size();) {
+        const wclass c = toks[k].c;
+        if (c == wclass::pron) {
+            if (p.include_pronouns) {
+                push_chunk(out, prev_end, (int) k, (int) k, toks[k].span, toks[k].span, true);
+            }
+            ++k;
+            continue;
+        }
+        const bool starts = c == wclass::det || c == wclass::poss || c == wclass::num || c == wclass::adj ||
+                            c == wclass::noun || c == wclass::propn ||
+                            (c == wclass::adv && k + 1 < toks.size() && toks[k + 1].c == wclass::adj);
+        if (!starts) {
+            ++k;
+            continue;
+        }
+        size_t e         = k;
+        int    last_noun = -1;
+        while (e < toks.size()) {
+            const wclass ce = toks[e].c;
+            const bool   in = ce == wclass::noun || ce == wclass::propn || ce == wclass::adj ||
+                            ce == wclass::possmark || (ce == wclass::adv && e + 1 < toks.size() &&
+                                                       (toks[e + 1].c == wclass::adj || toks[e + 1].c == wclass::num)) ||
+                            ((ce == wclass::det || ce == wclass::poss || ce == wclass::num) &&
+                             (last_noun < 0 || toks[e - 1].c == wclass::possmark));
+            if (!in) {
+                break;
+            }
+            if (ce == wclass::noun || ce == wclass::propn) {
+                last_noun = (int) e;
+            }
+            ++e;
+        }
+        if (last_noun >= 0) {
+            push_chunk(out, prev_end, (int) k, last_noun, { toks[k].span.begin, toks[last_noun].span.end },
+                       toks[last_noun].span, false);
+        }
+        k = std::max(e, k + 1);
+    }
+}
+
+int count_words(const std::string & text, char_span s) {
+    int  n  = 0;
+    bool in = false;
+    for (int i = s.begin; i < s.end; ++i) {
+        const bool w = !is_space(text[i]);
+        n += w && !in;
+        in = w;
+    }
+    return n;
+}
+
+const char * status_reason(parse_status s) {
+    switch (s) {
+        case parse_status::timeout:
+            return "time limit";
+        case parse_status::too_many_nulls:
+            return "too many unlinked words";
+        case parse_status::no_parse:
+            return "no parse";
+        default:
+            return "";
+    }
+}
+
+}  // namespace
+
+phrase_result phrase_chunker::chunk(const std::string & text) const {
+    phrase_result    res;
+    lg_handler_scope scope;
+    for (const char_span & sp : split_sentences(text)) {
+        sentence_info si;
+        si.span = sp;
+        std::vector<chunk_out> chunks;
+        const int              nwords = count_words(text, sp);
+        if (!params_.use_parser) {
+            si.reason = "parser disabled";
+        } else if (nwords > params_.max_sentence_words) {
+            si.reason = strfmt("too long (%d words > %d)", nwords, params_.max_sentence_words);
+        } else {
+            int                nulls = 0;
+            const parse_status st    = parse_chunks(*impl_, params_, text, sp, chunks, &nulls);
+            if (st == parse_status::ok) {
+                si.parsed     = true;
+                si.null_words = nulls;
+            } else {
+                chunks.clear();
+                si.reason = status_reason(st);
+            }
+        }
+        if (!si.parsed) {
+            si.fallback = true;
+            res.n_fallback++;
+            fallback_chunks(*impl_, params_, text, sp, chunks);
+            GLM_LOG_INFO("phrases: sentence %zu (bytes %d..%d) chunked by the fallback rules: %s\n",
+                         res.sentences.size(), sp.begin, sp.end, si.reason.c_str());
+        }
+        for (const chunk_out & c : chunks) {
+            noun_phrase np;
+            np.span      = c.span;
+            np.head      = c.head;
+            np.text      = text.substr(c.span.begin, c.span.end - c.span.begin);
+            np.head_text = text.substr(c.head.begin, c.head.end - c.head.begin);
+            np.sentence  = (int) res.sentences.size();
+            np.fallback  = si.fallback;
+            np.pronoun   = c.pronoun;
+            res.phrases.push_back(np);
+        }
+        res.sentences.push_back(si);
+    }
+    return res;
+}
+
+}  // namespace glm
