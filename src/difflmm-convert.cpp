@@ -2,6 +2,7 @@
 
 #include "common.h"
 #include "gguf-loader.h"
+#include "models/clip-text.h"
 #include "safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 
 namespace glm {
 
@@ -449,6 +451,7 @@ void difflmm_convert(const difflmm_convert_params & p) {
     }
 
     // --- UNet
+    int cross_dim = 0;
     {
         const std::string dir = p.sd_dir + "/unet", f = dir + "/config.json";
         const json        j   = weight_set::parse_json(f);
@@ -515,7 +518,8 @@ void difflmm_convert(const difflmm_convert_params & p) {
         w.set_arr_i32(k + "up_block_attention", to_i32(up_attn));
         w.set_arr_i32(k + "attention.head_count", to_i32(heads));
         w.set_arr_i32(k + "transformer_layers_per_block", to_i32(tl));
-        w.set_u32(k + "cross_attention_dim", (uint32_t) cfg<int>(j, "cross_attention_dim", 1280, f));
+        cross_dim = cfg<int>(j, "cross_attention_dim", 1280, f);
+        w.set_u32(k + "cross_attention_dim", (uint32_t) cross_dim);
         w.set_u32(k + "norm_num_groups", (uint32_t) cfg<int>(j, "norm_num_groups", 32, f));
         w.set_f32(k + "norm_eps", cfg<float>(j, "norm_eps", 1e-5f, f));
         w.set_bool(k + "flip_sin_to_cos", cfg<bool>(j, "flip_sin_to_cos", true, f));
@@ -626,8 +630,40 @@ void difflmm_convert(const difflmm_convert_params & p) {
         w.set_u32("difflmm.embedding_length", (uint32_t) n_embd);
     }
 
+    // --- SD's text-encoder output for "" (SDCLIPFeaturizer.null_prompt_embeds; the implicit caption adds its
+    // mean over the tokens)
     if (p.null_prompt) {
-        fail("convert-difflmm: computing the null-prompt embeddings is not available yet; pass --no-null-prompt");
+        const std::string td = p.sd_dir + "/text_encoder", kd = p.sd_dir + "/tokenizer";
+        if (!file_exists(td + "/config.json") || !file_exists(kd + "/vocab.json")) {
+            fail("%s: no text_encoder/ or tokenizer/ for the null-prompt embeddings that DiffLMM's implicit caption "
+                 "adds (pass --no-null-prompt to leave them out)", p.sd_dir.c_str());
+        }
+        const clip_text_hparams    th  = clip_text_read_config(td + "/config.json");
+        const std::vector<int32_t> ids = clip_text_empty_prompt_ids(kd, th.n_pos);
+        weight_set                 ws;
+        ws.open_dir(td, "model");
+        auto weight = [&](const std::string & name, const std::vector<int64_t> & shape) {
+            const auto & m  = ws.tensors();
+            auto         it = m.find("text_model." + name);
+            if (it == m.end()) {
+                it = m.find(name);
+            }
+            if (it == m.end()) {
+                fail("%s: missing text encoder tensor 'text_model.%s'", td.c_str(), name.c_str());
+            }
+            if (it->second.shape != shape) {
+                fail("%s: text encoder tensor '%s' has another shape than its config says", td.c_str(), name.c_str());
+            }
+            return it->second.data();
+        };
+        const std::vector<float> emb = clip_text_encode(th, weight, ids);
+        const int64_t            X   = th.n_embd, N = (int64_t) ids.size();
+        if (!out.written.count("unet.d0.res0.conv1.weight") || X != cross_dim) {
+            fail("%s: the text encoder's width %lld differs from the UNet's cross_attention_dim %d", td.c_str(),
+                 (long long) X, cross_dim);
+        }
+        out.add("mm.null_prompt", src_tensor{ { N, X }, [&] { return emb; } });
+        w.set_u32("difflmm.null_prompt_tokens", (uint32_t) N);
     }
 
     make_dirs(fs::path(p.output).parent_path().string());

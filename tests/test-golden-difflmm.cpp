@@ -169,6 +169,63 @@ static void make_model_dirs(const std::string & golden, const std::string & dir,
     (void) n_up;
 }
 
+// A random CLIP text encoder of the UNet's cross-attention width and a tokenizer folder, so that the converter's
+// null-prompt path can be exercised on the golden model (test-difflmm checks the text encoder itself).
+static void make_text_encoder(const std::string & dir, int64_t width) {
+    const int64_t V = 64, P = 77, F = 2 * width, L = 2;
+    glm::make_dirs(dir + "/text_encoder");
+    glm::make_dirs(dir + "/tokenizer");
+    write_json(dir + "/text_encoder/config.json",
+               { { "vocab_size", V }, { "max_position_embeddings", P }, { "hidden_size", width },
+                 { "intermediate_size", F }, { "num_attention_heads", 4 }, { "num_hidden_layers", L },
+                 { "hidden_act", "quick_gelu" }, { "layer_norm_eps", 1e-5 } });
+    glm::safetensors_writer w;
+    uint32_t                state = 12345;
+    auto                    rnd   = [&](std::vector<int64_t> shape, float scale, float offset) {
+        int64_t n = 1;
+        for (int64_t d : shape) {
+            n *= d;
+        }
+        std::vector<float> v((size_t) n);
+        for (float & x : v) {
+            state = state * 1664525u + 1013904223u;
+            x     = offset + scale * ((float) (state >> 8) / 16777216.0f - 0.5f);
+        }
+        return v;
+    };
+    auto add = [&](const std::string & n, std::vector<int64_t> shape, float scale, float offset = 0.0f) {
+        w.add_f32("text_model." + n, shape, rnd(shape, scale, offset));
+    };
+    add("embeddings.token_embedding.weight", { V, width }, 2.0f);
+    add("embeddings.position_embedding.weight", { P, width }, 1.0f);
+    for (int i = 0; i < L; ++i) {
+        const std::string p = "encoder.layers." + std::to_string(i) + ".";
+        for (const char * n : { "layer_norm1", "layer_norm2" }) {
+            add(p + n + ".weight", { width }, 0.2f, 1.0f);
+            add(p + n + ".bias", { width }, 0.2f);
+        }
+        for (const char * n : { "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj" }) {
+            add(p + n + ".weight", { width, width }, 0.5f);
+            add(p + n + ".bias", { width }, 0.2f);
+        }
+        add(p + "mlp.fc1.weight", { F, width }, 0.5f);
+        add(p + "mlp.fc1.bias", { F }, 0.2f);
+        add(p + "mlp.fc2.weight", { width, F }, 0.5f);
+        add(p + "mlp.fc2.bias", { width }, 0.2f);
+    }
+    add("final_layer_norm.weight", { width }, 0.2f, 1.0f);
+    add("final_layer_norm.bias", { width }, 0.2f);
+    w.write(dir + "/text_encoder/model.safetensors");
+    json vocab = json::object();
+    for (int i = 0; i < V - 2; ++i) {
+        vocab["t" + std::to_string(i)] = i;
+    }
+    vocab["<|startoftext|>"] = V - 2;
+    vocab["<|endoftext|>"]   = V - 1;
+    write_json(dir + "/tokenizer/vocab.json", vocab);
+    write_json(dir + "/tokenizer/special_tokens_map.json", { { "pad_token", "<|endoftext|>" } });
+}
+
 struct golden_noise {
     std::vector<float> vae, unet;
 };
@@ -283,6 +340,35 @@ int main(int argc, char ** argv) {
         const auto & tm = enc.timings();
         printf("timings: preprocess %.3f s, clip %.3f s, vae %.3f s, unet %.3f s, projector %.3f s\n", tm.preprocess,
                tm.clip, tm.vae, tm.unet, tm.projector);
+
+        // 9. the converter's null-prompt path (an SD text encoder present): the implicit caption then adds the
+        // mean of the text encoder's output for "" over its tokens, as SDCLIPFeaturizer does
+        make_text_encoder(tmp, enc.model().hp.cross_dim);
+        cp.null_prompt = true;
+        cp.up_blocks   = 0;  // the default: only the up blocks the projector needs
+        cp.output      = tmp + "/difflmm-vision-np.gguf";
+        glm::difflmm_convert(cp);
+        glm::difflmm_encoder     enc2(cp.output, be);
+        const std::vector<float> np = enc2.null_prompt_context();
+        const size_t             X  = (size_t) enc2.model().hp.cross_dim, NT = np.size() / X;
+        std::vector<float>       want = get(cs, "implicit_caption");
+        for (size_t i = 0; i < want.size(); ++i) {
+            double m = 0.0;
+            for (size_t t = 0; t < NT; ++t) {
+                m += np[t * X + i % X];
+            }
+            want[i] += (float) (m / (double) NT);
+        }
+        r.check("null prompt tokens", NT == 77, std::to_string(NT));
+        r.compare("implicit_caption + null-prompt mean", enc2.caption_from_features(get(cs, "clip_features")), want,
+                  1e-5, true);
+        r.check("up blocks kept by default", enc2.n_up_blocks() == enc2.model().hp.select_layer + 1,
+                std::to_string(enc2.n_up_blocks()));
+        glm::difflmm_params p2 = enc2.params();
+        p2.noise               = inject_noise;
+        p2.noise_user_data     = &gn;
+        enc2.set_params(p2);
+        r.check("encode with null prompt", enc2.encode(img).embd.size() == vo.embd.size());
     } catch (const std::exception & e) {
         r.check("run", false, e.what());
     }

@@ -1,0 +1,106 @@
+// test-difflmm: unit tests of the DiffLMM pieces the golden folder does not cover, against PyTorch values
+// written by scripts/difflmm-fixtures.py (tests/data/difflmm): the PyTorch-compatible noise generator, the
+// DDIM schedule for every timestep, and the CLIP text encoder / tokenizer that give SD's null-prompt
+// embeddings.
+#include "common.h"
+#include "difflmm.h"
+#include "models/clip-text.h"
+#include "safetensors.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+static const std::string k_dir = std::string(GLM_SOURCE_DIR) + "/tests/data/difflmm";
+
+static double max_abs_diff(const std::vector<float> & a, const std::vector<float> & b) {
+    EXPECT_EQ(a.size(), b.size());
+    double m = 0;
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+        m = std::max(m, (double) std::fabs(a[i] - b[i]));
+    }
+    return m;
+}
+
+static double max_abs(const std::vector<float> & a) {
+    double m = 0;
+    for (float v : a) {
+        m = std::max(m, (double) std::fabs(v));
+    }
+    return m;
+}
+
+TEST(DiffLMM, TorchRandnMatchesPyTorch) {
+    const glm::safetensors_file ref(k_dir + "/reference.safetensors");
+    for (uint64_t seed : { 0ull, 12345ull }) {
+        glm::torch_randn gen(seed);
+        for (int i = 0;; ++i) {
+            const std::string name = "randn_" + std::to_string(seed) + "_" + std::to_string(i);
+            if (!ref.has(name)) {
+                ASSERT_GE(i, 2) << "fixture has too few draws for seed " << seed;
+                break;
+            }
+            const std::vector<float> want = ref.get(name).to_f32();
+            const std::vector<float> got  = gen.randn(want.size());
+            // same uniforms and Box-Muller; PyTorch's SIMD log/sin/cos may differ in the last bit or two
+            const double err = max_abs_diff(got, want);
+            printf("%-16s max_abs %.3e\n", name.c_str(), err);
+            EXPECT_LE(err, 2e-6) << name;
+        }
+    }
+    EXPECT_THROW(glm::torch_randn(0).randn(15), glm::error);
+}
+
+TEST(DiffLMM, AlphasCumprodMatchesDiffusers) {
+    const glm::safetensors_file ref(k_dir + "/reference.safetensors");
+    for (const char * sched : { "scaled_linear", "linear" }) {
+        glm::difflmm_hparams hp;
+        hp.beta_schedule = sched;
+        if (hp.beta_schedule == "linear") {
+            hp.beta_start = 0.0001f;  // DDIMScheduler's defaults
+            hp.beta_end   = 0.02f;
+        }
+        const std::vector<float> want = ref.get(std::string("alphas_cumprod_") + sched).to_f32();
+        ASSERT_EQ((int) want.size(), hp.num_train_timesteps);
+        double worst = 0;
+        for (int t = 0; t < hp.num_train_timesteps; ++t) {
+            const float a = glm::difflmm_alpha_cumprod(hp, t);
+            worst         = std::max(worst, std::fabs((double) a - want[(size_t) t]) / want[(size_t) t]);
+        }
+        // ATen's vectorised linspace rounds some betas differently in the last bit
+        printf("alphas_cumprod %-13s max rel %.3e\n", sched, worst);
+        EXPECT_LE(worst, 1e-6) << sched;
+    }
+}
+
+TEST(DiffLMM, EmptyPromptTokens) {
+    const std::vector<int32_t> ids = glm::clip_text_empty_prompt_ids(k_dir + "/tokenizer", 77);
+    ASSERT_EQ(ids.size(), 77u);
+    EXPECT_EQ(ids[0], 62);  // <|startoftext|>
+    EXPECT_EQ(ids[1], 63);  // <|endoftext|>
+    for (size_t i = 2; i < ids.size(); ++i) {
+        EXPECT_EQ(ids[i], 0);  // the pad token "!" of special_tokens_map.json, not EOS
+    }
+    EXPECT_THROW(glm::clip_text_empty_prompt_ids(k_dir + "/no-such-folder", 77), glm::error);
+}
+
+TEST(DiffLMM, NullPromptEmbeddingsMatchPyTorch) {
+    const glm::clip_text_hparams hp  = glm::clip_text_read_config(k_dir + "/text_encoder/config.json");
+    const glm::safetensors_file  w(k_dir + "/text_encoder/model.safetensors");
+    const glm::safetensors_file  ref(k_dir + "/reference.safetensors");
+    auto                         weight = [&](const std::string & name, const std::vector<int64_t> & shape) {
+        return w.get("text_model." + name, shape).to_f32();
+    };
+    const std::vector<int32_t> ids  = glm::clip_text_empty_prompt_ids(k_dir + "/tokenizer", hp.n_pos);
+    const std::vector<float>   got  = glm::clip_text_encode(hp, weight, ids, 2);
+    const std::vector<float>   want = ref.get("null_prompt").to_f32();
+    printf("null_prompt rel %.3e\n", max_abs_diff(got, want) / max_abs(want));
+    EXPECT_LE(max_abs_diff(got, want) / max_abs(want), 1e-5);
+
+    // a shorter sequence: the causal mask makes its rows equal to the first rows of the full one
+    const std::vector<int32_t> ids8(ids.begin(), ids.begin() + 8);
+    const std::vector<float>   got8 = glm::clip_text_encode(hp, weight, ids8, 2);
+    const std::vector<float>   want8(want.begin(), want.begin() + (ptrdiff_t) got8.size());
+    EXPECT_LE(max_abs_diff(got8, want8) / max_abs(want8), 1e-5);
+}
