@@ -6,6 +6,9 @@
   reference.safetensors        null_prompt: last_hidden_state for "" padded to max_length (BOS, EOS, pad...)
                                randn_<seed>_<i>: torch.manual_seed(seed) then successive torch.randn(n) draws
                                alphas_cumprod_<schedule>: DDIMScheduler's alphas_cumprod in float32
+  projector.bin / .safetensors the same small random SDCLIPBlock state, once as LLaVA's non_lora_trainables.bin
+                               (torch.save, "base_model.model.model.mm_projector." names, one non-projector
+                               tensor, a transposed storage) and once as safetensors ("mm_projector." names)
 
 The text model's forward is written out here with plain torch ops, following transformers' CLIPTextTransformer
 (causal mask, pre-LN layers, quick_gelu, final LayerNorm), since transformers is not needed for it.
@@ -114,4 +117,18 @@ b = torch.linspace(0.0001, 0.02, 1000, dtype=torch.float32)
 ref["alphas_cumprod_linear"] = torch.cumprod(1.0 - b, dim=0)
 
 save_safetensors(os.path.join(out, "reference.safetensors"), ref)
+
+# --- a small SDCLIPBlock state dict (clip_in 8, clip_out 6, SD channels 16, out 12, pe 9)
+torch.manual_seed(11)
+proj = {"clip_projector.0.weight": torch.randn(6, 8), "clip_projector.0.bias": torch.randn(6),
+        "clip_projector.2.weight": torch.randn(6, 6), "clip_projector.2.bias": torch.randn(6),
+        "sd_norm_layer.weight": torch.randn(16), "sd_norm_layer.bias": torch.randn(16),
+        "sd_proj_layer.0.weight": torch.randn(3, 16, 1, 1), "sd_proj_layer.0.bias": torch.randn(3),
+        "linear.0.weight": torch.randn(12, 3 + 8), "linear.0.bias": torch.randn(12),
+        "linear.2.weight": torch.randn(12, 12), "linear.2.bias": torch.randn(12),
+        "clip_pe": torch.randn(6, 9).t(), "vt_pe": torch.randn(9, 12)}
+bin_state = {"base_model.model.model.mm_projector." + k: v for k, v in proj.items()}
+bin_state["base_model.model.model.embed_tokens.weight"] = torch.randn(5, 12)
+torch.save(bin_state, os.path.join(out, "projector.bin"))
+save_safetensors(os.path.join(out, "projector.safetensors"), {"mm_projector." + k: v for k, v in proj.items()})
 print("wrote", out, "torch", torch.__version__)

@@ -4,6 +4,7 @@
 #include "gguf-loader.h"
 #include "models/clip-text.h"
 #include "safetensors.h"
+#include "torch-checkpoint.h"
 
 #include <nlohmann/json.hpp>
 
@@ -30,9 +31,11 @@ struct src_tensor {
 // Named tensors of one model part, read from safetensors files kept open for the conversion.
 class weight_set {
 public:
-    // <dir>/<base>.safetensors, its fp16 variant, or a sharded <base>.safetensors.index.json
+    // <dir>/<base>.safetensors, its fp16 variant, a sharded <base>.safetensors.index.json, or PyTorch's
+    // <base>.bin ("model" -> pytorch_model.bin, as transformers names it)
     void open_dir(const std::string & dir, const std::string & base) {
         const std::string index = dir + "/" + base + ".safetensors.index.json";
+        const std::string bin   = dir + "/" + (base == "model" ? "pytorch_model" : base) + ".bin";
         if (file_exists(dir + "/" + base + ".safetensors")) {
             open_file(dir + "/" + base + ".safetensors");
         } else if (file_exists(dir + "/" + base + ".fp16.safetensors")) {
@@ -46,13 +49,28 @@ public:
             for (const std::string & s : shards) {
                 open_file(dir + "/" + s);
             }
+        } else if (file_exists(bin)) {
+            open_file(bin);
         } else {
-            fail("%s: no %s.safetensors (PyTorch .bin weights: convert them to safetensors first)", dir.c_str(),
-                 base.c_str());
+            fail("%s: no %s.safetensors or %s", dir.c_str(), base.c_str(), bin.c_str());
         }
     }
 
+    // a .safetensors file, or anything else as a PyTorch checkpoint (torch.save zip)
     void open_file(const std::string & path) {
+        if (path.size() > 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) {
+            open_safetensors(path);
+            return;
+        }
+        ckpts_.push_back(std::make_unique<torch_checkpoint>(path));
+        const torch_checkpoint & ck = *ckpts_.back();
+        for (const auto & kv : ck.tensors()) {
+            const torch_tensor * t = &kv.second;
+            map_[kv.first]         = src_tensor{ t->shape, [&ck, t] { return ck.to_f32(*t); } };
+        }
+    }
+
+    void open_safetensors(const std::string & path) {
         files_.push_back(std::make_unique<safetensors_file>(path));
         const safetensors_file & f = *files_.back();
         for (const std::string & n : f.names()) {
@@ -74,6 +92,7 @@ public:
 
 private:
     std::vector<std::unique_ptr<safetensors_file>> files_;
+    std::vector<std::unique_ptr<torch_checkpoint>> ckpts_;
     std::map<std::string, src_tensor>              map_;
 };
 
@@ -383,6 +402,25 @@ void write_part(out_file & out, const weight_set & ws, const std::function<std::
 
 }  // namespace
 
+std::vector<difflmm_named_tensor> difflmm_read_projector(const std::string & path) {
+    weight_set ws;
+    ws.open_file(path);  // .safetensors, or non_lora_trainables.bin / mm_projector.bin (torch.save)
+    std::vector<difflmm_named_tensor> out;
+    for (const auto & kv : ws.tensors()) {
+        const size_t at = kv.first.find("mm_projector.");
+        if (at == std::string::npos) {
+            GLM_LOG_INFO("convert-difflmm: %s: skipping '%s' (not part of mm_projector)\n", path.c_str(),
+                         kv.first.c_str());
+            continue;
+        }
+        out.push_back({ map_projector(kv.first.substr(at + 13)), kv.second.shape, kv.second.data() });
+    }
+    if (out.empty()) {
+        fail("%s: no mm_projector.* tensors", path.c_str());
+    }
+    return out;
+}
+
 void difflmm_convert(const difflmm_convert_params & p) {
     if (p.type != GGML_TYPE_F32 && p.type != GGML_TYPE_F16) {
         fail("convert-difflmm: --type must be f32 or f16");
@@ -596,36 +634,19 @@ void difflmm_convert(const difflmm_convert_params & p) {
 
     // --- projector
     {
-        weight_set ws;
-        const std::string & f = p.projector;
-        if (f.size() > 12 && f.compare(f.size() - 12, 12, ".safetensors") == 0) {
-            ws.open_file(f);
-        } else {
-            fail("%s: PyTorch checkpoints are not readable yet; convert it to safetensors (torch.load + "
-                 "safetensors.torch.save_file)", f.c_str());
-        }
-        weight_set sub;
-        int64_t    n_embd = 0;
-        for (const auto & kv : ws.tensors()) {
-            const size_t at = kv.first.find("mm_projector.");
-            if (at == std::string::npos) {
-                GLM_LOG_INFO("convert-difflmm: %s: skipping '%s' (not part of mm_projector)\n", f.c_str(),
-                             kv.first.c_str());
-                continue;
+        int64_t n_embd = 0;
+        for (const difflmm_named_tensor & t : difflmm_read_projector(p.projector)) {
+            if (t.name == "mm.linear.2.weight") {
+                n_embd = t.shape.at(0);
             }
-            const std::string n = kv.first.substr(at + 13);
-            const std::string g = map_projector(n);
-            if (g == "mm.linear.2.weight") {
-                n_embd = kv.second.shape.at(0);
-            }
-            if (g == "mm.clip_pe" && kv.second.shape.at(0) != pe) {
+            if (t.name == "mm.clip_pe" && t.shape.at(0) != pe) {
                 GLM_LOG_WARN("convert-difflmm: clip_pe has %lld rows, config says mm_vision_sd_pe %d\n",
-                             (long long) kv.second.shape.at(0), pe);
+                             (long long) t.shape.at(0), pe);
             }
-            out.add(g, kv.second);
+            out.add(t.name, src_tensor{ t.shape, [&t] { return t.data; } });
         }
         if (n_embd == 0) {
-            fail("%s: no mm_projector.linear.2.weight (is this DiffLMM's non_lora_trainables?)", f.c_str());
+            fail("%s: no mm_projector.linear.2.weight (is this DiffLMM's non_lora_trainables?)", p.projector.c_str());
         }
         w.set_u32("difflmm.embedding_length", (uint32_t) n_embd);
     }

@@ -11,7 +11,9 @@
 
 #include "ggml.h"
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace glm {
 
@@ -25,6 +27,18 @@ struct difflmm_convert_params {
     bool        null_prompt = true; // compute SD's text-encoder output for "" (needs text_encoder/ + tokenizer/)
     int         up_blocks   = 0;    // UNet up blocks to keep; 0 = only those up to the projector's select layer
 };
+
+// A tensor read for the output, under its GGUF name, with its PyTorch shape.
+struct difflmm_named_tensor {
+    std::string          name;
+    std::vector<int64_t> shape;
+    std::vector<float>   data;
+};
+
+// The SDCLIPBlock's tensors under their GGUF names (mm.*) from a .safetensors file or a PyTorch checkpoint
+// (torch.save), taking the names that contain "mm_projector." (any prefix: "model.", "base_model.model.model.")
+// and skipping the others; unknown projector names are an error.
+std::vector<difflmm_named_tensor> difflmm_read_projector(const std::string & path);
 
 // Writes params.output; throws glm::error naming the file and field on bad input.
 void difflmm_convert(const difflmm_convert_params & params);

@@ -3,6 +3,7 @@
 // DDIM schedule for every timestep, and the CLIP text encoder / tokenizer that give SD's null-prompt
 // embeddings.
 #include "common.h"
+#include "difflmm-convert.h"
 #include "difflmm.h"
 #include "models/clip-text.h"
 #include "safetensors.h"
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 static const std::string k_dir = std::string(GLM_SOURCE_DIR) + "/tests/data/difflmm";
 
@@ -103,4 +105,25 @@ TEST(DiffLMM, NullPromptEmbeddingsMatchPyTorch) {
     const std::vector<float>   got8 = glm::clip_text_encode(hp, weight, ids8, 2);
     const std::vector<float>   want8(want.begin(), want.begin() + (ptrdiff_t) got8.size());
     EXPECT_LE(max_abs_diff(got8, want8) / max_abs(want8), 1e-5);
+}
+
+TEST(DiffLMM, ProjectorFromPyTorchCheckpoint) {
+    // the same SDCLIPBlock state as LLaVA's non_lora_trainables.bin (torch.save, long prefix, one extra tensor,
+    // a transposed storage) and as safetensors
+    const auto bin = glm::difflmm_read_projector(k_dir + "/projector.bin");
+    const auto st  = glm::difflmm_read_projector(k_dir + "/projector.safetensors");
+    ASSERT_EQ(bin.size(), 14u);
+    ASSERT_EQ(st.size(), bin.size());
+    std::map<std::string, const glm::difflmm_named_tensor *> by_name;
+    for (const auto & t : st) {
+        by_name[t.name] = &t;
+    }
+    for (const auto & t : bin) {
+        ASSERT_TRUE(by_name.count(t.name)) << t.name;
+        EXPECT_EQ(t.shape, by_name[t.name]->shape) << t.name;
+        EXPECT_EQ(t.data, by_name[t.name]->data) << t.name;
+        EXPECT_EQ(t.name.rfind("mm.", 0), 0u) << t.name;
+    }
+    EXPECT_TRUE(by_name.count("mm.sd_proj.weight") && by_name.count("mm.clip_pe") && by_name.count("mm.vt_pe"));
+    EXPECT_THROW(glm::difflmm_read_projector(k_dir + "/reference.safetensors"), glm::error);  // no mm_projector.*
 }
