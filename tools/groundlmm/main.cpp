@@ -12,6 +12,8 @@
 int cmd_attend(int argc, char ** argv);
 int cmd_convert_difflmm(int argc, char ** argv);
 int cmd_toy_world(int argc, char ** argv);
+int cmd_cocoeval(int argc, char ** argv);
+int cmd_meteor(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
 
 const std::vector<glm_command> & glm_commands() {
@@ -19,6 +21,8 @@ const std::vector<glm_command> & glm_commands() {
         { "attend", "run a LLaVA-style model on an image; save per-token attention maps", cmd_attend },
         { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
         { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
+        { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },
+        { "meteor", "METEOR 1.5 over the Meteor jar's -stdio protocol (pycocoevalcap drop-in)", cmd_meteor },
         { "version", "print the version and the backends this build has", cmd_version },
     };
     return table;
