@@ -159,45 +159,30 @@ lmm_session::~lmm_session() {
 
 int lmm_session::n_ctx() const { return (int) llama_n_ctx(ctx_); }
 
-void lmm_session::decode_tokens(const std::vector<int32_t> & toks, int pos0) {
-    const int n_batch = params_.n_batch;
-    for (size_t i0 = 0; i0 < toks.size(); i0 += (size_t) n_batch) {
-        const int   n = (int) std::min(toks.size() - i0, (size_t) n_batch);
-        llama_batch b = llama_batch_init(n, 0, 1);
-        for (int i = 0; i < n; ++i) {
-            b.token[i]     = toks[i0 + i];
-            b.pos[i]       = pos0 + (int) i0 + i;
-            b.n_seq_id[i]  = 1;
-            b.seq_id[i][0] = 0;
-            b.logits[i]    = 0;
+// Decodes n prompt items (tokens, or embeddings when embd != nullptr) at positions pos0.., in n_batch chunks.
+void lmm_session::decode_prompt(const int32_t * toks, const float * embd, int n, int pos0) {
+    const int n_embd = model_.n_embd();
+    for (int i0 = 0; i0 < n; i0 += params_.n_batch) {
+        const int   m = std::min(n - i0, params_.n_batch);
+        llama_batch b = llama_batch_init(m, embd ? n_embd : 0, 1);
+        if (embd) {
+            memcpy(b.embd, embd + (size_t) i0 * n_embd, (size_t) m * n_embd * sizeof(float));
         }
-        b.n_tokens  = n;
-        const int rc = llama_decode(ctx_, b);
-        llama_batch_free(b);
-        if (rc != 0) {
-            fail("llama_decode failed (%d) on text tokens at position %d", rc, pos0 + (int) i0);
-        }
-    }
-}
-
-void lmm_session::decode_embd(const float * embd, int n_img, int pos0) {
-    const int n_embd  = model_.n_embd();
-    const int n_batch = params_.n_batch;
-    for (int i0 = 0; i0 < n_img; i0 += n_batch) {
-        const int   n = std::min(n_img - i0, n_batch);
-        llama_batch b = llama_batch_init(n, n_embd, 1);
-        memcpy(b.embd, embd + (size_t) i0 * n_embd, (size_t) n * n_embd * sizeof(float));
-        for (int i = 0; i < n; ++i) {
+        for (int i = 0; i < m; ++i) {
+            if (!embd) {
+                b.token[i] = toks[i0 + i];
+            }
             b.pos[i]       = pos0 + i0 + i;
             b.n_seq_id[i]  = 1;
             b.seq_id[i][0] = 0;
             b.logits[i]    = 0;
         }
-        b.n_tokens   = n;
+        b.n_tokens   = m;
         const int rc = llama_decode(ctx_, b);
         llama_batch_free(b);
         if (rc != 0) {
-            fail("llama_decode failed (%d) on image embeddings at position %d", rc, pos0 + i0);
+            fail("llama_decode failed (%d) on %s at position %d", rc, embd ? "image embeddings" : "text tokens",
+                 pos0 + i0);
         }
     }
 }
@@ -243,10 +228,9 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
     if (tap_) {
         tap_->set_image_cells(r.image_start, n_img);
     }
-    decode_tokens(r.prompt_pre, 0);
-    decode_embd(img_embd, n_img, r.image_start);
-    std::vector<int32_t> post_head(r.prompt_post.begin(), r.prompt_post.end() - 1);
-    decode_tokens(post_head, r.image_start + n_img);
+    decode_prompt(r.prompt_pre.data(), nullptr, (int) r.prompt_pre.size(), 0);
+    decode_prompt(nullptr, img_embd, n_img, r.image_start);
+    decode_prompt(r.prompt_post.data(), nullptr, (int) r.prompt_post.size() - 1, r.image_start + n_img);
     const double t1 = now_s();
 
     llama_sampler * smpl = llama_sampler_chain_init(llama_sampler_chain_default_params());

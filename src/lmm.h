@@ -113,8 +113,7 @@ public:
     bool              tapping() const { return tap_ != nullptr; }
 
 private:
-    void decode_tokens(const std::vector<int32_t> & toks, int pos0);
-    void decode_embd(const float * embd, int n, int pos0);
+    void decode_prompt(const int32_t * toks, const float * embd, int n, int pos0);
 
     const lmm_model &              model_;
     lmm_params                     params_;
