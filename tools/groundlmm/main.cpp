@@ -10,6 +10,7 @@
 
 // Each subcommand's entry point, defined in its cmd-<name>.cpp (keep declarations and table in one order).
 int cmd_attend(int argc, char ** argv);
+int cmd_ground(int argc, char ** argv);
 int cmd_convert_difflmm(int argc, char ** argv);
 int cmd_convert_sam(int argc, char ** argv);
 int cmd_segment(int argc, char ** argv);
@@ -21,6 +22,7 @@ int cmd_version(int argc, char ** argv);
 const std::vector<glm_command> & glm_commands() {
     static const std::vector<glm_command> table = {
         { "attend", "run a LLaVA-style model on an image; save per-token attention maps", cmd_attend },
+        { "ground", "attend-and-segment: answer, noun phrases, points and masks", cmd_ground },
         { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
         { "convert-sam", "convert a Segment Anything checkpoint (.pth) to GGUF", cmd_convert_sam },
         { "segment", "Segment Anything masks for point and box prompts", cmd_segment },

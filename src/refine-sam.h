@@ -1,0 +1,27 @@
+// refine-sam.h: the SAM refiner of attend-and-segment — the phrase's point as one positive click,
+// multimask_output=True, keeping mask index 2 as the official code does (or the best-scoring mask).
+// Holds a sam_state (the cached image embedding): one thread at a time.
+#pragma once
+
+#include "refine.h"
+#include "sam.h"
+
+#include <memory>
+
+namespace glm {
+
+class sam_refiner : public refiner {
+public:
+    sam_refiner(std::shared_ptr<const sam_model> model, compute_backend & backend, const sam_params & params = {});
+
+    std::string  name() const override;
+    void         set_image(const image_u8 & img) override;
+    refined_mask refine(int x, int y, mask_select select, bool keep_all) override;
+
+    sam_state & state() { return state_; }
+
+private:
+    sam_state state_;
+};
+
+}  // namespace glm
