@@ -4,6 +4,7 @@
 #include "difflmm.h"
 #include "gguf-loader.h"
 #include "models/clip.h"
+#include "models/toy-vit.h"
 
 namespace glm {
 
@@ -18,6 +19,9 @@ std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, co
     }
     if (arch == "difflmm") {
         return std::make_unique<difflmm_encoder>(path, backend);
+    }
+    if (arch == "toyvit") {
+        return std::make_unique<toyvit_encoder>(path, backend);
     }
     fail("%s: unknown vision model architecture '%s' (expected clip, toyvit or difflmm)", path.c_str(), arch.c_str());
 }

@@ -1,0 +1,77 @@
+// toy/train.h: trains the toy LMM end to end on toy-world captions with ggml-opt (AdamW), next-token loss
+// on the caption tokens only (no masks, boxes or positions), and watches grounding emerge.
+//
+// Every step draws fresh training scenes (split train, index step * batch + i), so a run is a pure function
+// of its params. Every eval_every steps the trainer measures the validation loss and the point accuracy of
+// the teacher-forced attention (toy/probe.h) on validation scenes; the best checkpoint by that accuracy is
+// kept in <out_dir>/best, the final one in <out_dir>/last, the curve in <out_dir>/train-log.json.
+// Checkpoint selection reads validation masks; training never does.
+//
+// toy_train() is a blocking call; it uses its own CPU backend and the number of threads it is given.
+#pragma once
+
+#include "toy/model.h"
+#include "toy/world.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace glm::toy {
+
+struct train_eval {
+    int    step     = 0;
+    double val_loss = 0.0;  // mean next-token loss per caption token (+ EOS) on the validation scenes (nats)
+    double pacc     = 0.0;  // point accuracy, phrase maps, mean over layers and heads, normalised
+    double pacc_h2  = 0.0;  // the same with head n_head - 2 only
+    double pacc_hard = 0.0; // objects whose colour another object shares
+};
+
+struct train_progress {
+    int          step      = 0;    // steps done
+    int          steps     = 0;    // steps in the run
+    double       loss      = 0.0;  // this step's training loss (nats per token)
+    double       loss_avg  = 0.0;  // running mean of the last 50 steps
+    double       lr        = 0.0;
+    double       elapsed_s = 0.0;
+    const train_eval * eval = nullptr;  // set on the steps that evaluated
+};
+
+typedef void (*train_progress_cb)(const train_progress & p, void * user_data);
+
+struct train_params {
+    std::string  out_dir;             // checkpoints and log go here (created)
+    int          steps      = 2500;   // optimizer steps
+    int          batch      = 32;     // scenes per step
+    uint64_t     seed       = 1;      // initialisation and training data
+    float        lr         = 2e-3f;  // peak AdamW learning rate
+    float        lr_final   = 0.1f;   // final learning rate as a fraction of lr (cosine decay after warm-up)
+    int          warmup     = 100;    // linear warm-up steps
+    float        beta1      = 0.9f;
+    float        beta2      = 0.99f;
+    float        wd         = 0.0f;   // AdamW decoupled weight decay
+    int          eval_every = 250;    // steps between evaluations; 0 = only at the end
+    int          eval_n     = 256;    // validation scenes per evaluation
+    uint64_t     eval_seed  = 1;      // world seed of the validation scenes
+    int          n_threads  = 1;      // CPU threads (0 = all); ggml's barriers spin, so on a busy machine 1 wins
+    toy_arch     arch;                // model sizes
+    world_params world;               // the scenes
+    std::string  recipe;              // the command line, stored in the checkpoints
+    train_progress_cb progress  = nullptr;
+    void *            user_data = nullptr;
+};
+
+struct train_result {
+    double                  seconds  = 0.0;
+    int64_t                 n_params = 0;
+    std::vector<float>      losses;   // training loss per step
+    std::vector<train_eval> evals;
+    int                     best     = -1;  // index into evals of the best checkpoint
+};
+
+train_result toy_train(const train_params & p);
+
+// Evaluates a model on validation scenes (what the trainer logs at each evaluation).
+train_eval toy_evaluate(const toy_model & m, const std::vector<world_scene> & scenes);
+
+}  // namespace glm::toy

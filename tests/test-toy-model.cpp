@@ -1,0 +1,201 @@
+// Unit tests of the toy LMM: the word vocabulary and its agreement with libllama's tokenizer, export and
+// reload of both GGUFs, the toy-vit vision module against the training graph, and a short training run whose
+// loss falls.
+#include "backend.h"
+#include "common.h"
+#include "lmm.h"
+#include "models/toy-vit.h"
+#include "toy/batch.h"
+#include "toy/model.h"
+#include "toy/train.h"
+#include "toy/world.h"
+
+#include "ggml-alloc.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <unistd.h>
+
+using namespace glm;
+using namespace glm::toy;
+
+namespace {
+
+toy_arch tiny_arch() {
+    toy_arch a;
+    a.vit.n_embd        = 32;
+    a.vit.n_ff          = 64;
+    a.vit.n_head        = 2;
+    a.vit.n_layer       = 1;
+    a.vit.n_proj_hidden = 32;
+    a.dec.n_embd        = 32;
+    a.dec.n_ff          = 64;
+    a.dec.n_head        = 2;
+    a.dec.n_layer       = 2;
+    return a;
+}
+
+std::string temp_dir(const char * name) {
+    std::string d = std::string(testing::TempDir()) + "toy-" + name + "-" + std::to_string(getpid());
+    make_dirs(d);
+    return d;
+}
+
+std::vector<float> host(const ggml_tensor * t) {
+    std::vector<float> v((size_t) ggml_nelements(t));
+    ggml_backend_tensor_get(t, v.data(), 0, v.size() * sizeof(float));
+    return v;
+}
+
+}  // namespace
+
+TEST(ToyVocab, WordsRoundTrip) {
+    const toy_vocab v({ "a", "red", "circle", "and", "big", ".", "," });
+    EXPECT_EQ(v.piece(v.word_id("red")), "\xe2\x96\x81red");
+    EXPECT_EQ(v.piece(v.word_id(".")), ".");
+    EXPECT_EQ(v.word_id("blue"), -1);
+    const std::string      text = "a big red circle, and a red circle.";
+    const std::vector<int> ids  = v.encode(text);
+    ASSERT_EQ(ids.size(), 10u);
+    EXPECT_EQ(v.decode(ids), text);
+    const auto spans = v.encode_spans(text);
+    EXPECT_EQ(text.substr(spans[3].first, spans[3].second - spans[3].first), "circle");
+    EXPECT_EQ(text.substr(spans[4].first, spans[4].second - spans[4].first), ",");
+    for (int id : ids) {
+        EXPECT_TRUE(v.is_word(id));
+    }
+    EXPECT_FALSE(v.is_word(v.bos()));
+    EXPECT_THROW(v.encode("a blue circle."), glm::error);
+    EXPECT_THROW(toy_vocab({ "red", "red" }), glm::error);
+}
+
+TEST(ToyModel, ExportReloadAndLlamaTokenizer) {
+    const std::string dir = temp_dir("export");
+    toy_model         m(tiny_arch(), 42);
+    m.save(dir, "test recipe");
+    toy_model r(dir);
+    ASSERT_EQ(m.tensors().size(), r.tensors().size());
+    for (size_t i = 0; i < m.tensors().size(); ++i) {
+        EXPECT_STREQ(m.tensors()[i]->name, r.tensors()[i]->name);
+        EXPECT_EQ(host(m.tensors()[i]), host(r.tensors()[i])) << m.tensors()[i]->name;
+    }
+    EXPECT_EQ(m.prompt_pre(), r.prompt_pre());
+    EXPECT_EQ(m.prompt_post(), r.prompt_post());
+    EXPECT_EQ(m.vocab().n_tokens(), r.vocab().n_tokens());
+
+    // libllama loads the decoder and tokenises captions into exactly our word tokens
+    lmm_params lp;
+    lp.model     = dir + "/" + k_toy_llm_file;
+    lp.n_ctx     = 256;
+    lp.n_threads = 2;
+    lmm_model lm(lp);
+    EXPECT_EQ(lm.n_vocab(), m.vocab().n_tokens());
+    EXPECT_EQ(lm.n_embd(), m.dec_hp().n_embd);
+    EXPECT_EQ(lm.prompt_template(), k_toy_template);
+    const world_params wp;
+    for (int i = 0; i < 200; ++i) {
+        const std::string      cap  = world_generate(wp, 9, world_split::train, i).caption;
+        const std::vector<int> ours = m.vocab().encode(cap);
+        const std::vector<int32_t> ll = lm.tokenize(cap, /*add_special=*/false);
+        ASSERT_EQ(std::vector<int32_t>(ours.begin(), ours.end()), ll) << cap;
+    }
+    for (const std::string & w : world_caption_words()) {
+        // punctuation always follows a word in captions ("circle.")
+        const bool                 punct = !isalpha((unsigned char) w[0]);
+        const std::vector<int32_t> ll    = lm.tokenize(punct ? "a" + w : w, false);
+        ASSERT_EQ(ll.size(), punct ? 2u : 1u) << w;
+        EXPECT_EQ(ll.back(), m.vocab().word_id(w));
+        // the runner's pieces put the space back in front of words
+        EXPECT_EQ(lm.piece(ll.back()), (punct ? "" : " ") + w);
+    }
+    // the template's two sides as the runner tokenises them (BOS on the first)
+    const std::string t  = lm.prompt_template();
+    const size_t      at = t.find("<image>");
+    const auto        pre  = lm.tokenize(t.substr(0, at), true);
+    const auto        post = lm.tokenize(t.substr(at + 7), false);
+    EXPECT_EQ(std::vector<int>(pre.begin(), pre.end()), m.prompt_pre());
+    EXPECT_EQ(std::vector<int>(post.begin(), post.end()), m.prompt_post());
+    // other text still tokenises (byte fallback), it just is not made of our words
+    EXPECT_FALSE(lm.tokenize("Describe the image in detail.", false).empty());
+
+    // the vision module computes what the training graph computes
+    compute_backend be(backend_params{ 2, false, 0 });
+    toyvit_encoder  enc(dir + "/" + k_toy_vit_file, be);
+    EXPECT_EQ(enc.n_embd(), m.dec_hp().n_embd);
+    const world_scene  sc  = world_generate(wp, 9, world_split::test, 3);
+    const vision_output vo = enc.encode(sc.img);
+    ASSERT_EQ(vo.n_tokens, m.vit_hp().n_patches());
+    {
+        graph_ctx     g;
+        ggml_tensor * inp = ggml_new_tensor_3d(g.ctx(), GGML_TYPE_F32, m.vit_hp().patch_dim(), m.vit_hp().n_patches(), 1);
+        ggml_set_input(inp);
+        ggml_tensor * out = toyvit_build(g.ctx(), m.vit_hp(), m.vit(), inp);
+        ggml_set_output(out);
+        ggml_cgraph * gf = g.new_graph();
+        ggml_build_forward_expand(gf, out);
+        ggml_gallocr_t ga = ggml_gallocr_new(ggml_backend_get_default_buffer_type(m.backend()));
+        ASSERT_TRUE(ggml_gallocr_alloc_graph(ga, gf));
+        const std::vector<float> p = toyvit_preprocess(m.vit_hp(), sc.img, nullptr);
+        ggml_backend_tensor_set(inp, p.data(), 0, p.size() * sizeof(float));
+        ASSERT_EQ(ggml_backend_graph_compute(m.backend(), gf), GGML_STATUS_SUCCESS);
+        const std::vector<float> ref = host(out);
+        ggml_gallocr_free(ga);
+        double err = 0.0;
+        for (size_t i = 0; i < ref.size(); ++i) {
+            err = std::max(err, (double) std::fabs(ref[i] - vo.embd[i]));
+        }
+        printf("toy-vit module vs training graph: max abs error %.3g\n", err);
+        EXPECT_LT(err, 1e-5);
+    }
+    // a 2x larger rendering of the same scene goes through the same preprocessing (PIL bicubic resize)
+    world_params big = wp;
+    big.size         = 128;
+    EXPECT_EQ(enc.encode(world_generate(big, 9, world_split::test, 3).img).embd.size(), vo.embd.size());
+}
+
+TEST(ToyModel, BadFiles) {
+    const std::string dir = temp_dir("bad");
+    EXPECT_THROW(toy_model m(dir), glm::error);  // no files
+    write_file(dir + "/" + k_toy_llm_file, std::string("not a gguf"));
+    EXPECT_THROW(toy_model m(dir), glm::error);
+}
+
+TEST(ToyTrain, ShortRunLossFalls) {
+    train_params p;
+    p.out_dir    = temp_dir("train");
+    p.steps      = 60;
+    p.batch      = 8;
+    p.lr         = 3e-3f;
+    p.warmup     = 10;
+    p.eval_every = 30;
+    p.eval_n     = 16;
+    p.n_threads  = 1;  // ggml's spinning barriers make 2 threads slower than 1 on a busy 2-core machine
+    p.arch       = tiny_arch();
+    p.recipe     = "test";
+    const train_result r = toy_train(p);
+    ASSERT_EQ((int) r.losses.size(), p.steps);
+    double first = 0.0, last = 0.0;
+    for (int i = 0; i < 5; ++i) {
+        first += r.losses[i] / 5;
+        last += r.losses[p.steps - 1 - i] / 5;
+    }
+    printf("training loss: first 5 steps %.3f, last 5 steps %.3f (ln V = %.3f)\n", first, last,
+           std::log((double) toy_model(tiny_arch(), 1).vocab().n_tokens()));
+    EXPECT_GT(first - last, 1.5);
+    ASSERT_EQ(r.evals.size(), 2u);
+    EXPECT_LT(r.evals[1].val_loss, r.evals[0].val_loss + 0.1);
+    // the checkpoints reload and the log exists
+    toy_model best(p.out_dir + "/best"), last_m(p.out_dir + "/last");
+    EXPECT_EQ(best.n_params(), r.n_params);
+    EXPECT_TRUE(file_exists(p.out_dir + "/train-log.json"));
+    // the same seed trains the same weights
+    train_params q = p;
+    q.out_dir      = temp_dir("train2");
+    q.steps        = 5;
+    q.eval_every   = 0;
+    const train_result a = toy_train(q);
+    const train_result b = toy_train(q);
+    EXPECT_EQ(a.losses, b.losses);
+}
