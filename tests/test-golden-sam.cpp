@@ -7,7 +7,7 @@
 // and last the whole chain from image.png. The safetensors copy of the checkpoint must convert to the same
 // GGUF. Nothing here knows the golden's shapes: they come from the checkpoint and cases.json.
 //
-// usage: test-golden-sam [golden folder] [--keep]
+// usage: test-golden-sam [golden folder] [--keep] [--force-window]
 #include "backend.h"
 #include "common.h"
 #include "golden-util.h"
@@ -28,8 +28,12 @@
 using json   = nlohmann::json;
 namespace fs = std::filesystem;
 
-static glm::sam_prompt case_prompt(const json & c) {
+// A case of cases.json; "mask_input" (optional) names a low-res logits tensor of cases.safetensors.
+static glm::sam_prompt case_prompt(const json & c, const glm::safetensors_file & ref) {
     glm::sam_prompt p;
+    if (c.contains("mask_input") && !c["mask_input"].is_null()) {
+        p.mask_input = ref.get(c["mask_input"].get<std::string>()).to_f32();
+    }
     if (c.contains("points")) {
         const json & pts = c["points"];
         const json & lab = c["labels"];
@@ -75,10 +79,12 @@ static void compare_case(golden::report & rep, const glm::safetensors_file & ref
 
 int main(int argc, char ** argv) {
     std::string dir  = GLM_GOLDEN_DEFAULT;
-    bool        keep = false;
+    bool        keep = false, force_window = false;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--keep")) {
             keep = true;
+        } else if (!strcmp(argv[i], "--force-window")) {
+            force_window = true;  // pass cases.json's window size and global blocks to the converter
         } else {
             dir = argv[i];
         }
@@ -103,6 +109,10 @@ int main(int argc, char ** argv) {
         cp.output        = (tmp / "sam-f32.gguf").string();
         cp.type          = GGML_TYPE_F32;
         cp.decoder_heads = mj.value("decoder_heads", 0);
+        if (force_window) {  // rel-pos tables of other lengths than 2*window-1 (interpolated like get_rel_pos)
+            cp.window_size = mj.value("window_size", 0);
+            cp.global_attn = mj.value("encoder_global_attn_indexes", std::vector<int>{});
+        }
         const glm::sam_hparams hp = glm::sam_convert(cp);
         {
             std::vector<int> glob = mj.value("encoder_global_attn_indexes", std::vector<int>{});
@@ -112,7 +122,7 @@ int main(int argc, char ** argv) {
                             hp.image_size == mj.value("img_size", -1) && hp.prompt_embd == mj.value("prompt_embed_dim", -1) &&
                             hp.dec_depth == mj.value("decoder_depth", -1) && hp.dec_mlp == mj.value("decoder_mlp_dim", -1) &&
                             hp.iou_head_depth == mj.value("iou_head_depth", -1) &&
-                            hp.iou_head_hidden == mj.value("iou_head_hidden_dim", -1) &&
+                            (hp.iou_head_depth < 2 || hp.iou_head_hidden == mj.value("iou_head_hidden_dim", -1)) &&
                             hp.mask_in_chans == mj.value("mask_in_chans", -1) &&
                             hp.n_multimask == mj.value("num_multimask_outputs", -1);
             std::string g;
@@ -186,7 +196,7 @@ int main(int argc, char ** argv) {
         std::vector<glm::sam_prompt> prompts;
         std::vector<std::string>     names;
         for (const json & c : cj["cases"]) {
-            prompts.push_back(case_prompt(c));
+            prompts.push_back(case_prompt(c, ref));
             names.push_back(c["name"].get<std::string>());
             compare_case(rep, ref, names.back(), state.predict(prompts.back()), "decoder");
         }
