@@ -6,6 +6,7 @@
 #include "common.h"
 #include "ground.h"
 #include "outputs.h"
+#include "refine-region.h"
 #include "refine-sam.h"
 
 #include <cstdio>
@@ -79,6 +80,8 @@ int cmd_ground(int argc, char ** argv) {
     std::unique_ptr<glm::refiner>    ref;
     if (refiner_name == "sam") {
         ref = std::make_unique<glm::sam_refiner>(glm::sam_model::load(sam_path, backend), backend);
+    } else if (refiner_name == "region") {
+        ref = std::make_unique<glm::region_refiner>();
     }
     const glm::phrase_chunker chunker;
     const glm::ground_result  g = glm::ground(att, img, chunker, ref.get(), gp);
