@@ -151,9 +151,8 @@ std::vector<float> sam_state::image_embedding_chw() const {
     return out;
 }
 
-void sam_state::check_prompt(const sam_prompt & p, size_t index) const {
-    const sam_hparams & hp = model_->hparams();
-    const int           W = input_.orig_w, H = input_.orig_h, L = hp.low_res();
+void sam_check_prompt(const sam_hparams & hp, const sam_prompt & p, int W, int H, size_t index) {
+    const int L = hp.low_res();
     if (p.points.empty() && !p.has_box && p.mask_input.empty()) {
         fail("SAM prompt %zu is empty: give at least one point, a box or a mask", index);
     }
@@ -288,7 +287,7 @@ std::vector<sam_result> sam_state::predict(const std::vector<sam_prompt> & promp
         fail("SAM: no image set (call set_image before predict)");
     }
     for (size_t i = 0; i < prompts.size(); ++i) {
-        check_prompt(prompts[i], i);
+        sam_check_prompt(model_->hparams(), prompts[i], input_.orig_w, input_.orig_h, i);
     }
     std::vector<sam_result> results(prompts.size());
     // prompts of the same shape (points, box, mask) share a graph

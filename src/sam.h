@@ -68,6 +68,10 @@ sam_input sam_preprocess(const sam_hparams & hp, const image_u8 & img);
 // Sam.preprocess of an already resized image (e.g. a reference resize), for an original of orig_w x orig_h
 sam_input sam_preprocess_resized(const sam_hparams & hp, const image_u8 & resized, int orig_w, int orig_h);
 
+// Throws glm::error naming prompt `index` when it is empty, has a point outside a w x h image, a bad label, a
+// box that is not inside the image or a mask input that is not hp.low_res()^2 finite values.
+void sam_check_prompt(const sam_hparams & hp, const sam_prompt & p, int w, int h, size_t index = 0);
+
 class sam_model {
 public:
     // Reads a GGUF file of `groundlmm convert-sam`, weights on backend's primary device; throws glm::error.
@@ -129,7 +133,6 @@ private:
     std::vector<float>               emb_;  // [grid*grid][P] (ggml order of the encoder output)
     double                           encode_s_ = 0.0;
 
-    void check_prompt(const sam_prompt & p, size_t index) const;
     void run_batch(const std::vector<const sam_prompt *> & batch, std::vector<sam_result *> & results);
 };
 

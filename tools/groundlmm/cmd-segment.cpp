@@ -149,6 +149,7 @@ int cmd_segment(int argc, char ** argv) {
     const double         t0    = glm::now_s();
     auto                 model = glm::sam_model::load(sam_path, backend);
     glm::sam_state       state(model, backend, sp);
+    glm::sam_check_prompt(model->hparams(), prompt, img.w, img.h);  // before the (long) image encoding
     const double         t1 = glm::now_s();
     state.set_image(img);
     const double           t2 = glm::now_s();
