@@ -53,11 +53,20 @@ static ggml_tensor * as_channels(ggml_context * ctx, ggml_tensor * v) {
 }
 
 ggml_tensor * sd_conv2d(ggml_context * ctx, const sd_conv & c, ggml_tensor * x, int stride, int pad) {
-    ggml_tensor * y = ggml_conv_2d_direct(ctx, c.w, x, stride, stride, pad, pad, 1, 1);  // [W', H', Cout, N]
+    // im2col + one matrix product (about twice as fast as ggml_conv_2d_direct on the CPU: bench-difflmm --conv).
+    // ggml_conv_2d would do the same but always builds an F16 im2col; ours has the kernel's type, so F32 models
+    // stay F32 (F16 kernels multiply F16 activations either way).
+    const int64_t KW = c.w->ne[0], KH = c.w->ne[1], IC = c.w->ne[2], OC = c.w->ne[3];
+    const ggml_type it = c.w->type == GGML_TYPE_F16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+    ggml_tensor * im = ggml_im2col(ctx, c.w, x, stride, stride, pad, pad, 1, 1, true, it);  // [IC*KH*KW, OW, OH, N]
+    const int64_t OW = im->ne[1], OH = im->ne[2], N = im->ne[3];
+    ggml_tensor * y  = ggml_mul_mat(ctx, ggml_reshape_2d(ctx, c.w, KW * KH * IC, OC),
+                                    ggml_reshape_2d(ctx, im, im->ne[0], OW * OH * N));  // [OC, OW*OH*N]
+    y = ggml_reshape_4d(ctx, y, OC, OW, OH, N);
     if (c.b) {
-        y = ggml_add(ctx, y, as_channels(ctx, c.b));
+        y = ggml_add(ctx, y, c.b);  // bias along OC, before the transpose (contiguous rows)
     }
-    return y;
+    return ggml_cont(ctx, ggml_permute(ctx, y, 2, 0, 1, 3));  // [OW, OH, OC, N]
 }
 
 ggml_tensor * sd_group_norm(ggml_context * ctx, ggml_tensor * x, const sd_norm & n, int groups, float eps) {

@@ -52,8 +52,8 @@ sd_resnet sd_load_resnet(const gguf_loader & ml, const std::string & prefix, int
                          int64_t temb_dim);
 
 // --- graph builders
-// Conv2d with symmetric zero padding `pad` (ggml_conv_2d_direct: im2col in tiles + GEMM on the CPU, a direct
-// kernel on GPUs; activations stay F32 with F32 kernels).
+// Conv2d with symmetric zero padding `pad`: im2col (in the kernel's type: F32 models stay F32) and one
+// matrix product, generic ops that every backend has.
 ggml_tensor * sd_conv2d(ggml_context * ctx, const sd_conv & c, ggml_tensor * x, int stride, int pad);
 // nn.GroupNorm(groups, C, eps) on [W, H, C, N].
 ggml_tensor * sd_group_norm(ggml_context * ctx, ggml_tensor * x, const sd_norm & n, int groups, float eps);
