@@ -4,7 +4,8 @@
 // config.json), converts them with the real converter, then compares every intermediate: each stage is fed
 // the reference output of the previous one, so errors do not accumulate; the whole chain is checked last.
 //
-// usage: test-golden-difflmm [golden folder] [--keep]
+// usage: test-golden-difflmm [golden folder] [--keep] [--write-gguf tiny-difflmm-vision.gguf]
+// (--write-gguf keeps the converted tiny model, e.g. for end-to-end runs of groundlmm with DiffLMM)
 #include "backend.h"
 #include "common.h"
 #include "difflmm-convert.h"
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <unistd.h>
@@ -93,6 +95,16 @@ static void make_model_dirs(const std::string & golden, const std::string & dir,
         up.push_back(has_prefix(w, "unet.up_blocks." + std::to_string(i) + ".attentions.") ? "CrossAttnUpBlock2D"
                                                                                             : "UpBlock2D");
     }
+    // transformer_layers_per_block and the projection kind, from the names and shapes of the weights
+    json tl = json::array();
+    bool linear_proj = false;
+    for (int i = 0; i < nb; ++i) {
+        const std::string a = "unet.down_blocks." + std::to_string(i) + ".attentions.0.";
+        tl.push_back(has_prefix(w, a) ? std::max(1, count_blocks(w, a + "transformer_blocks.%d.")) : 1);
+        if (w.has(a + "proj_in.weight")) {
+            linear_proj = w.get(a + "proj_in.weight").shape.size() == 2;
+        }
+    }
     const json unet = {
         { "_class_name", "UNet2DConditionModel" },
         { "in_channels", w.get("unet.conv_in.weight").shape[1] },
@@ -109,7 +121,8 @@ static void make_model_dirs(const std::string & golden, const std::string & dir,
         { "freq_shift", 0 },
         { "norm_eps", 1e-5 },
         { "downsample_padding", 1 },
-        { "use_linear_projection", false },
+        { "use_linear_projection", linear_proj },
+        { "transformer_layers_per_block", tl },
     };
     write_json(dir + "/unet/config.json", unet);
     write_subset(w, "unet.", "unet.", dir + "/unet/diffusion_pytorch_model.safetensors");
@@ -231,10 +244,9 @@ struct golden_noise {
 };
 
 static void inject_noise(int draw, float * vae, float * unet, size_t n, void * ud) {
-    const golden_noise * g = (const golden_noise *) ud;
-    if (draw != 0 || n != g->vae.size()) {
-        glm::fail("golden noise: draw %d of %zu values requested, the golden has one draw of %zu", draw, n,
-                  g->vae.size());
+    const golden_noise * g = (const golden_noise *) ud;  // every draw gets the golden's one draw
+    if (n != g->vae.size()) {
+        glm::fail("golden noise: draw %d of %zu values requested, the golden's has %zu", draw, n, g->vae.size());
     }
     memcpy(vae, g->vae.data(), n * sizeof(float));
     memcpy(unet, g->unet.data(), n * sizeof(float));
@@ -243,9 +255,12 @@ static void inject_noise(int draw, float * vae, float * unet, size_t n, void * u
 int main(int argc, char ** argv) {
     std::string folder = GLM_GOLDEN_DEFAULT;
     bool        keep   = false;
+    std::string write_gguf;  // also copy the converted tiny model there (for end-to-end runs)
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--keep")) {
             keep = true;
+        } else if (!strcmp(argv[i], "--write-gguf") && i + 1 < argc) {
+            write_gguf = argv[++i];
         } else {
             folder = argv[i];
         }
@@ -273,6 +288,10 @@ int main(int argc, char ** argv) {
         cp.null_prompt  = false;  // the golden has no SD text encoder: its implicit caption has no null-prompt term
         cp.up_blocks    = n_up;
         glm::difflmm_convert(cp);
+        if (!write_gguf.empty()) {
+            fs::copy_file(cp.output, write_gguf, fs::copy_options::overwrite_existing);
+            printf("wrote %s\n", write_gguf.c_str());
+        }
 
         glm::compute_backend be;
         glm::difflmm_encoder enc(cp.output, be);
@@ -337,6 +356,22 @@ int main(int argc, char ** argv) {
                                    vo.n_embd == (int) cs.get("image_embeddings").shape[1],
                 std::to_string(vo.n_tokens) + " x " + std::to_string(vo.n_embd));
         r.compare("image_embeddings (whole chain)", vo.embd, get(cs, "image_embeddings"), 1e-3, true);
+        // ensemble: two draws of the same noise average to the one-draw result; the seeded generator is
+        // deterministic and its draws differ between seeds
+        p.ensemble_size = 2;
+        enc.set_params(p);
+        r.compare("image_embeddings (2 equal draws)", enc.encode(img).embd, vo.embd, 1e-6, true);
+        glm::difflmm_params ps = glm::difflmm_default_params();
+        ps.seed                = 7;
+        enc.set_params(ps);
+        const std::vector<float> s7a = enc.encode(img).embd, s7b = enc.encode(img).embd;
+        ps.seed = 8;
+        enc.set_params(ps);
+        const std::vector<float> s8 = enc.encode(img).embd;
+        r.check("seeded noise: same seed, same embeddings", s7a == s7b);
+        r.check("seeded noise: other seed, other embeddings", s7a != s8);
+        enc.set_params(p);
+        enc.encode(img);
         const auto & tm = enc.timings();
         printf("timings: preprocess %.3f s, clip %.3f s, vae %.3f s, unet %.3f s, projector %.3f s\n", tm.preprocess,
                tm.clip, tm.vae, tm.unet, tm.projector);
