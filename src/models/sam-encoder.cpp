@@ -181,27 +181,42 @@ ggml_tensor * sam_encoder::attention(ggml_context * ctx, ggml_tensor * x, const 
     ggml_tensor * k = ggml_cont(ctx, ggml_permute(ctx, split(1), 0, 2, 1, 3));  // [dh, N, nh, Bw]
     ggml_tensor * v = ggml_cont(ctx, ggml_permute(ctx, split(2), 1, 2, 0, 3));  // [N, dh, nh, Bw]
 
-    // attn = (q * scale) @ k^T
-    ggml_tensor * qs = ggml_scale(ctx, q, 1.0f / std::sqrt((float) dh));
-    ggml_tensor * kq = ggml_mul_mat(ctx, k, qs);  // [N_k, N_q, nh, Bw]
-    tname(kq, "enc_kq", il);
-
-    if (hp_.use_rel_pos) {
-        // add_decomposed_rel_pos with the unscaled q:
-        //   rel_h[q, kh] = sum_c q[c] Rh[qh, kh, c], rel_w[q, kw] = sum_c q[c] Rw[qw, kw, c]
+    const float   scale = 1.0f / std::sqrt((float) dh);
+    ggml_tensor * kq    = nullptr;  // attn = (q * scale) @ k^T (+ the decomposed rel-pos terms), [N_k, N_q, nh, Bw]
+    if (!hp_.use_rel_pos) {
+        kq = ggml_mul_mat(ctx, k, ggml_scale(ctx, q, scale));
+    } else {
+        // add_decomposed_rel_pos, with the unscaled q:
+        //   attn[q, (kw, kh)] += rel_h[q, kh] + rel_w[q, kw],  rel_h[q, kh] = q . Rh[qh, kh],  rel_w[q, kw] = q . Rw[qw, kw]
         ggml_tensor * qr = ggml_reshape_4d(ctx, q, dh, Sw, Sh, nh * Bw);                  // [dh, qw, qh, nh*Bw]
-        ggml_tensor * rh = ggml_mul_mat(ctx, L.rel_h_g, qr);                              // [kh, qw, qh, nh*Bw]
         ggml_tensor * qt = ggml_cont(ctx, ggml_permute(ctx, qr, 0, 2, 1, 3));             // [dh, qh, qw, nh*Bw]
         ggml_tensor * rw = ggml_mul_mat(ctx, L.rel_w_g, qt);                              // [kw, qh, qw, nh*Bw]
         rw               = ggml_cont(ctx, ggml_permute(ctx, rw, 0, 2, 1, 3));             // [kw, qw, qh, nh*Bw]
-        tname(rh, "enc_rel_h", il);
         tname(rw, "enc_rel_w", il);
-        // attn.view(B, qh, qw, kh, kw) + rel_h[..., None] + rel_w[..., None, :]
-        kq = ggml_reshape_4d(ctx, kq, Sw, Sh, N, nh * Bw);                                 // [kw, kh, N_q, nh*Bw]
+        if (dh <= 2 * Sh) {
+            // rel_h folded into the keys, per query row qh: q . (scale k + Rh[qh, kh(k)]) = scale q.k + rel_h.
+            // (Adding rel_h to attn afterwards is a broadcast over ne0, which ggml's CPU add does one element
+            // at a time; this costs one [dh, N_k, qh] tensor per head, no more than attn itself when dh <= 2 Sh.)
+            ggml_tensor * rh = ggml_reshape_4d(ctx, L.rel_h_g, dh, 1, Sh, Sh);           // [dh, 1, kh, qh]
+            rh               = ggml_repeat_4d(ctx, rh, dh, Sw, Sh, Sh);                  // [dh, kw, kh, qh]
+            rh               = ggml_reshape_4d(ctx, rh, dh, N, Sh, 1);                   // [dh, N_k, qh, 1]
+            ggml_tensor * kx = ggml_reshape_4d(ctx, ggml_scale(ctx, k, scale), dh, N, 1, nh * Bw);
+            kx               = ggml_repeat_4d(ctx, kx, dh, N, Sh, nh * Bw);              // [dh, N_k, qh, nh*Bw]
+            kx               = ggml_add_inplace(ctx, kx, rh);
+            tname(kx, "enc_k_rel_h", il);
+            kq = ggml_mul_mat(ctx, kx, qr);                                               // [N_k, qw, qh, nh*Bw]
+            kq = ggml_reshape_4d(ctx, kq, Sw, Sh, N, nh * Bw);                            // [kw, kh, N_q, nh*Bw]
+        } else {
+            ggml_tensor * rh = ggml_mul_mat(ctx, L.rel_h_g, qr);                          // [kh, qw, qh, nh*Bw]
+            tname(rh, "enc_rel_h", il);
+            kq = ggml_mul_mat(ctx, k, ggml_scale(ctx, q, scale));
+            kq = ggml_reshape_4d(ctx, kq, Sw, Sh, N, nh * Bw);                            // [kw, kh, N_q, nh*Bw]
+            kq = ggml_add_inplace(ctx, kq, ggml_reshape_4d(ctx, rh, 1, Sh, N, nh * Bw));
+        }
         kq = ggml_add_inplace(ctx, kq, ggml_reshape_4d(ctx, rw, Sw, 1, N, nh * Bw));
-        kq = ggml_add_inplace(ctx, kq, ggml_reshape_4d(ctx, rh, 1, Sh, N, nh * Bw));
         kq = ggml_reshape_4d(ctx, kq, N, N, nh, Bw);
     }
+    tname(kq, "enc_kq", il);
     kq = ggml_soft_max_inplace(ctx, kq);
     tname(kq, "enc_attn", il);
 
