@@ -18,6 +18,7 @@ int cmd_toy_train(int argc, char ** argv);
 int cmd_toy_world(int argc, char ** argv);
 int cmd_cocoeval(int argc, char ** argv);
 int cmd_meteor(int argc, char ** argv);
+int cmd_ptb_tokenize(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
 
 const std::vector<glm_command> & glm_commands() {
@@ -31,6 +32,7 @@ const std::vector<glm_command> & glm_commands() {
         { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
         { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },
         { "meteor", "METEOR 1.5 over the Meteor jar's -stdio protocol (pycocoevalcap drop-in)", cmd_meteor },
+        { "ptb-tokenize", "pycocoevalcap's PTBTokenizer step (Stanford PTB tokens, lowercased, punctuation dropped)", cmd_ptb_tokenize },
         { "version", "print the version and the backends this build has", cmd_version },
     };
     return table;
