@@ -2,9 +2,11 @@
 // `java -jar meteor-1.5.jar - - -stdio -l en -norm` (pycocoevalcap) can run it instead:
 //   SCORE ||| ref 1 ||| ... ||| ref n ||| hypothesis   -> one line of sufficient statistics
 //   EVAL ||| stats 1 ||| ... ||| stats n               -> each segment's score, then the corpus score
-// See src/eval/meteor.h for what differs from the jar (no paraphrase module).
+// See src/eval/meteor.h for what differs from the jar (no paraphrase module). With --tokenize ptb the segments
+// first go through pycocoevalcap's PTBTokenizer step (src/eval/ptb-tokenize.h), so raw captions can be scored.
 #include "common.h"
 #include "eval/meteor.h"
+#include "eval/ptb-tokenize.h"
 
 #include <CLI/CLI.hpp>
 
@@ -42,12 +44,18 @@ int cmd_meteor(int argc, char ** argv) {
     CLI::App           app{ "METEOR 1.5 (exact, stem, synonym) over the Meteor jar's -stdio protocol on stdin" };
     glm::meteor_params p;
     bool               no_norm = false, no_stem = false, no_syn = false;
+    std::string        tokenize = "none";
     app.add_option("--resources", p.resources_dir,
                    "Meteor's resources folder (function/, nonbreaking/, synonym/); without it scores are approximate");
     app.add_option("--wordnet", p.wordnet_dir, "WordNet 3.0 dict folder")->capture_default_str();
     app.add_flag("--no-norm", no_norm, "do not tokenise/normalise/lowercase (as the jar without -norm)");
     app.add_flag("--no-stem", no_stem, "drop the stem module");
     app.add_flag("--no-synonym", no_syn, "drop the synonym module");
+    app.add_option("--tokenize", tokenize,
+                   "ptb: first apply pycocoevalcap's PTBTokenizer step (lowercase, PTB tokens, punctuation dropped) to "
+                   "each segment on its own, as COCOEvalCap does before calling the jar")
+        ->check(CLI::IsMember({ "none", "ptb" }))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     p.normalize = !no_norm;
     p.modules   = { glm::METEOR_EXACT };
@@ -71,8 +79,15 @@ int cmd_meteor(int argc, char ** argv) {
             if (parts.size() < 3) {
                 printf("Error: specify hypothesis and at least one reference\n");
             } else {
-                const std::vector<std::string> refs(parts.begin() + 1, parts.end() - 1);
-                printf("%s\n", scorer.stats(parts.back(), refs).to_string().c_str());
+                std::vector<std::string> refs(parts.begin() + 1, parts.end() - 1);
+                std::string              hyp = parts.back();
+                if (tokenize == "ptb") {
+                    hyp = glm::ptb_tokenize_caption(hyp);
+                    for (auto & r : refs) {
+                        r = glm::ptb_tokenize_caption(r);
+                    }
+                }
+                printf("%s\n", scorer.stats(hyp, refs).to_string().c_str());
             }
         } else if (line.rfind("EVAL", 0) == 0 || line.rfind("eval", 0) == 0) {
             if (parts.size() < 2) {
