@@ -56,8 +56,8 @@ std::vector<world_scene> make_scenes(const world_params & wp, uint64_t seed, wor
 }
 
 nlohmann::json eval_json(const train_eval & e) {
-    return { { "step", e.step }, { "val_loss", e.val_loss }, { "pacc", e.pacc }, { "pacc_h2", e.pacc_h2 },
-             { "pacc_hard", e.pacc_hard } };
+    return { { "step", e.step },       { "val_loss", e.val_loss },       { "pacc", e.pacc },
+             { "pacc_h2", e.pacc_h2 }, { "pacc_phrase", e.pacc_phrase }, { "pacc_hard", e.pacc_hard } };
 }
 
 }  // namespace
@@ -73,11 +73,15 @@ train_eval toy_evaluate(const toy_model & m, const std::vector<world_scene> & sc
     }
     e.val_loss = n ? nll / n : 0.0;
     map_select sel;
-    const grounding_score all = probe_point_accuracy(scenes, maps, sel);
-    e.pacc                    = all.pacc();
-    e.pacc_hard               = all.pacc_hard();
-    sel.heads                 = head_select::head_h2;
-    e.pacc_h2                 = probe_point_accuracy(scenes, maps, sel).pacc();
+    sel.words                  = phrase_words::shape;
+    const grounding_score head = probe_point_accuracy(scenes, maps, sel);
+    e.pacc                     = head.pacc();
+    e.pacc_hard                = head.pacc_hard();
+    sel.words                  = phrase_words::phrase;
+    e.pacc_phrase              = probe_point_accuracy(scenes, maps, sel).pacc();
+    sel.words                  = phrase_words::shape;
+    sel.heads                  = head_select::head_h2;
+    e.pacc_h2                  = probe_point_accuracy(scenes, maps, sel).pacc();
     return e;
 }
 

@@ -22,9 +22,10 @@ namespace glm::toy {
 struct train_eval {
     int    step     = 0;
     double val_loss = 0.0;  // mean next-token loss per caption token (+ EOS) on the validation scenes (nats)
-    double pacc     = 0.0;  // point accuracy, phrase maps, mean over layers and heads, normalised
-    double pacc_h2  = 0.0;  // the same with head n_head - 2 only
-    double pacc_hard = 0.0; // objects whose colour another object shares
+    double pacc     = 0.0;  // point accuracy of the head noun's map (mean over layers and heads, normalised)
+    double pacc_h2  = 0.0;  // the same with head n_head - 2 only (the official single-head variant)
+    double pacc_phrase = 0.0;  // the map of the whole phrase (size, colour and shape words)
+    double pacc_hard = 0.0; // head noun, objects whose colour another object shares
 };
 
 struct train_progress {

@@ -18,8 +18,10 @@ void progress(const glm::toy::train_progress & p, void *) {
     fprintf(stderr, "\r[%s] %5d/%d loss %.4f (avg %.4f) lr %.2e  %4.0fs, eta %4.0fs ", bar.c_str(), p.step,
             p.steps, p.loss, p.loss_avg, p.lr, p.elapsed_s, eta);
     if (p.eval) {
-        fprintf(stderr, "\n  step %d: val loss %.4f, point accuracy %.3f (head H-2 %.3f, shared colour %.3f)\n",
-                p.eval->step, p.eval->val_loss, p.eval->pacc, p.eval->pacc_h2, p.eval->pacc_hard);
+        fprintf(stderr,
+                "\n  step %d: val loss %.4f, point accuracy %.3f (head H-2 %.3f, whole phrase %.3f, shared colour "
+                "%.3f)\n",
+                p.eval->step, p.eval->val_loss, p.eval->pacc, p.eval->pacc_h2, p.eval->pacc_phrase, p.eval->pacc_hard);
     }
     fflush(stderr);
 }
