@@ -4,7 +4,8 @@
 // usage: bench-difflmm <difflmm-vision.gguf> [more.gguf ...] [--image PATH] [--runs N] [-t THREADS]
 //                      [--ensemble E] [--cpu] [--conv]
 // Each file is loaded once and encodes the image --runs times (the fastest run is reported); with several
-// files the totals are also given as ratios to the first. Real shapes without downloads: make random weights
+// files (e.g. the same model converted --type f32 and f16) the totals are also given as ratios to the first,
+// and the embeddings are compared with the first file's (same image, same seed). Real shapes without downloads: make random weights
 // with scripts/difflmm-random-model.py and convert them (see docs/difflmm.md).
 // --conv also times the VAE's heaviest convolution (3x3, 128 -> 128 channels at 384x384, F16 kernel, with
 // bias) three ways, interleaved: sd_conv2d (what the encoder uses: im2col in the kernel's type + one mul_mat
@@ -19,6 +20,7 @@
 #include "ggml-alloc.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -130,7 +132,8 @@ int main(int argc, char ** argv) {
         if (conv) {
             conv_compare(be, runs);
         }
-        double first_total = 0;
+        double             first_total = 0;
+        std::vector<float> first_embd;
         for (const std::string & path : models) {
             const double         t0 = glm::now_s();
             glm::difflmm_params  p;
@@ -140,9 +143,10 @@ int main(int argc, char ** argv) {
             printf("\n%s\n  %s\n  load %.2f s\n", path.c_str(), enc.name().c_str(), t_load);
             glm::difflmm_timings best;
             double               best_total = 1e30;
+            std::vector<float>   embd;
             for (int r = 0; r < runs; ++r) {
                 const double t1 = glm::now_s();
-                enc.encode(img);
+                embd            = enc.encode(img).embd;
                 const double total = glm::now_s() - t1;
                 printf("  run %d: %.2f s\n", r, total);
                 if (total < best_total) {
@@ -159,10 +163,24 @@ int main(int argc, char ** argv) {
             row("unet", best.unet);
             row("projector", best.projector);
             printf("  %-12s %8.3f s\n", "total", best_total);
+            size_t n_bad = 0;
+            for (float v : embd) {
+                n_bad += std::isfinite(v) ? 0 : 1;
+            }
+            if (n_bad) {
+                printf("  WARNING: %zu non-finite embedding values\n", n_bad);
+            }
             if (first_total == 0) {
                 first_total = best_total;
+                first_embd  = embd;
             } else {
-                printf("  total / first model: %.3f\n", best_total / first_total);
+                double d = 0, m = 0;
+                for (size_t i = 0; i < std::min(embd.size(), first_embd.size()); ++i) {
+                    d = std::max(d, (double) std::fabs(embd[i] - first_embd[i]));
+                    m = std::max(m, (double) std::fabs(first_embd[i]));
+                }
+                printf("  total / first model: %.3f; embeddings vs first model: max abs %.3e, rel %.3e\n",
+                       best_total / first_total, d, m > 0 ? d / m : d);
             }
         }
     } catch (const std::exception & e) {

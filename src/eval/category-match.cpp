@@ -73,7 +73,7 @@ class wordnet_similarity : public word_similarity {
 public:
     explicit wordnet_similarity(const std::string & dir) : wn_(dir) {}
     std::string name() const override { return "wordnet-wup"; }
-    double      default_threshold() const override { return 0.8; }
+    double      default_threshold() const override { return k_category_thresh_wordnet; }
     double      similarity(const std::string & a, const std::string & b) const override {
         const auto fa = forms(a), fb = forms(b);
         double     best = 0.0;
@@ -127,7 +127,7 @@ public:
         const size_t slash = path_.find_last_of('/');
         return "vectors:" + (slash == std::string::npos ? path_ : path_.substr(slash + 1));
     }
-    double default_threshold() const override { return 0.5; }
+    double default_threshold() const override { return k_category_thresh_vectors; }
     double similarity(const std::string & a, const std::string & b) const override {
         const std::vector<double> va = embed(a), vb = embed(b);
         double                    dot = 0, na = 0, nb = 0;

@@ -38,7 +38,11 @@ public:
     virtual double      similarity(const std::string & a, const std::string & b) const = 0;
 };
 
-// WordNet Wu-Palmer (reads dir/data.noun and the exception lists once).
+// The default thresholds (default_threshold() of each kind), for callers that record them before loading.
+constexpr double k_category_thresh_wordnet = 0.8;
+constexpr double k_category_thresh_vectors = 0.5;
+
+// WordNet Wu-Palmer (reads dir/data.noun, index.noun and noun.exc once).
 std::unique_ptr<word_similarity> word_similarity_wordnet(const std::string & dir = "/usr/share/wordnet");
 // GloVe / fastText text vectors; max_words > 0 reads only the first max_words entries (files are sorted by
 // frequency). Throws glm::error for a malformed file (naming the line).

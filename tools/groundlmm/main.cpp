@@ -19,6 +19,9 @@ int cmd_toy_world(int argc, char ** argv);
 int cmd_cocoeval(int argc, char ** argv);
 int cmd_meteor(int argc, char ** argv);
 int cmd_ptb_tokenize(int argc, char ** argv);
+int cmd_eval_coco(int argc, char ** argv);
+int cmd_eval_gcg(int argc, char ** argv);
+int cmd_eval_merge(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
 
 const std::vector<glm_command> & glm_commands() {
@@ -33,6 +36,9 @@ const std::vector<glm_command> & glm_commands() {
         { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },
         { "meteor", "METEOR 1.5 over the Meteor jar's -stdio protocol (pycocoevalcap drop-in)", cmd_meteor },
         { "ptb-tokenize", "pycocoevalcap's PTBTokenizer step (Stanford PTB tokens, lowercased, punctuation dropped)", cmd_ptb_tokenize },
+        { "eval-coco", "pilot study: COCO instance segmentation from descriptions (resumable, shardable)", cmd_eval_coco },
+        { "eval-gcg", "grounded conversation generation on GranD-f (resumable, shardable)", cmd_eval_gcg },
+        { "eval-merge", "merge eval-coco / eval-gcg shards and print the metrics table", cmd_eval_merge },
         { "version", "print the version and the backends this build has", cmd_version },
     };
     return table;

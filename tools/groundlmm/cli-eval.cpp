@@ -1,0 +1,158 @@
+#include "cli-eval.h"
+
+#include "common.h"
+#include "refine-region.h"
+#include "refine-sam.h"
+
+#include <cstdio>
+
+std::string cli_base_name(const std::string & path) {
+    const size_t s = path.find_last_of('/');
+    return s == std::string::npos ? path : path.substr(s + 1);
+}
+
+void cli_eval_opts::add(CLI::App & app) {
+    app.add_option("-o,--output", out, "run folder (eval.json, images/<id>.json, attend/)")->required();
+    app.add_option("--attend-dir", attend_dir, "stage-1 folder (default <output>/attend); share it between runs "
+                                               "that vary only stage-2 settings");
+    app.add_option("--stage", stage, "1 (describe + attention maps), 2 (masks + matching, needs stage 1), all")
+        ->capture_default_str()
+        ->check(CLI::IsMember({ "1", "2", "all" }));
+    app.add_option("--num-chunks", num_chunks, "split the image list into this many contiguous chunks")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--chunk-idx", chunk_idx, "which chunk this process runs (0-based)")->capture_default_str()->check(CLI::Range(0, 1 << 20));
+    app.add_option("--limit", limit, "stop after computing this many images (-1 = all); rerun to resume")->capture_default_str();
+    app.add_option("--sam", sam_path, "SAM GGUF (groundlmm convert-sam)");
+    app.add_option("--refiner", refiner_name, "sam (default) or region (colour region growing, toy world)")
+        ->check(CLI::IsMember({ "sam", "region" }));
+    app.add_option("--mask-index", mask_index, "SAM multimask output kept: 2 (official) or best")
+        ->capture_default_str()
+        ->check(CLI::IsMember({ "2", "best" }));
+    app.add_option("--aspect", aspect, "pad (LLaVA-1.5) or original")->capture_default_str()->check(CLI::IsMember({ "pad", "original" }));
+    app.add_flag("--remove-corner", remove_corner, "set the 4 corner cells of every map to the global minimum");
+    app.add_flag("--no-normalize", no_normalize, "do not subtract the mean map over the output tokens");
+    app.add_flag("--no-progress", no_progress, "no progress bar on stderr");
+    app.add_option("--wordnet", wordnet_dir, "WordNet 3.0 dict folder (Debian wordnet-base)")->capture_default_str();
+}
+
+int cli_eval_opts::stage_number() const { return stage == "all" ? 0 : std::stoi(stage); }
+
+glm::eval_shard cli_eval_opts::shard() const { return { num_chunks, chunk_idx }; }
+
+glm::ground_params cli_eval_opts::ground_params(const cli_gen_opts & go) const {
+    glm::ground_params gp = glm::ground_default_params();
+    gp.heads              = go.attn_heads();
+    gp.maps.aspect        = glm::map_aspect_from_name(aspect);
+    gp.maps.normalize     = !no_normalize;
+    gp.maps.remove_corner = remove_corner;
+    gp.select             = glm::mask_select_from_name(mask_index);
+    return gp;
+}
+
+glm::progress_params cli_eval_opts::progress() const {
+    glm::progress_params p;
+    p.enabled = !no_progress;
+    return p;
+}
+
+std::string cli_eval_opts::refiner_label() const {
+    if (refiner_name == "region") {
+        return "region";
+    }
+    return "sam:" + cli_base_name(sam_path);
+}
+
+void cli_eval_opts::check(bool needs_lmm, int st, const cli_model_opts & mo) const {
+    if (chunk_idx >= num_chunks) {
+        glm::fail("--chunk-idx %d must be below --num-chunks %d", chunk_idx, num_chunks);
+    }
+    if (st != 1 && refiner_name != "region" && sam_path.empty()) {
+        glm::fail("stage 2 needs a refiner: --sam sam.gguf (or --refiner region for the toy world)");
+    }
+    if (needs_lmm && st != 2 && (mo.model.empty() || mo.vision.empty())) {
+        glm::fail("stage 1 needs the LMM: -m model.gguf --mmproj mmproj.gguf (or --stage 2 on saved stage-1 outputs)");
+    }
+}
+
+cli_eval_models::cli_eval_models(const cli_model_opts & mo, const cli_eval_opts & eo, bool tap_dump)
+    : mo_(mo), eo_(eo), tap_dump_(tap_dump) {
+    glm::log_route_ggml(mo.verbose);
+    if (mo.verbose) {
+        glm::log_set_level(glm::log_level::debug);
+    }
+}
+
+cli_eval_models::~cli_eval_models() = default;
+
+glm::vision_encoder & cli_eval_models::encoder() {
+    if (!lmm_) {
+        lmm_ = std::make_unique<cli_lmm>(mo_, tap_dump_);
+    }
+    return *lmm_->encoder;
+}
+
+glm::lmm_session & cli_eval_models::lmm() {
+    encoder();
+    return *lmm_->session;
+}
+
+glm::refiner & cli_eval_models::refine() {
+    if (!refiner_) {
+        if (eo_.refiner_name == "region") {
+            refiner_ = std::make_unique<glm::region_refiner>();
+        } else {
+            sam_backend_ = std::make_unique<glm::compute_backend>(mo_.backend_params());
+            refiner_     = std::make_unique<glm::sam_refiner>(glm::sam_model::load(eo_.sam_path, *sam_backend_),
+                                                              *sam_backend_);
+        }
+    }
+    return *refiner_;
+}
+
+const glm::phrase_chunker & cli_eval_models::chunker() {
+    if (!chunker_) {
+        chunker_ = std::make_unique<glm::phrase_chunker>();
+    }
+    return *chunker_;
+}
+
+const glm::word_similarity & cli_eval_models::words() {
+    if (!words_) {
+        words_ = word_vectors.empty() ? glm::word_similarity_wordnet(eo_.wordnet_dir)
+                                      : glm::word_similarity_vectors(word_vectors);
+    }
+    return *words_;
+}
+
+glm::text_similarity & cli_eval_models::text() {
+    if (!text_) {
+        if (!bert_path.empty()) {
+            glm::bert_params bp;
+            bp.n_threads    = mo_.n_threads;
+            bp.n_gpu_layers = mo_.n_gpu_layers;
+            bp.cpu_only     = mo_.cpu_only;
+            text_           = std::make_unique<glm::bert_similarity>(bert_path, bp);
+        } else {
+            text_ = std::make_unique<glm::head_noun_similarity>(words(), chunker());
+        }
+    }
+    return *text_;
+}
+
+std::string cli_eval_models::words_name() const {
+    return word_vectors.empty() ? "wordnet-wup" : "vectors:" + cli_base_name(word_vectors);
+}
+
+std::string cli_eval_models::text_name() const {
+    return bert_path.empty() ? "fallback:" + words_name() + " of head nouns (not BERT)" : "bert:" + cli_base_name(bert_path);
+}
+
+void cli_print_summary(const char * what, const glm::eval_run_summary & s, const std::string & out) {
+    fprintf(stderr,
+            "%s: chunk of %lld/%lld images: %lld computed now (%lld LMM runs), %lld already done, %lld missing image "
+            "files%s; %.1fs. Results in %s\n",
+            what, (long long) s.n_chunk, (long long) s.n_total, (long long) s.n_computed, (long long) s.n_stage1,
+            (long long) s.n_skipped, (long long) s.n_missing_images,
+            s.stopped_early ? " (stopped at --limit; rerun to continue)" : "", s.seconds, out.c_str());
+}

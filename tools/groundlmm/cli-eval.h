@@ -1,0 +1,77 @@
+// cli-eval.h: what eval-coco and eval-gcg share on the command line: the stage, shard, stage-2 and refiner options,
+// and eval_models built from them, each model loaded on first use (a resumed run that has nothing left to compute,
+// or a stage-2 run, never loads the LMM; a stage-1 run never loads SAM).
+#pragma once
+
+#include "cli-common.h"
+#include "eval/category-match.h"
+#include "eval/progress.h"
+#include "eval/run-common.h"
+#include "eval/text-sim.h"
+#include "ground.h"
+#include "phrases.h"
+
+#include <memory>
+#include <string>
+
+struct cli_eval_opts {
+    std::string out;
+    std::string images;
+    std::string attend_dir;
+    std::string stage = "all";
+    int         num_chunks = 1;
+    int         chunk_idx  = 0;
+    int64_t     limit      = -1;
+    // stage 2
+    std::string sam_path;
+    std::string refiner_name;   // sam | region ("" = sam)
+    std::string mask_index = "2";
+    std::string aspect     = "pad";
+    bool        remove_corner = false;
+    bool        no_normalize  = false;
+    bool        no_progress   = false;
+    std::string wordnet_dir   = "/usr/share/wordnet";
+
+    void add(CLI::App & app);
+    int  stage_number() const;            // 0 = all, 1, 2
+    glm::eval_shard      shard() const;
+    glm::ground_params   ground_params(const cli_gen_opts & go) const;
+    glm::progress_params progress() const;
+    std::string          refiner_label() const;  // "sam:<file>" | "region"
+    void                 check(bool needs_lmm, int stage, const cli_model_opts & mo) const;
+};
+
+class cli_eval_models : public glm::eval_models {
+public:
+    cli_eval_models(const cli_model_opts & mo, const cli_eval_opts & eo, bool tap_dump);
+    ~cli_eval_models() override;
+
+    glm::vision_encoder &        encoder() override;
+    glm::lmm_session &           lmm() override;
+    glm::refiner &               refine() override;
+    const glm::phrase_chunker &  chunker() override;
+    const glm::word_similarity & words() override;
+    glm::text_similarity &       text() override;
+
+    // what words() / text() will be, without loading them (for manifests); set before use
+    std::string word_vectors;   // GloVe / fastText file ("" = WordNet)
+    std::string bert_path;      // BERT GGUF ("" = fallback)
+    std::string words_name() const;
+    std::string text_name() const;
+
+private:
+    cli_model_opts                             mo_;
+    cli_eval_opts                              eo_;
+    bool                                       tap_dump_;
+    std::unique_ptr<cli_lmm>                   lmm_;
+    std::unique_ptr<glm::compute_backend>      sam_backend_;
+    std::unique_ptr<glm::refiner>              refiner_;
+    std::unique_ptr<glm::phrase_chunker>       chunker_;
+    std::unique_ptr<glm::word_similarity>      words_;
+    std::unique_ptr<glm::text_similarity>      text_;
+};
+
+// "name" of a path (the file name) for manifests.
+std::string cli_base_name(const std::string & path);
+// Prints the run summary line to stderr.
+void cli_print_summary(const char * what, const glm::eval_run_summary & s, const std::string & out);

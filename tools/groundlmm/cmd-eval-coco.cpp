@@ -1,0 +1,72 @@
+// groundlmm eval-coco: the pilot study of attend-and-segment — instance segmentation from free-form descriptions on
+// COCO (or any COCO instances file): describe each image, attend-and-segment, map head nouns to the image's
+// ground-truth categories, SAM masks; or the random-point baseline. Resumable and shardable; eval-merge makes the table.
+#include "cli-eval.h"
+#include "common.h"
+#include "eval/run-coco.h"
+
+#include <cstdio>
+
+int cmd_eval_coco(int argc, char ** argv) {
+    CLI::App       app("COCO instance segmentation from free-form descriptions (the paper's pilot study)", argv[0]);
+    cli_model_opts mo;
+    cli_gen_opts   go;
+    cli_eval_opts  eo;
+    std::string    ann, baseline = "none", word_vectors;
+    double         thresh   = -1.0;
+    bool           more     = false;
+    uint32_t       bseed    = 0;
+    mo.add(app, /*require_model=*/false);
+    go.add(app);
+    eo.add(app);
+    app.add_option("--ann", ann, "COCO instances file (instances_val2017.json)")->required();
+    app.add_option("--images", eo.images, "image folder (val2017/)")->required();
+    app.add_flag("--more-masks", more, "all three SAM masks of each point as detections, each scored by its IoU");
+    app.add_option("--category-thresh", thresh,
+                   "keep a phrase when its head noun's similarity to the best category is >= this "
+                   "(default: 0.8 for WordNet, 0.5 for word vectors)");
+    app.add_option("--word-vectors", word_vectors,
+                   "GloVe / fastText text vectors for category matching (spaCy-like; default: WordNet Wu-Palmer)");
+    app.add_option("--baseline", baseline, "random-point: one uniformly random point per ground-truth category")
+        ->capture_default_str()
+        ->check(CLI::IsMember({ "none", "random-point" }));
+    app.add_option("--baseline-seed", bseed, "seed of the random points")->capture_default_str();
+    if (int rc = cli_parse(app, argc, argv); rc >= 0) {
+        return rc;
+    }
+    const bool random = baseline == "random-point";
+    const int  stage  = eo.stage_number();
+    eo.check(!random, stage, mo);
+
+    cli_eval_models models(mo, eo, go.attn_heads() == glm::attn_heads::dump);
+    models.word_vectors = word_vectors;
+
+    glm::coco_run_params p;
+    p.ann_path          = ann;
+    p.images_dir        = eo.images;
+    p.out_dir           = eo.out;
+    p.attend_dir        = eo.attend_dir;
+    p.stage             = stage;
+    p.shard             = eo.shard();
+    p.max_images        = eo.limit;
+    p.method            = random ? glm::coco_method::random_point : glm::coco_method::attend_segment;
+    p.stage1.gen        = go.gen_params();
+    p.stage1.heads      = go.attn_heads();
+    p.stage1.llm_name   = cli_base_name(mo.model);
+    p.stage1.vision_name = cli_base_name(mo.vision);
+    p.stage1.lora_name  = cli_base_name(mo.lora);
+    p.ground            = eo.ground_params(go);
+    p.ground.more_masks = more;
+    p.category_thresh   = thresh;
+    p.similarity_name   = models.words_name();
+    p.similarity_default_thresh = word_vectors.empty() ? glm::k_category_thresh_wordnet : glm::k_category_thresh_vectors;
+    p.refiner_name      = eo.refiner_label();
+    p.baseline_seed     = bseed;
+    p.progress          = eo.progress();
+    const glm::eval_run_summary s = glm::coco_run(models, p);
+    cli_print_summary("eval-coco", s, eo.out);
+    if (stage != 1) {
+        fprintf(stderr, "merge and print the table with: groundlmm eval-merge %s\n", eo.out.c_str());
+    }
+    return 0;
+}
