@@ -10,7 +10,8 @@
 // Two modes: 'forced' decodes the ground-truth caption (teacher forcing through the same runner: grounding alone)
 // and 'generated' lets the model caption the scene greedily (objects it does not name count as misses).
 //
-// usage: toy-experiment [-m models/toy] [--n 500] [--seed 1] [--split test] [-o results.json] [-t 1]
+// usage: toy-experiment [-m models/toy] [--n 500] [--seed 1] [--split test] [-o results.json] [-t 1] [--size 64]
+// (--size renders the scenes at another resolution; the vision module resizes them to its input size)
 #include "attend.h"
 #include "common.h"
 #include "ground.h"
@@ -196,7 +197,7 @@ struct mode_stats {
 
 int main(int argc, char ** argv) {
     std::string dir = std::string(GLM_SOURCE_DIR) + "/models/toy", out_json, split = "test";
-    int         n = 500, n_threads = 1;
+    int         n = 500, n_threads = 1, size = 64;
     uint64_t    seed = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string a    = argv[i];
@@ -219,8 +220,10 @@ int main(int argc, char ** argv) {
             out_json = next();
         } else if (a == "-t") {
             n_threads = std::stoi(next());
+        } else if (a == "--size") {
+            size = std::stoi(next());
         } else {
-            fprintf(stderr, "usage: %s [-m models/toy] [--n 500] [--seed 1] [--split test] [-o results.json] [-t 1]\n",
+            fprintf(stderr, "usage: %s [-m models/toy] [--n 500] [--seed 1] [--split test] [-o results.json] [-t 1] [--size 64]\n",
                     argv[0]);
             return 2;
         }
@@ -255,7 +258,8 @@ int main(int argc, char ** argv) {
             }
         }
 
-        const world_params wp;
+        world_params wp;
+        wp.size = size;
         mode_stats         st[2];  // 0 forced, 1 generated
         counts             base_rand, base_centre, rec_rand, rec_centre, rec_oracle;
         rng                g(seed * 7919 + 17);
@@ -404,7 +408,7 @@ int main(int argc, char ** argv) {
         // ---- report
         nlohmann::json j;
         j["model"]   = dir;
-        j["scenes"]  = { { "split", split }, { "seed", seed }, { "n", n } };
+        j["scenes"]  = { { "split", split }, { "seed", seed }, { "n", n }, { "size", size } };
         j["objects"] = st[0].n_objects;
         auto cj      = [](const counts & c) {
             return nlohmann::json{ { "n", c.n }, { "acc", c.acc() }, { "n_hard", c.n_hard }, { "acc_hard", c.acc_hard() } };
