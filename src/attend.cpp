@@ -77,15 +77,12 @@ attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8
     return r;
 }
 
-void attend_save(const attend_result & r, const std::string & dir) {
-    make_dirs(dir);
+json attend_to_json(const attend_result & r) {
     const attn_maps & m = r.out.maps;
     const int         T = m.n_rows;
     json              toks = json::array();
-    std::vector<int32_t> ids;
     for (const gen_token & t : r.out.tokens) {
         toks.push_back({ { "id", t.id }, { "text", t.text }, { "span", { t.begin, t.end } }, { "eog", t.eog } });
-        ids.push_back(t.id);
     }
     std::vector<int32_t> prompt_ids = r.out.prompt_pre;
     prompt_ids.insert(prompt_ids.end(), r.out.prompt_post.begin(), r.out.prompt_post.end());
@@ -133,6 +130,18 @@ void attend_save(const attend_result & r, const std::string & dir) {
             { "full", m.full.empty() ? json(nullptr) : json("attn_full") } } },
         { "timings", { { "vision_s", r.t_vision_s }, { "prompt_s", r.out.t_prompt_s }, { "gen_s", r.out.t_gen_s } } },
     };
+    return j;
+}
+
+void attend_save(const attend_result & r, const std::string & dir) {
+    make_dirs(dir);
+    const attn_maps & m = r.out.maps;
+    const int         T = m.n_rows;
+    std::vector<int32_t> ids;
+    for (const gen_token & t : r.out.tokens) {
+        ids.push_back(t.id);
+    }
+    const json j = attend_to_json(r);
     safetensors_writer w;
     w.add_f32("maps_mean", { T, r.grid_h, r.grid_w }, m.mean);
     w.add_f32("maps_official", { T, r.grid_h, r.grid_w }, m.official);

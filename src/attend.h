@@ -12,6 +12,8 @@
 #include "lmm.h"
 #include "vision.h"
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -49,6 +51,8 @@ struct attend_result {
 attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8 & img, const gen_params & gp,
                          attn_heads heads = attn_heads::all);
 
+// attend.json's content (docs/formats.md); the maps themselves are not in it (attention.safetensors).
+nlohmann::json attend_to_json(const attend_result & r);
 void          attend_save(const attend_result & r, const std::string & dir);
 attend_result attend_load(const std::string & dir);
 

@@ -22,6 +22,7 @@ int cmd_ptb_tokenize(int argc, char ** argv);
 int cmd_eval_coco(int argc, char ** argv);
 int cmd_eval_gcg(int argc, char ** argv);
 int cmd_eval_merge(int argc, char ** argv);
+int cmd_serve(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
 
 const std::vector<glm_command> & glm_commands() {
@@ -39,6 +40,7 @@ const std::vector<glm_command> & glm_commands() {
         { "eval-coco", "pilot study: COCO instance segmentation from descriptions (resumable, shardable)", cmd_eval_coco },
         { "eval-gcg", "grounded conversation generation on GranD-f (resumable, shardable)", cmd_eval_gcg },
         { "eval-merge", "merge eval-coco / eval-gcg shards and print the metrics table", cmd_eval_merge },
+        { "serve", "HTTP server: POST /ground, POST /attend, GET /health (one inference loop, bounded queue)", cmd_serve },
         { "version", "print the version and the backends this build has", cmd_version },
     };
     return table;

@@ -1,0 +1,61 @@
+// serve-engine.h: the models of `groundlmm serve` and the work of one request — the only code that touches them.
+// serve_engine loads the vision encoder, the LLM (+ LoRA) with its session (context, KV cache, attention tap),
+// the refiner (SAM or region growing) and the phrase chunker once; process() runs stage 1 (attend) and, for
+// /ground, stage 2 (ground) and the optional renderings, and returns the JSON reply.
+//
+// Thread-safety: process() uses the per-request state (session, SAM image embedding): one call at a time,
+// from the inference loop only. info() and n_ctx() read facts fixed at load: any thread.
+#pragma once
+
+#include "backend.h"
+#include "lmm.h"
+#include "phrases.h"
+#include "refine.h"
+#include "serve-queue.h"
+#include "vision.h"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+
+namespace glm {
+
+struct serve_model_params {
+    lmm_params     lmm;      // LLM GGUF, LoRA, context, threads, GPU layers (the tap is always on, dump off)
+    backend_params backend;  // where the vision encoder and SAM run
+    std::string    vision;   // vision GGUF: LLaVA-1.5 mmproj, DiffLMM encoder or toy encoder (required)
+    std::string    sam;      // SAM GGUF (groundlmm convert-sam); "" = none
+    std::string    refiner;  // sam | region | none; "" = sam when `sam` is set, else none (points only)
+};
+
+class serve_engine {
+public:
+    explicit serve_engine(const serve_model_params & params);  // loads everything; throws glm::error
+    ~serve_engine();
+    serve_engine(const serve_engine &)             = delete;
+    serve_engine & operator=(const serve_engine &) = delete;
+
+    // One /ground or /attend request (inference loop only). Errors throw (the queue turns them into 500).
+    serve_reply process(const serve_request & r);
+
+    // {"llm": {...}, "vision": {...}, "refiner": ..., "backend": ...}: what was loaded.
+    const nlohmann::json & info() const { return info_; }
+    int                    n_ctx() const { return n_ctx_; }
+
+private:
+    nlohmann::json run_ground(const serve_request & r);
+    nlohmann::json run_attend(const serve_request & r);
+
+    serve_model_params                params_;
+    std::unique_ptr<compute_backend>  backend_;
+    std::unique_ptr<vision_encoder>   encoder_;
+    std::unique_ptr<lmm_model>        model_;
+    std::unique_ptr<lmm_session>      session_;
+    std::unique_ptr<refiner>          refiner_;
+    std::unique_ptr<phrase_chunker>   chunker_;
+    nlohmann::json                    info_;
+    int                               n_ctx_ = 0;
+};
+
+}  // namespace glm

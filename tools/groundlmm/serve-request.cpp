@@ -1,0 +1,280 @@
+#include "serve-request.h"
+
+#include "common.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+namespace glm {
+
+using json = nlohmann::json;
+
+const char * serve_kind_name(serve_kind k) { return k == serve_kind::ground ? "ground" : "attend"; }
+
+[[noreturn]] static void bad(const std::string & msg) { throw serve_http_error(400, msg); }
+
+// One request's fields, read with the types the endpoint expects; every read marks the field as known.
+class field_reader {
+public:
+    explicit field_reader(const json & j) : j_(j) {
+        if (!j_.is_object()) {
+            bad("the request body must be a JSON object");
+        }
+    }
+
+    bool has(const char * name) {
+        known_.insert(name);
+        return j_.contains(name) && !j_.at(name).is_null();
+    }
+
+    std::string str(const char * name, const std::string & def, size_t max_bytes) {
+        if (!has(name)) {
+            return def;
+        }
+        const json & v = j_.at(name);
+        if (!v.is_string()) {
+            bad(strfmt("field '%s': expected a string, got %s", name, v.type_name()));
+        }
+        const std::string s = v.get<std::string>();
+        if (s.size() > max_bytes) {
+            bad(strfmt("field '%s': %zu bytes, at most %zu", name, s.size(), max_bytes));
+        }
+        return s;
+    }
+
+    int64_t integer(const char * name, int64_t def, int64_t lo, int64_t hi) {
+        if (!has(name)) {
+            return def;
+        }
+        const json & v = j_.at(name);
+        int64_t      x = 0;
+        if (v.is_number_integer()) {
+            x = v.is_number_unsigned() && v.get<uint64_t>() > (uint64_t) INT64_MAX ? INT64_MAX : v.get<int64_t>();
+        } else if (v.is_string()) {
+            const std::string s = v.get<std::string>();
+            char *            end = nullptr;
+            errno                 = 0;
+            x                     = std::strtoll(s.c_str(), &end, 10);
+            if (s.empty() || *end != '\0' || errno == ERANGE) {
+                bad(strfmt("field '%s': expected an integer, got '%s'", name, s.c_str()));
+            }
+        } else {
+            bad(strfmt("field '%s': expected an integer, got %s", name, v.type_name()));
+        }
+        if (x < lo || x > hi) {
+            bad(strfmt("field '%s': %lld is out of range [%lld, %lld]", name, (long long) x, (long long) lo,
+                       (long long) hi));
+        }
+        return x;
+    }
+
+    float real(const char * name, float def, float lo, float hi) {
+        if (!has(name)) {
+            return def;
+        }
+        const json & v = j_.at(name);
+        double       x = 0;
+        if (v.is_number()) {
+            x = v.get<double>();
+        } else if (v.is_string()) {
+            const std::string s   = v.get<std::string>();
+            char *            end = nullptr;
+            x                     = std::strtod(s.c_str(), &end);
+            if (s.empty() || *end != '\0') {
+                bad(strfmt("field '%s': expected a number, got '%s'", name, s.c_str()));
+            }
+        } else {
+            bad(strfmt("field '%s': expected a number, got %s", name, v.type_name()));
+        }
+        if (!std::isfinite(x) || x < lo || x > hi) {
+            bad(strfmt("field '%s': %g is out of range [%g, %g]", name, x, (double) lo, (double) hi));
+        }
+        return (float) x;
+    }
+
+    bool flag(const char * name, bool def) {
+        if (!has(name)) {
+            return def;
+        }
+        const json & v = j_.at(name);
+        if (v.is_boolean()) {
+            return v.get<bool>();
+        }
+        if (v.is_number_integer() && (v.get<int64_t>() == 0 || v.get<int64_t>() == 1)) {
+            return v.get<int64_t>() == 1;
+        }
+        if (v.is_string()) {
+            const std::string s = v.get<std::string>();
+            if (s == "1" || s == "true") {
+                return true;
+            }
+            if (s == "0" || s == "false") {
+                return false;
+            }
+        }
+        bad(strfmt("field '%s': expected 0 or 1 (or true/false), got %s", name, v.dump().c_str()));
+    }
+
+    std::string choice(const char * name, const std::string & def, const std::vector<std::string> & allowed) {
+        const std::string s = str(name, def, 64);
+        for (const auto & a : allowed) {
+            if (s == a) {
+                return s;
+            }
+        }
+        std::string list;
+        for (const auto & a : allowed) {
+            list += (list.empty() ? "" : ", ") + a;
+        }
+        bad(strfmt("field '%s': '%s' is not one of: %s", name, s.c_str(), list.c_str()));
+    }
+
+    // Refuses the fields no read asked for.
+    void check_all_known(serve_kind kind) const {
+        for (auto it = j_.begin(); it != j_.end(); ++it) {
+            if (!known_.count(it.key())) {
+                bad(strfmt("unknown field '%s' for /%s", it.key().c_str(), serve_kind_name(kind)));
+            }
+        }
+    }
+
+private:
+    const json &          j_;
+    std::set<std::string> known_;
+};
+
+serve_request serve_parse_request(serve_kind kind, const json & fields, const std::string & image,
+                                  const serve_limits & limits) {
+    field_reader  f(fields);
+    serve_request r;
+    r.kind = kind;
+
+    // generation and attention (both endpoints)
+    const gen_params defaults;
+    r.gen.prompt    = f.str("prompt", defaults.prompt, limits.max_text_bytes);
+    if (r.gen.prompt.empty()) {
+        bad("field 'prompt': empty");
+    }
+    r.answer        = f.str("answer", "", limits.max_text_bytes);
+    r.gen.n_predict = (int) f.integer("n_predict", std::min(defaults.n_predict, limits.max_n_predict), 1,
+                                      limits.max_n_predict);
+    r.gen.temp      = f.real("temp", defaults.temp, 0.0f, 100.0f);
+    r.gen.top_k     = (int) f.integer("top_k", defaults.top_k, 0, 1 << 20);
+    r.gen.top_p     = f.real("top_p", defaults.top_p, 0.0f, 1.0f);
+    r.gen.seed      = (uint32_t) f.integer("seed", defaults.seed, 0, UINT32_MAX);
+    r.heads         = attn_heads_from_name(f.choice("attn_heads", "all", { "all", "official" }));
+
+    if (kind == serve_kind::ground) {
+        ground_params & g     = r.ground;
+        g                     = ground_default_params();
+        g.heads               = r.heads;
+        g.maps.aspect         = map_aspect_from_name(f.choice("aspect", "pad", { "pad", "original" }));
+        g.maps.normalize      = f.flag("normalize", true);
+        g.maps.remove_corner  = f.flag("remove_corner", false);
+        g.select              = mask_select_from_name(f.choice("mask_index", "2", { "2", "best" }));
+        g.min_score           = f.real("score_thresh", 0.0f, 0.0f, 1.0f);
+        g.keep_empty          = !f.flag("drop_empty", false);
+        g.more_masks          = f.flag("more_masks", false);
+        r.overlay             = f.flag("overlay", false);
+        r.html                = f.flag("html", false);
+    } else {
+        const std::string m = f.choice("maps", "b64", { "b64", "json", "none" });
+        r.maps              = m == "b64" ? serve_maps::b64 : m == "json" ? serve_maps::json : serve_maps::none;
+    }
+    f.check_all_known(kind);
+
+    // the image, last: the cheap checks above answer first
+    if (image.empty()) {
+        bad("no image: send the file as the multipart field 'image', or base64 as the JSON field 'image_b64'");
+    }
+    if (image.size() > limits.max_image_bytes) {
+        throw serve_http_error(413, strfmt("image of %zu bytes, the server accepts at most %zu (--max-image-mb)",
+                                           image.size(), limits.max_image_bytes));
+    }
+    try {
+        r.image = image_decode((const uint8_t *) image.data(), image.size(), "image", limits.max_image_pixels);
+    } catch (const glm::error & e) {
+        bad(e.what());
+    }
+    return r;
+}
+
+static const char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(const uint8_t * d, size_t n) {
+    std::string out;
+    out.reserve((n + 2) / 3 * 4);
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        const uint32_t v = (uint32_t) d[i] << 16 | (uint32_t) d[i + 1] << 8 | d[i + 2];
+        out += k_b64[v >> 18];
+        out += k_b64[(v >> 12) & 63];
+        out += k_b64[(v >> 6) & 63];
+        out += k_b64[v & 63];
+    }
+    if (i < n) {
+        const uint32_t v = (uint32_t) d[i] << 16 | (i + 1 < n ? (uint32_t) d[i + 1] << 8 : 0);
+        out += k_b64[v >> 18];
+        out += k_b64[(v >> 12) & 63];
+        out += i + 1 < n ? k_b64[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+std::string base64_decode(const std::string & text) {
+    size_t begin = 0;
+    if (text.compare(0, 5, "data:") == 0) {
+        const size_t comma = text.find(',');
+        if (comma == std::string::npos || comma < 12 || text.compare(comma - 7, 7, ";base64") != 0) {
+            bad("image_b64: a data: URL must be ';base64,'-encoded");
+        }
+        begin = comma + 1;
+    }
+    int8_t val[256];
+    std::fill(val, val + 256, (int8_t) -1);
+    for (int i = 0; i < 64; ++i) {
+        val[(uint8_t) k_b64[i]] = (int8_t) i;
+    }
+    std::string out;
+    out.reserve((text.size() - begin) / 4 * 3);
+    uint32_t acc = 0;
+    int      n = 0, pad = 0;
+    size_t   n_chars = 0;
+    for (size_t i = begin; i < text.size(); ++i) {
+        const uint8_t c = (uint8_t) text[i];
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+            continue;
+        }
+        ++n_chars;
+        if (c == '=') {
+            ++pad;
+            continue;
+        }
+        if (val[c] < 0 || pad > 0) {
+            bad(strfmt("image_b64: invalid base64 character at offset %zu", i));
+        }
+        acc = acc << 6 | (uint32_t) val[c];
+        if (++n == 4) {
+            out += (char) (acc >> 16);
+            out += (char) (acc >> 8);
+            out += (char) acc;
+            acc = 0;
+            n   = 0;
+        }
+    }
+    if (n_chars % 4 != 0 || pad > 2 || (pad > 0 && n + pad != 4)) {
+        bad("image_b64: truncated base64 (length not a multiple of 4, or bad padding)");
+    }
+    if (n == 2) {
+        out += (char) (acc >> 4);
+    } else if (n == 3) {
+        out += (char) (acc >> 10);
+        out += (char) (acc >> 2);
+    }
+    return out;
+}
+
+}  // namespace glm

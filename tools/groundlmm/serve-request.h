@@ -1,0 +1,65 @@
+// serve-request.h: what a `groundlmm serve` request asks for, parsed and validated before it is queued.
+// The HTTP layer turns a multipart form or a JSON body into one JSON object of fields plus the image bytes;
+// serve_parse_request checks every field (known name, type, range), decodes the image within the size limits,
+// and returns a self-contained serve_request for the inference loop — or throws serve_http_error with the
+// HTTP status (400 bad field or image, 413 too large) and a one-line message. Pure functions: thread-safe.
+#pragma once
+
+#include "attend.h"
+#include "ground.h"
+#include "image.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace glm {
+
+// An error that maps to an HTTP status: the handler replies {"error": what()} with this status.
+struct serve_http_error : std::runtime_error {
+    int status;
+    serve_http_error(int status_, const std::string & msg) : std::runtime_error(msg), status(status_) {}
+};
+
+// The endpoints that run the models.
+enum class serve_kind { ground, attend };
+const char * serve_kind_name(serve_kind k);
+
+// How /attend returns the per-token maps.
+enum class serve_maps { b64, json, none };
+
+// Limits applied while parsing (server settings, not model facts).
+struct serve_limits {
+    size_t  max_image_bytes  = 20u << 20;  // encoded image size (bytes); larger → 413
+    int64_t max_image_pixels = 40000000;   // decoded width x height; larger → 400
+    int     max_n_predict    = 4096;       // n_predict upper bound (tokens; the context length is a natural cap)
+    size_t  max_text_bytes   = 16384;      // prompt / answer length (bytes)
+};
+
+struct serve_request {
+    serve_kind    kind = serve_kind::ground;
+    image_u8      image;
+    gen_params    gen;                        // prompt, n_predict, temp, top_k, top_p, seed
+    std::string   answer;                     // "" = generate; else this text is teacher-forced and grounded
+    attn_heads    heads = attn_heads::all;    // all | official (dump is not served: it keeps every head)
+    ground_params ground;                     // aspect, normalize, remove_corner, mask choice, thresholds
+    bool          overlay = false;            // /ground: add overlay_png_b64
+    bool          html    = false;            // /ground: add answer_html (with the overlay embedded)
+    serve_maps    maps    = serve_maps::b64;  // /attend: how the maps come back
+};
+
+// Parses the fields of one request. `fields` is a JSON object whose values are JSON values (JSON body) or
+// strings (multipart form fields); numbers and booleans are accepted in either form. `image` holds the
+// encoded image bytes. Unknown fields are refused (a typo must not silently fall back to a default).
+serve_request serve_parse_request(serve_kind kind, const nlohmann::json & fields, const std::string & image,
+                                  const serve_limits & limits);
+
+// Standard base64 (RFC 4648, with padding). Decoding skips ASCII whitespace, accepts a "data:...;base64,"
+// prefix and throws serve_http_error(400) on any other character or a bad length.
+std::string base64_encode(const uint8_t * data, size_t n);
+std::string base64_decode(const std::string & text);
+
+}  // namespace glm
