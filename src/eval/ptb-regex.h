@@ -7,10 +7,10 @@
 // classes `[...]`, `[^...]` (`[^]` = any unit) are case-sensitive; `[:letter:]` (Unicode L*), `[:digit:]` (Nd),
 // `[:uppercase:]`; `.` = any unit but '\n'; escapes \uXXXX, \xXX, \0, \n \r \t \f, `\c` = c; "strings";
 // `|`, `*`, `+`, `?`, `{n}`, `{n,m}`; `{NAME}` expands a macro (parsed once). No `~`, `!`, `^`/`$` anchors.
-// Unicode classes: [:letter:] follows Unicode 14 General_Category L (JFlex 1.5.1 used Unicode 6.x: letters added
-// since then differ), [:digit:] Unicode 14 Nd, [:uppercase:] the C library's iswupper (C.UTF-8).
+// Unicode classes as JFlex 1.5.1 built them: [:letter:] = General_Category L* and [:digit:] = Nd of Unicode 6.3
+// (tables from scripts/ptb-unicode-tables.py); [:uppercase:] = the C library's iswupper (C.UTF-8), newer Unicode.
 //
-// Thread safety: a ptb_scanner is immutable after build(); longest_match() and full_match() take their scratch
+// Thread safety: a ptb_scanner is immutable after build(); longest_match() and main_length() take their scratch
 // space as an argument and may run concurrently.
 #pragma once
 

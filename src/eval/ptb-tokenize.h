@@ -37,10 +37,13 @@
 // ptb_tokenize_captions() reproduces; ptb_tokenize_caption() tokenises a caption alone, i.e. as the last line.
 //
 // Not covered / known differences:
-// - Unicode classes: [:letter:] is Unicode 14's General_Category L, [:digit:] its Nd (JFlex 1.5.1 baked in an
-//   older Unicode version, so letters/digits added since differ), [:uppercase:] the C library's iswupper
-//   (C.UTF-8); lowercasing as meteor_detail::java_lower (Java's rules; no locale-specific tailoring beyond Java's
-//   English behaviour). Irrelevant for English captions.
+// - Unicode classes: [:letter:] and [:digit:] are Unicode 6.3's L* and Nd, as in JFlex 1.5.1's tables (every BMP
+//   character agrees with the Java lexer); [:uppercase:] is the C library's iswupper (newer Unicode: titlecase
+//   letters, Cherokee and letters added after 6.3 differ); it only decides whether an abbreviation's period is
+//   printed a second time, as a "." token that the filter drops, so pycocoevalcap's result never depends on it.
+// - Lowercasing is meteor_detail::java_lower (Java's rules, final sigma only after a directly preceding cased
+//   letter). Java decides a Greek capital sigma's final form with a word BreakIterator: "U.S.\u03a3" lowercases
+//   to "u.s.\u03c2" in Java, "u.s.\u03c3" here. Irrelevant for English captions.
 // - Characters outside the BMP are handled as Java does, as two UTF-16 units (normally deleted as untokenizable).
 // - pycocoevalcap's line bookkeeping: a caption holding a line break other than '\n' (\r, \v, \f, U+0085,
 //   U+2028, U+2029) makes PTBTokenizer print an extra line and shifts every later caption in pycocoevalcap
