@@ -1,17 +1,22 @@
 // test-difflmm: unit tests of the DiffLMM pieces the golden folder does not cover, against PyTorch values
 // written by scripts/difflmm-fixtures.py (tests/data/difflmm): the PyTorch-compatible noise generator, the
 // DDIM schedule for every timestep, and the CLIP text encoder / tokenizer that give SD's null-prompt
-// embeddings.
+// embeddings; and DiffLMM end to end through attend (the golden's tiny encoder feeding a random LLaMA of its
+// width through libllama with the attention tap).
+#include "attend.h"
 #include "common.h"
 #include "difflmm-convert.h"
 #include "difflmm.h"
 #include "models/clip-text.h"
 #include "safetensors.h"
+#include "util/difflmm-golden.h"
+#include "util/random-llama.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 static const std::string k_dir = std::string(GLM_SOURCE_DIR) + "/tests/data/difflmm";
@@ -126,4 +131,44 @@ TEST(DiffLMM, ProjectorFromPyTorchCheckpoint) {
     }
     EXPECT_TRUE(by_name.count("mm.sd_proj.weight") && by_name.count("mm.clip_pe") && by_name.count("mm.vt_pe"));
     EXPECT_THROW(glm::difflmm_read_projector(k_dir + "/reference.safetensors"), glm::error);  // no mm_projector.*
+}
+
+TEST(DiffLMM, AttendEndToEnd) {
+    glm::log_route_ggml(false);
+    const std::string dir = (std::filesystem::temp_directory_path() / "glm-test-difflmm-e2e").string();
+    std::filesystem::remove_all(dir);
+    const std::string gguf = glm::difflmm_golden_convert(std::string(GLM_GOLDEN_ROOT) + "/difflmm", dir);
+    glm::compute_backend be({ 2, true });
+    auto                 enc = glm::vision_encoder_load(gguf, be);  // picks the encoder by general.architecture
+    ASSERT_NE(dynamic_cast<glm::difflmm_encoder *>(enc.get()), nullptr);
+    // an LLM of the encoder's width, with the tiny LLaVA's tokenizer
+    glm::random_llama_shape s;
+    s.n_embd    = enc->n_embd();
+    s.n_head    = 4;
+    s.n_head_kv = 4;
+    s.n_ff      = 2 * enc->n_embd();
+    glm::write_random_llama(dir + "/llm.gguf", std::string(GLM_GOLDEN_ROOT) + "/llava/llava-tiny-f32.gguf", s);
+    glm::lmm_params lp;
+    lp.model     = dir + "/llm.gguf";
+    lp.n_ctx     = 1024;
+    lp.n_threads = 2;
+    glm::lmm_model   lm(lp);
+    glm::lmm_session ls(lm, lp);
+    glm::gen_params  gp;
+    gp.n_predict = 4;
+    const glm::image_u8       img = glm::image_load(std::string(GLM_GOLDEN_ROOT) + "/difflmm/image.png");
+    const glm::attend_result r    = glm::attend_run(*enc, ls, img, gp);
+    EXPECT_EQ(r.n_tokens(), 4);
+    EXPECT_EQ(r.grid_w, enc->grid_w());
+    EXPECT_EQ(r.grid_h, enc->grid_h());
+    EXPECT_EQ(r.geom.side, std::max(img.w, img.h));
+    for (int k = 0; k < r.n_tokens(); ++k) {
+        double sum = 0;
+        for (int i = 0; i < r.grid_w * r.grid_h; ++i) {
+            ASSERT_TRUE(std::isfinite(r.map(k)[i]));
+            sum += r.map(k)[i];
+        }
+        EXPECT_GT(sum, 0.0) << "token " << k;
+    }
+    std::filesystem::remove_all(dir);
 }
