@@ -27,6 +27,16 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
+// CPU seconds (user + system) used by this process so far: less sensitive than wall time to other jobs on a
+// shared machine
+static double cpu_s() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 // one conv graph (0 = sd_conv2d, 1 = ggml_conv_2d, 2 = ggml_conv_2d_direct), best of `reps` after a warm-up
 static double time_conv(glm::compute_backend & be, const glm::sd_conv & c, int how, int reps) {
     const int      S = 384, C = (int) c.w->ne[2];
@@ -145,10 +155,10 @@ int main(int argc, char ** argv) {
             double               best_total = 1e30;
             std::vector<float>   embd;
             for (int r = 0; r < runs; ++r) {
-                const double t1 = glm::now_s();
+                const double t1 = glm::now_s(), c1 = cpu_s();
                 embd            = enc.encode(img).embd;
                 const double total = glm::now_s() - t1;
-                printf("  run %d: %.2f s\n", r, total);
+                printf("  run %d: %.2f s wall, %.2f s CPU\n", r, total, cpu_s() - c1);
                 if (total < best_total) {
                     best_total = total;
                     best       = enc.timings();
