@@ -74,7 +74,10 @@ bool        ptb_is_punctuation(const std::string & token);  // in pycocoevalcap'
 std::string ptb_tokenize_caption(const std::string & caption);
 
 // PTBTokenizer.tokenize() of captions in the order pycocoevalcap writes them (one stream, each caption's '\n'
-// replaced by ' ', captions joined by '\n'); one result per caption.
+// replaced by ' ', captions joined by '\n'); one result per caption. COCOEvalCap.evaluate() (GLaMM's GCG
+// evaluation) makes two such streams, the ground-truth captions and the predicted ones, each ordered by
+// params['image_id'] = cocoRes.getImgIds() (the ground-truth file's `images` order, restricted to images that
+// have a prediction), an image's captions in the order of their annotations / result entries.
 std::vector<std::string> ptb_tokenize_captions(const std::vector<std::string> & captions);
 
 }  // namespace glm
