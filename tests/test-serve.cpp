@@ -432,3 +432,22 @@ TEST_F(Serve, GracefulStop) {
     c->set_connection_timeout(2);
     EXPECT_FALSE(c->Get("/health"));  // no longer listening
 }
+
+TEST(ServeRequest, Base64) {
+    for (size_t n = 0; n < 8; ++n) {  // every padding case round-trips
+        std::string raw;
+        for (size_t i = 0; i < n; ++i) {
+            raw += (char) (0xF0 + 7 * i);
+        }
+        const std::string b64 = base64_encode((const uint8_t *) raw.data(), raw.size());
+        EXPECT_EQ(b64.size(), (n + 2) / 3 * 4);
+        EXPECT_EQ(base64_decode(b64), raw) << b64;
+    }
+    EXPECT_EQ(base64_encode((const uint8_t *) "Man", 3), "TWFu");
+    EXPECT_EQ(base64_decode("data:image/png;base64,TWE="), "Ma");
+    EXPECT_EQ(base64_decode("TW\nFu"), "Man");  // line breaks are skipped
+    EXPECT_THROW(base64_decode("TWF"), serve_http_error);     // truncated
+    EXPECT_THROW(base64_decode("TW=u"), serve_http_error);    // data after padding
+    EXPECT_THROW(base64_decode("TWF*"), serve_http_error);    // not base64
+    EXPECT_THROW(base64_decode("data:,TWFu"), serve_http_error);  // data URL without ;base64
+}
