@@ -124,6 +124,7 @@ public:
     int           grid_w() const override { return model_.hp.grid; }
     int           grid_h() const override { return model_.hp.grid; }
     vision_output encode(const image_u8 & img) override;
+    void          set_seed(uint64_t seed) override { params_.seed = seed; }
 
     // --- the stages, for tests and benchmarks. Maps are CHW, token lists token-major [T, C].
     std::vector<float> preprocess(const image_u8 & img, pad_geometry * geom = nullptr) const;  // sd_input

@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "image.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ public:
 
     // Preprocesses the image exactly as the reference does and returns the embeddings fed to the LLM.
     virtual vision_output encode(const image_u8 & img) = 0;
+
+    // Seed of the noise an encoder draws per image (DiffLMM's VAE sample and UNet noise); deterministic
+    // encoders ignore it.
+    virtual void set_seed(uint64_t seed) { (void) seed; }
 };
 
 // Opens a vision GGUF and picks the encoder from its general.architecture ("clip", "toyvit", "difflmm").
