@@ -598,6 +598,14 @@ TEST(EvalGcg, BertPhraseSimilarityAndBadGroundTruth) {
     gcg_merge_params mp;
     mp.caption_gt_path = d + "/cap-bad.json";
     EXPECT_THROW(gcg_merge({ d + "/run" }, mp), glm::error);
+    // a second caption of an image is one more METEOR reference; the recall keeps the first caption's labels
+    cap = json::parse(std::ifstream(t.cap));
+    cap["annotations"].push_back({ { "id", 99 }, { "image_id", "toy_001" }, { "caption", "another text" }, { "labels", json::array() } });
+    write_file(d + "/cap-two.json", cap.dump());
+    const gcg_ground_truth two = gcg_load_ground_truth(d + "/cap-two.json", t.mask);
+    ASSERT_EQ(two.images[0].captions.size(), 2u);
+    EXPECT_EQ(two.images[0].captions[1], "another text");
+    EXPECT_EQ(two.images[0].labels.size(), cap["annotations"][0]["labels"].size());
     // a caption file whose annotation names an unknown image
     cap = json::parse(std::ifstream(t.cap));
     cap["annotations"][0]["image_id"] = "nope";

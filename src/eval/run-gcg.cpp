@@ -78,14 +78,18 @@ gcg_ground_truth gcg_load_ground_truth(const std::string & caption_path, const s
         if (it == gt.index.end()) {
             fail("%s: image_id '%s' is not among the file's images", w.c_str(), id.c_str());
         }
-        if (!has_caption.insert(it->second).second) {
-            continue;  // the official code takes the first caption of an image
-        }
         gcg_gt_image & im = gt.images[it->second];
         const json &   c  = member(anns[i], "caption", w);
-        const json &   l  = member(anns[i], "labels", w);
-        if (!c.is_string() || !l.is_array()) {
-            fail("%s: expected a string 'caption' and a list 'labels'", w.c_str());
+        if (!c.is_string()) {
+            fail("%s: expected a string 'caption'", w.c_str());
+        }
+        im.captions.push_back(c.get<std::string>());  // every caption is a METEOR reference (COCOEvalCap)
+        if (!has_caption.insert(it->second).second) {
+            continue;  // the recall takes the labels of the first caption of an image
+        }
+        const json & l = member(anns[i], "labels", w);
+        if (!l.is_array()) {
+            fail("%s: expected a list 'labels'", w.c_str());
         }
         im.caption = c.get<std::string>();
         for (const auto & x : l) {
@@ -431,7 +435,7 @@ gcg_report gcg_merge(const std::vector<std::string> & run_dirs, const gcg_merge_
         }
         evaluated.push_back(std::move(gi));
         hyps.push_back(r.value("caption", std::string()));
-        refs.push_back({ im.caption });
+        refs.push_back(im.captions);
     }
     rep.n_images_evaluated = (int64_t) evaluated.size();
     if (rep.n_missing_results > 0) {
@@ -467,16 +471,20 @@ gcg_report gcg_merge(const std::vector<std::string> & run_dirs, const gcg_merge_
         }
         rep.ap = coco_evaluate_segm(gt.masks, dts, ep);
     }
-    // pycocoevalcap tokenises the results and the references as two streams of lines, then runs Meteor
+    // pycocoevalcap tokenises the predictions and the references as two streams of lines (images in the caption
+    // file's order, an image's references in annotation order), then runs Meteor
     {
         std::vector<std::string> ref_lines;
         for (const auto & r : refs) {
-            ref_lines.push_back(r[0]);
+            ref_lines.insert(ref_lines.end(), r.begin(), r.end());
         }
         hyps      = ptb_tokenize_captions(hyps);
         ref_lines = ptb_tokenize_captions(ref_lines);
-        for (size_t i = 0; i < refs.size(); ++i) {
-            refs[i][0] = ref_lines[i];
+        size_t k  = 0;
+        for (auto & r : refs) {
+            for (auto & line : r) {
+                line = ref_lines[k++];
+            }
         }
     }
     const meteor_scorer ms(p.meteor);

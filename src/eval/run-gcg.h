@@ -46,7 +46,8 @@ struct gcg_gt_image {
     int64_t                  num_id = 0; // 1-based index in the caption file
     std::string              file_name;  // file_name, else id + ".jpg"
     int                      width = 0, height = 0;
-    std::string              caption;
+    std::string              caption;   // the first caption annotation (its labels are the recall's)
+    std::vector<std::string> captions;  // every caption annotation of the image, file order (METEOR references)
     std::vector<std::string> labels;
 };
 
