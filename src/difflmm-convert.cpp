@@ -406,17 +406,21 @@ std::vector<difflmm_named_tensor> difflmm_read_projector(const std::string & pat
     weight_set ws;
     ws.open_file(path);  // .safetensors, or non_lora_trainables.bin / mm_projector.bin (torch.save)
     std::vector<difflmm_named_tensor> out;
+    std::vector<std::string>          skipped;
     for (const auto & kv : ws.tensors()) {
         const size_t at = kv.first.find("mm_projector.");
         if (at == std::string::npos) {
-            GLM_LOG_INFO("convert-difflmm: %s: skipping '%s' (not part of mm_projector)\n", path.c_str(),
-                         kv.first.c_str());
+            skipped.push_back(kv.first);
             continue;
         }
         out.push_back({ map_projector(kv.first.substr(at + 13)), kv.second.shape, kv.second.data() });
     }
     if (out.empty()) {
-        fail("%s: no mm_projector.* tensors", path.c_str());
+        fail("%s: no mm_projector.* tensors (is this DiffLMM's non_lora_trainables.bin?)", path.c_str());
+    }
+    if (!skipped.empty()) {
+        GLM_LOG_INFO("convert-difflmm: %s: skipped %zu tensor(s) outside mm_projector (first: '%s')\n", path.c_str(),
+                     skipped.size(), skipped[0].c_str());
     }
     return out;
 }
@@ -528,6 +532,8 @@ void difflmm_convert(const difflmm_convert_params & p) {
             { "time_embedding_type", "\"positional\"" },  { "conv_in_kernel", "3" },
             { "attention_type", "\"default\"" },    { "resnet_skip_time_act", "false" },
             { "resnet_out_scale_factor", "1.0" },   { "reverse_transformer_layers_per_block", "null" },
+            { "mid_block_scale_factor", "1.0" },    { "cross_attention_norm", "null" },
+            { "class_embeddings_concat", "false" },
         };
         for (const auto & m : must) {
             if (j.contains(m.first) && j.at(m.first).dump() != m.second && !(m.second == "1.0" && j.at(m.first) == 1)) {
