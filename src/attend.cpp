@@ -64,6 +64,7 @@ attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8
     r.llm_desc    = lmm.model().desc();
     r.vision_desc = enc.name();
 
+    enc.set_seed(gp.seed);  // encoders that draw noise (DiffLMM) use the run's seed
     const double  t0 = now_s();
     vision_output v  = enc.encode(img);
     r.t_vision_s     = now_s() - t0;

@@ -175,3 +175,42 @@ TEST(Attend, ImageSmallerThanTheGrid) {
     EXPECT_EQ(r.geom.side, 7);
     EXPECT_EQ(r.geom.pad_y, 2);
 }
+
+TEST(Attend, LoraAdapterIsApplied) {
+    log_route_ggml(false);
+    const std::string  dir = tmp_dir("lora");
+    random_llama_shape s;
+    s.n_embd = 96;
+    s.n_layer = 2;
+    write_random_llama(dir + "/llm.gguf", k_llm, s);
+    write_random_lora(dir + "/lora.gguf", s, 4, 4.0f);
+    std::vector<float> embd((size_t) 16 * 96, 0.01f);
+    gen_params         gp;
+    gp.forced      = { 300, 301, 302 };
+    gp.keep_logits = true;
+    auto logits = [&](const std::string & lora, float scale) {
+        lmm_params lp = small_params(dir + "/llm.gguf");
+        lp.lora       = lora;
+        lp.lora_scale = scale;
+        lmm_model   lm(lp);
+        lmm_session ls(lm, lp);
+        return ls.generate(embd.data(), 16, gp).logits;
+    };
+    const std::vector<float> base = logits("", 1.0f), with = logits(dir + "/lora.gguf", 1.0f),
+                             zero = logits(dir + "/lora.gguf", 0.0f);
+    ASSERT_EQ(base.size(), with.size());
+    double diff = 0, diff0 = 0;
+    for (size_t i = 0; i < base.size(); ++i) {
+        diff  = std::max(diff, (double) std::fabs(base[i] - with[i]));
+        diff0 = std::max(diff0, (double) std::fabs(base[i] - zero[i]));
+    }
+    EXPECT_GT(diff, 1e-3);   // the adapter changes the model
+    EXPECT_LT(diff0, 1e-5);  // at scale 0 it does not
+    // an adapter for another model is refused with the reason
+    const std::string e = error_of([&] {
+        lmm_params lp = small_params(k_llm);
+        lp.lora       = dir + "/lora.gguf";
+        lmm_model lm(lp);
+    });
+    EXPECT_NE(e.find("LoRA"), std::string::npos) << e;
+}

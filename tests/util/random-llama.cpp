@@ -79,4 +79,31 @@ void write_random_llama(const std::string & path, const std::string & vocab_from
     w.write(path);
 }
 
+void write_random_lora(const std::string & path, const random_llama_shape & s, int rank, float alpha) {
+    gguf_writer w;
+    w.set_str("general.architecture", "llama");
+    w.set_str("general.type", "adapter");
+    w.set_str("adapter.type", "lora");
+    w.set_f32("adapter.lora.alpha", alpha);
+    std::mt19937                    rng(s.seed + 1);
+    std::normal_distribution<float> nd(0.0f, 0.05f);
+    std::vector<float>              buf;
+    auto add = [&](const std::string & name, int64_t ne0, int64_t ne1) {
+        buf.resize((size_t) (ne0 * ne1));
+        for (float & v : buf) {
+            v = nd(rng);
+        }
+        w.add_tensor(name, GGML_TYPE_F32, { ne0, ne1 }, buf.data());
+    };
+    const int64_t E = s.n_embd, KV = (int64_t) (s.n_embd / s.n_head) * s.n_head_kv;
+    for (int il = 0; il < s.n_layer; ++il) {
+        const std::string b = "blk." + std::to_string(il) + ".";
+        add(b + "attn_q.weight.lora_a", E, rank);
+        add(b + "attn_q.weight.lora_b", rank, E);
+        add(b + "attn_v.weight.lora_a", E, rank);
+        add(b + "attn_v.weight.lora_b", rank, KV);
+    }
+    w.write(path);
+}
+
 }  // namespace glm

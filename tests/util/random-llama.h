@@ -24,4 +24,8 @@ struct random_llama_shape {
 // vocab_from: a llama GGUF whose tokenizer is copied (the vocabulary size follows it).
 void write_random_llama(const std::string & path, const std::string & vocab_from, const random_llama_shape & s);
 
+// A LoRA adapter (llama.cpp's adapter GGUF: general.type "adapter", adapter.type "lora", lora_a [n_in, rank],
+// lora_b [rank, n_out]) on the q and v projections of every layer of a model of shape s.
+void write_random_lora(const std::string & path, const random_llama_shape & s, int rank, float alpha);
+
 }  // namespace glm
