@@ -276,7 +276,7 @@ void sam_state::run_batch(const std::vector<const sam_prompt *> & batch, std::ve
             const float * low = &masks[((size_t) b * nm + first + m) * L * L];
             r.iou[m]          = iou[(size_t) b * nm + first + m];
             std::copy(low, low + (size_t) L * L, &r.low_res_logits[(size_t) m * L * L]);
-            postprocess(low, L, hp.image_size, input_, params_.mask_threshold,
+            postprocess(low, L, hp.image_size, input_, mask_threshold(),
                         &r.masks[(size_t) m * r.width * r.height]);
         }
     }
@@ -308,6 +308,10 @@ std::vector<sam_result> sam_state::predict(const std::vector<sam_prompt> & promp
         }
     }
     return results;
+}
+
+float sam_state::mask_threshold() const {
+    return std::isnan(params_.mask_threshold) ? model_->hparams().mask_threshold : params_.mask_threshold;
 }
 
 sam_result sam_state::predict(const sam_prompt & prompt) { return predict(std::vector<sam_prompt>{ prompt })[0]; }

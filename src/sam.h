@@ -19,6 +19,7 @@
 #include "models/sam-encoder.h"
 #include "models/sam-hparams.h"
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -96,7 +97,7 @@ private:
 
 // User settings of a state (not model facts).
 struct sam_params {
-    float mask_threshold = 0.0f;  // low-res logits above this are foreground after upscaling (Sam.mask_threshold)
+    float mask_threshold = NAN;   // upscaled logits above this are foreground; NAN = the model's (Sam.mask_threshold, 0)
     int   max_batch      = 16;    // prompts decoded together in one graph (each holds a P x grid^2 image copy)
 };
 
@@ -124,6 +125,7 @@ public:
     sam_result              predict(const sam_prompt & prompt);
 
     const sam_model & model() const { return *model_; }
+    float             mask_threshold() const;  // the threshold in use (params or the model's)
 
 private:
     std::shared_ptr<const sam_model> model_;

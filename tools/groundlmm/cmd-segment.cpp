@@ -111,7 +111,7 @@ int cmd_segment(int argc, char ** argv) {
     app.add_option("--box", box_str, "a box prompt x0,y0,x1,y1 in image pixels");
     app.add_flag("--multimask", multimask, "return the model's multiple masks for ambiguous prompts (default: one)");
     app.add_option("-o,--output", out_dir, "output folder")->required();
-    app.add_option("--mask-threshold", sp.mask_threshold, "logit threshold of the masks")->capture_default_str();
+    app.add_option("--mask-threshold", sp.mask_threshold, "logit threshold of the masks (default: the model's, 0)");
     app.add_option("-t,--threads", n_threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::Range(0, 1024));
     app.add_flag("--cpu", cpu, "run on the CPU even when a GPU is available");
     app.add_flag("-v,--verbose", verbose, "show ggml logs");
@@ -197,7 +197,7 @@ int cmd_segment(int argc, char ** argv) {
                    { { "points", pts },
                      { "box", prompt.has_box ? json({ prompt.box[0], prompt.box[1], prompt.box[2], prompt.box[3] }) : json() },
                      { "multimask", multimask } } },
-                 { "mask_threshold", sp.mask_threshold },
+                 { "mask_threshold", state.mask_threshold() },
                  { "masks", masks },
                  { "best", best },
                  { "seconds", { { "load", t1 - t0 }, { "encode", t2 - t1 }, { "decode", t3 - t2 } } } };
