@@ -96,7 +96,39 @@ struct pk_obj {
     pk                              args;     // object: constructor arguments
 
     torch_tensor tensor;  // storage (dtype, key, numel) and tensor_v
+
+    ~pk_obj();
 };
+
+// Tears a value down iteratively: a deeply nested (corrupt or hostile) pickle must not overflow the stack.
+pk_obj::~pk_obj() {
+    std::vector<pk> todo;
+    auto            detach = [&todo](pk_obj & o) {
+        for (pk & c : o.items) {
+            todo.push_back(std::move(c));
+        }
+        for (auto & e : o.entries) {
+            todo.push_back(std::move(e.first));
+            todo.push_back(std::move(e.second));
+        }
+        o.items.clear();
+        o.entries.clear();
+        if (o.state) {
+            todo.push_back(std::move(o.state));
+        }
+        if (o.args) {
+            todo.push_back(std::move(o.args));
+        }
+    };
+    detach(*this);
+    while (!todo.empty()) {
+        pk p = std::move(todo.back());
+        todo.pop_back();
+        if (p && p.use_count() == 1) {
+            detach(*p);  // p is destroyed childless at the end of this iteration
+        }
+    }
+}
 
 pk make(pk_obj::kind_t k) {
     auto p  = std::make_shared<pk_obj>();
@@ -494,7 +526,10 @@ private:
     }
 
     // The callables torch.save pickles; anything else becomes an opaque object (its class and arguments).
-    pk call(const pk & fn, const pk & args) {
+    pk call(const pk & fn, const pk & args, int depth = 0) {
+        if (depth > 8) {
+            bad("nested tensor rebuild calls");
+        }
         if (fn->kind != pk_obj::global) {
             // calling an object: keep it opaque
             pk o = make_str(pk_obj::object, "<call>");
@@ -532,7 +567,7 @@ private:
         }
         if (name == "torch._tensor._rebuild_from_type_v2" || name == "torch._tensor._rebuild_from_type") {
             // (func, new_type, args, state): the tensor is func(*args)
-            return call(arg(args, 0, name), arg(args, 2, name));
+            return call(arg(args, 0, name), arg(args, 2, name), depth + 1);
         }
         if (name == "builtins.set" || name == "builtins.frozenset" || name == "__builtin__.set" ||
             name == "__builtin__.frozenset") {
