@@ -91,6 +91,11 @@ TEST(TorchCheckpoint, NestedProtocol2) { check_fixture("nested.pt"); }
 
 TEST(TorchCheckpoint, NestedProtocol4) { check_fixture("nested-proto4.pt"); }
 
+TEST(TorchCheckpoint, DeeplyNestedPickle) {
+    torch_checkpoint ck(k_dir + "/deep.pt");  // a list nested 200000 deep: loads, no tensors, no stack overflow
+    EXPECT_EQ(ck.size(), 0u);
+}
+
 TEST(TorchCheckpoint, SamGoldenMatchesSafetensors) {
     const std::string dir = std::string(GLM_GOLDEN_ROOT) + "/sam";
     torch_checkpoint  ck(dir + "/sam-tiny.pth");

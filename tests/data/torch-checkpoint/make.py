@@ -37,3 +37,10 @@ torch.save(payload(), os.path.join(out, "nested.pt"))
 torch.save(payload(), os.path.join(out, "nested-proto4.pt"), pickle_protocol=4)
 torch.save(payload()["model"], os.path.join(out, "legacy.pt"), _use_new_zipfile_serialization=False)
 print("wrote fixtures to", out)
+
+# A hostile pickle: a list nested 200000 deep (deflated, so the fixture stays small). It must load (no tensors)
+# without overflowing the stack.
+import zipfile  # noqa: E402
+
+with zipfile.ZipFile(os.path.join(out, "deep.pt"), "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("deep/data.pkl", b"\x80\x02" + b"]" * 200000 + b"a" * 199999 + b".")
