@@ -219,19 +219,7 @@ int difflmm_encoder::up_channels(int i) const {
 std::vector<float> difflmm_encoder::preprocess(const image_u8 & img, pad_geometry * geom) const {
     // SDCLIPVisionTower: CLIPImageProcessor(size=S, crop_size=S, mean=std=0.5) after LLaVA's expand2square
     const difflmm_hparams & h = model_.hp;
-    uint8_t                 bg[3];
-    for (int c = 0; c < 3; ++c) {
-        bg[c] = (uint8_t) (int) (h.image_mean[c] * 255.0f);
-    }
-    pad_geometry   g;
-    const image_u8 sq = expand_to_square(img, bg, &g);
-    const image_u8 rs = pil_resize(sq, h.image_size, h.image_size, pil_filter::bicubic);
-    g.input_size      = h.image_size;
-    g.scale           = (float) h.image_size / (float) g.side;
-    if (geom) {
-        *geom = g;
-    }
-    return image_to_chw(rs, h.image_mean, h.image_std);
+    return llava_pad_preprocess(img, h.image_size, h.image_mean, h.image_std, geom);
 }
 
 std::vector<float> difflmm_encoder::clip_input(const std::vector<float> & sd_input) const {

@@ -325,6 +325,23 @@ image_u8 expand_to_square(const image_u8 & img, const uint8_t bg[3], pad_geometr
     return sq;
 }
 
+std::vector<float> llava_pad_preprocess(const image_u8 & img, int size, const float mean[3], const float std_[3],
+                                        pad_geometry * geom) {
+    uint8_t bg[3];
+    for (int c = 0; c < 3; ++c) {
+        bg[c] = (uint8_t) (int) (mean[c] * 255.0f);  // LLaVA: tuple(int(x * 255) for x in image_mean)
+    }
+    pad_geometry   g;
+    const image_u8 sq = expand_to_square(img, bg, &g);
+    const image_u8 rs = pil_resize(sq, size, size, pil_filter::bicubic);
+    g.input_size      = size;
+    g.scale           = (float) size / (float) g.side;
+    if (geom) {
+        *geom = g;
+    }
+    return image_to_chw(rs, mean, std_);
+}
+
 std::vector<float> image_to_chw(const image_u8 & img, const float mean[3], const float std_[3]) {
     const size_t       n = (size_t) img.w * img.h;
     std::vector<float> out(n * 3);

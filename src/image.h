@@ -50,6 +50,11 @@ struct pad_geometry {
 // LLaVA's expand2square: the image pasted at ((side-w)/2, (side-h)/2) (floor) on a square of colour bg.
 image_u8 expand_to_square(const image_u8 & img, const uint8_t bg[3], pad_geometry * geom);
 
+// LLaVA-1.5's 'pad' preprocessing (image_aspect_ratio=pad): expand to a square filled with int(mean*255) per
+// channel (expand2square), PIL-bicubic resize to size x size, then image_to_chw. Fills the geometry.
+std::vector<float> llava_pad_preprocess(const image_u8 & img, int size, const float mean[3], const float std_[3],
+                                        pad_geometry * geom);
+
 // uint8 HWC -> float CHW, x/255 (computed in float64 like NumPy, then f32), then (x - mean) / std in f32.
 std::vector<float> image_to_chw(const image_u8 & img, const float mean[3], const float std_[3]);
 

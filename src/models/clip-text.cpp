@@ -2,6 +2,7 @@
 
 #include "backend.h"
 #include "common.h"
+#include "models/blocks.h"
 
 #include "ggml-alloc.h"
 
@@ -177,10 +178,8 @@ std::vector<float> clip_text_encode(const clip_text_hparams & hp, const clip_tex
         ggml_context * c   = g.ctx();
         ggml_tensor *  inp = ggml_new_tensor_1d(c, GGML_TYPE_I32, N);
         ggml_set_input(tname(inp, "token_ids"));
-        auto ln = [&](ggml_tensor * x, ggml_tensor * w, ggml_tensor * b) {
-            return ggml_add(c, ggml_mul(c, ggml_norm(c, x, hp.eps), w), b);
-        };
-        auto lin = [&](ggml_tensor * x, ggml_tensor * w, ggml_tensor * b) { return ggml_add(c, ggml_mul_mat(c, w, x), b); };
+        auto ln  = [&](ggml_tensor * x, ggml_tensor * w, ggml_tensor * b) { return blocks::layer_norm(c, x, w, b, hp.eps); };
+        auto lin = [&](ggml_tensor * x, ggml_tensor * w, ggml_tensor * b) { return blocks::linear(c, x, w, b); };
         // CLIPTextEmbeddings: token_embedding(ids) + position_embedding(arange(N))
         ggml_tensor * x = ggml_get_rows(c, tok, inp);  // [C, N]
         x               = ggml_add(c, x, ggml_view_2d(c, pos, C, N, pos->nb[1], 0));
@@ -197,7 +196,7 @@ std::vector<float> clip_text_encode(const clip_text_hparams & hp, const clip_tex
             o                = ggml_reshape_2d(c, ggml_cont(c, ggml_permute(c, o, 0, 2, 1, 3)), C, N);
             x                = ggml_add(c, x, lin(o, l.o_w, l.o_b));
             h                = lin(ln(x, l.ln2_w, l.ln2_b), l.f1_w, l.f1_b);
-            h = hp.quick_gelu ? ggml_mul(c, h, ggml_sigmoid(c, ggml_scale(c, h, 1.702f))) : ggml_gelu_erf(c, h);
+            h = hp.quick_gelu ? blocks::gelu_quick(c, h) : ggml_gelu_erf(c, h);
             x = ggml_add(c, x, lin(h, l.f2_w, l.f2_b));
         }
         x = tname(ln(x, fin_w, fin_b), "last_hidden_state");

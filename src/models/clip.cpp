@@ -1,6 +1,7 @@
 #include "models/clip.h"
 
 #include "common.h"
+#include "models/blocks.h"
 
 #include <cmath>
 
@@ -115,27 +116,17 @@ void clip_model::load(const gguf_loader & ml, bool require_projector, const std:
     mm2_b = ml.get("mm.2.bias", { Pout });
 }
 
-static ggml_tensor * layer_norm(ggml_context * ctx, ggml_tensor * x, ggml_tensor * w, ggml_tensor * b, float eps) {
-    x = ggml_norm(ctx, x, eps);
-    return ggml_add(ctx, ggml_mul(ctx, x, w), b);
-}
-
-static ggml_tensor * linear(ggml_context * ctx, ggml_tensor * x, ggml_tensor * w, ggml_tensor * b) {
-    x = ggml_mul_mat(ctx, w, x);
-    return b ? ggml_add(ctx, x, b) : x;
-}
+using blocks::layer_norm;
+using blocks::linear;
 
 ggml_tensor * clip_build_features(ggml_context * ctx, const clip_model & m, ggml_tensor * pixels) {
     const clip_hparams & hp = m.hp;
-    const int64_t        C = hp.n_embd, G = hp.grid(), N = hp.n_patches() + 1, H = hp.n_head, D = C / H;
+    const int64_t        C = hp.n_embd, G = hp.grid(), N = hp.n_patches() + 1;
     const int            P = hp.patch_size;
 
-    // patch embedding as im2col + matmul, keeping activations in F32 (ggml_conv_2d would round them to F16)
-    ggml_tensor * cols = ggml_im2col(ctx, m.patch_w, pixels, P, P, 0, 0, 1, 1, true, GGML_TYPE_F32);
-    // cols: [3*P*P, G, G, 1] (kernel order kx, ky, c as in the weight)
-    cols              = ggml_reshape_2d(ctx, cols, cols->ne[0], G * G);
-    ggml_tensor * kw  = ggml_reshape_2d(ctx, m.patch_w, (int64_t) P * P * 3, C);
-    ggml_tensor * cur = ggml_mul_mat(ctx, kw, cols);  // [C, G*G], patch index y*G + x
+    // patch embedding: the 14x14 stride-14 conv as im2col + matmul (ggml_conv_2d would round activations to F16)
+    ggml_tensor * cur = blocks::conv2d(ctx, m.patch_w, pixels, P, 0);  // [C, G, G, 1]
+    cur               = ggml_reshape_2d(ctx, cur, C, G * G);              // patch index y*G + x
     if (m.patch_b) {
         cur = ggml_add(ctx, cur, m.patch_b);
     }
@@ -147,32 +138,20 @@ ggml_tensor * clip_build_features(ggml_context * ctx, const clip_model & m, ggml
     cur               = ggml_add(ctx, cur, m.pos);
     cur               = tname(layer_norm(ctx, cur, m.pre_ln_w, m.pre_ln_b, hp.eps), "pre_ln");
 
-    const float scale = 1.0f / std::sqrt((float) D);
     for (int il = 0; il < hp.n_layer; ++il) {
         const clip_layer & L = m.layers[il];
         ggml_tensor *      x = layer_norm(ctx, cur, L.ln1_w, L.ln1_b, hp.eps);
 
-        ggml_tensor * q = ggml_reshape_3d(ctx, linear(ctx, x, L.q_w, L.q_b), D, H, N);
-        ggml_tensor * k = ggml_reshape_3d(ctx, linear(ctx, x, L.k_w, L.k_b), D, H, N);
-        ggml_tensor * v = ggml_reshape_3d(ctx, linear(ctx, x, L.v_w, L.v_b), D, H, N);
-        q = ggml_permute(ctx, q, 0, 2, 1, 3);                    // [D, N, H]
-        k = ggml_permute(ctx, k, 0, 2, 1, 3);                    // [D, N, H]
-        v = ggml_cont(ctx, ggml_permute(ctx, v, 1, 2, 0, 3));    // [N, D, H]
-        ggml_tensor * kq  = ggml_mul_mat(ctx, k, q);             // [N_k, N_q, H]
-        kq                = ggml_soft_max_ext(ctx, kq, nullptr, scale, 0.0f);
-        ggml_tensor * kqv = ggml_mul_mat(ctx, v, kq);            // [D, N_q, H]
-        kqv               = ggml_cont(ctx, ggml_permute(ctx, kqv, 0, 2, 1, 3));  // [D, H, N]
+        ggml_tensor * q   = linear(ctx, x, L.q_w, L.q_b);  // [C, N]
+        ggml_tensor * k   = linear(ctx, x, L.k_w, L.k_b);
+        ggml_tensor * v   = linear(ctx, x, L.v_w, L.v_b);
+        ggml_tensor * kqv = blocks::attention(ctx, q, k, v, hp.n_head);  // softmax(q k^T / sqrt(d)) v per head
         x                 = linear(ctx, ggml_reshape_2d(ctx, kqv, C, N), L.o_w, L.o_b);
         cur               = ggml_add(ctx, cur, x);
 
         x = layer_norm(ctx, cur, L.ln2_w, L.ln2_b, hp.eps);
         x = linear(ctx, x, L.fc1_w, L.fc1_b);
-        if (hp.quick_gelu) {
-            // x * sigmoid(1.702 x) in F32 (ggml_gelu_quick goes through an F16 table on the CPU)
-            x = ggml_mul(ctx, x, ggml_sigmoid(ctx, ggml_scale(ctx, x, 1.702f)));
-        } else {
-            x = ggml_gelu_erf(ctx, x);
-        }
+        x   = hp.quick_gelu ? blocks::gelu_quick(ctx, x) : ggml_gelu_erf(ctx, x);
         x   = linear(ctx, x, L.fc2_w, L.fc2_b);
         cur = tname(ggml_add(ctx, cur, x), "clip_layer", il);
     }
@@ -192,19 +171,7 @@ ggml_tensor * clip_build_projector(ggml_context * ctx, const clip_model & m, ggm
 }
 
 std::vector<float> clip_preprocess(const clip_hparams & hp, const image_u8 & img, pad_geometry * geom) {
-    uint8_t bg[3];
-    for (int c = 0; c < 3; ++c) {
-        bg[c] = (uint8_t) (int) (hp.mean[c] * 255.0f);  // LLaVA: tuple(int(x * 255) for x in image_mean)
-    }
-    pad_geometry   g;
-    const image_u8 sq  = expand_to_square(img, bg, &g);
-    const image_u8 rs  = pil_resize(sq, hp.image_size, hp.image_size, pil_filter::bicubic);
-    g.input_size       = hp.image_size;
-    g.scale            = (float) hp.image_size / (float) g.side;
-    if (geom) {
-        *geom = g;
-    }
-    return image_to_chw(rs, hp.mean, hp.std_);
+    return llava_pad_preprocess(img, hp.image_size, hp.mean, hp.std_, geom);
 }
 
 clip_encoder::clip_encoder(const std::string & path, compute_backend & backend) : loader_(path), backend_(backend) {

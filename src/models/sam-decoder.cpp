@@ -249,10 +249,10 @@ sam_decoder::outputs sam_decoder::build(ggml_context * ctx, ggml_tensor * image_
     ggml_tensor * src;
     if (mask_in) {
         // PromptEncoder.mask_downscaling: conv 2x2/2 -> LN2d -> GELU -> conv 2x2/2 -> LN2d -> GELU -> conv 1x1
-        ggml_tensor * m = sam_ops::conv2d_cf(ctx, mask_down_w_[0], mask_in, 2, 0);      // [mic/4, L/2, L/2, B]
+        ggml_tensor * m = sam_ops::conv2d(ctx, mask_down_w_[0], mask_in, 2, 0);      // [mic/4, L/2, L/2, B]
         m               = ggml_add(ctx, m, mask_down_b_[0]);
         m               = ggml_gelu_erf(ctx, layer_norm(ctx, m, mask_down_w_[1], mask_down_b_[1], ln2d));
-        m               = sam_ops::conv2d_cf(ctx, mask_down_w_[3], sam_ops::to_planar(ctx, m), 2, 0);  // [mic, G, G, B]
+        m               = sam_ops::conv2d(ctx, mask_down_w_[3], sam_ops::to_planar(ctx, m), 2, 0);  // [mic, G, G, B]
         m               = ggml_add(ctx, m, mask_down_b_[3]);
         m               = ggml_gelu_erf(ctx, layer_norm(ctx, m, mask_down_w_[4], mask_down_b_[4], ln2d));
         m = linear(ctx, m, ggml_reshape_2d(ctx, mask_down_w_[6], hp_.mask_in_chans, P), mask_down_b_[6]);  // [P, G, G, B]

@@ -231,7 +231,7 @@ ggml_tensor * sam_encoder::build(ggml_context * ctx, ggml_tensor * inp) const {
     const int64_t C = hp_.enc_embd, G = hp_.grid(), p = hp_.patch_size;
 
     // PatchEmbed: conv p x p stride p, then B C H W -> B H W C
-    ggml_tensor * x = sam_ops::conv2d_cf(ctx, patch_w_, inp, (int) p, 0);               // [C, W, H, 1]
+    ggml_tensor * x = sam_ops::conv2d(ctx, patch_w_, inp, (int) p, 0);               // [C, W, H, 1]
     x               = ggml_add(ctx, x, patch_b_);
     x               = ggml_add(ctx, x, pos_);
     tname(x, "enc_patch_pos");
@@ -262,7 +262,7 @@ ggml_tensor * sam_encoder::build(ggml_context * ctx, ggml_tensor * inp) const {
     x = ggml_mul_mat(ctx, ggml_reshape_2d(ctx, neck_w_[0], C, P), x);                     // [P, W, H, 1]
     x = layer_norm(ctx, x, neck_w_[1], neck_b_[1], hp_.ln2d_eps);
     tname(x, "enc_neck_1");
-    x = sam_ops::conv2d_cf(ctx, neck_w_[2], sam_ops::to_planar(ctx, x), 1, 1);            // [P, W, H, 1]
+    x = sam_ops::conv2d(ctx, neck_w_[2], sam_ops::to_planar(ctx, x), 1, 1);            // [P, W, H, 1]
     x = layer_norm(ctx, x, neck_w_[3], neck_b_[3], hp_.ln2d_eps);
     x = ggml_reshape_2d(ctx, x, P, G * G);
     return tname(x, "image_embeddings");

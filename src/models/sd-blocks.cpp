@@ -1,4 +1,5 @@
 #include "models/sd-blocks.h"
+#include "models/blocks.h"
 
 #include "common.h"
 
@@ -53,20 +54,13 @@ static ggml_tensor * as_channels(ggml_context * ctx, ggml_tensor * v) {
 }
 
 ggml_tensor * sd_conv2d(ggml_context * ctx, const sd_conv & c, ggml_tensor * x, int stride, int pad) {
-    // im2col + one matrix product (about twice as fast as ggml_conv_2d_direct on the CPU: bench-difflmm --conv).
-    // ggml_conv_2d would do the same but always builds an F16 im2col; ours has the kernel's type, so F32 models
-    // stay F32 (F16 kernels multiply F16 activations either way).
-    const int64_t KW = c.w->ne[0], KH = c.w->ne[1], IC = c.w->ne[2], OC = c.w->ne[3];
-    const ggml_type it = c.w->type == GGML_TYPE_F16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
-    ggml_tensor * im = ggml_im2col(ctx, c.w, x, stride, stride, pad, pad, 1, 1, true, it);  // [IC*KH*KW, OW, OH, N]
-    const int64_t OW = im->ne[1], OH = im->ne[2], N = im->ne[3];
-    ggml_tensor * y  = ggml_mul_mat(ctx, ggml_reshape_2d(ctx, c.w, KW * KH * IC, OC),
-                                    ggml_reshape_2d(ctx, im, im->ne[0], OW * OH * N));  // [OC, OW*OH*N]
-    y = ggml_reshape_4d(ctx, y, OC, OW, OH, N);
+    // im2col + one matrix product (about twice as fast as ggml_conv_2d_direct on the CPU: bench-difflmm --conv);
+    // F32 models stay F32 (ggml_conv_2d always builds an F16 im2col)
+    ggml_tensor * y = blocks::conv2d(ctx, c.w, x, stride, pad);  // [OC, OW, OH, N]
     if (c.b) {
         y = ggml_add(ctx, y, c.b);  // bias along OC, before the transpose (contiguous rows)
     }
-    return ggml_cont(ctx, ggml_permute(ctx, y, 2, 0, 1, 3));  // [OW, OH, OC, N]
+    return blocks::to_planar(ctx, y);  // [OW, OH, OC, N]
 }
 
 ggml_tensor * sd_group_norm(ggml_context * ctx, ggml_tensor * x, const sd_norm & n, int groups, float eps) {
@@ -76,13 +70,11 @@ ggml_tensor * sd_group_norm(ggml_context * ctx, ggml_tensor * x, const sd_norm &
 }
 
 ggml_tensor * sd_layer_norm(ggml_context * ctx, ggml_tensor * x, const sd_norm & n, float eps) {
-    x = ggml_norm(ctx, x, eps);
-    return ggml_add(ctx, ggml_mul(ctx, x, n.w), n.b);
+    return blocks::layer_norm(ctx, x, n.w, n.b, eps);
 }
 
 ggml_tensor * sd_linear_fwd(ggml_context * ctx, const sd_linear & l, ggml_tensor * x) {
-    x = ggml_mul_mat(ctx, l.w, x);
-    return l.b ? ggml_add(ctx, x, l.b) : x;
+    return blocks::linear(ctx, x, l.w, l.b);
 }
 
 // diffusers ResnetBlock2D.forward (resnet.py): norm1-silu-conv1 (+ time_emb_proj(silu(temb))), norm2-silu-
@@ -100,19 +92,6 @@ ggml_tensor * sd_resnet_fwd(ggml_context * ctx, const sd_resnet & r, ggml_tensor
     h                   = sd_conv2d(ctx, r.conv2, h, 1, 1);
     ggml_tensor * short_ = r.skip.w ? sd_conv2d(ctx, r.skip, x, 1, 0) : x;
     return ggml_add(ctx, short_, h);
-}
-
-ggml_tensor * sd_attention(ggml_context * ctx, ggml_tensor * q, ggml_tensor * k, ggml_tensor * v, int n_head) {
-    const int64_t C = q->ne[0], Tq = q->ne[1], N = q->ne[2], Tk = k->ne[1], Nk = k->ne[2];
-    const int64_t D = C / n_head;
-    q = ggml_permute(ctx, ggml_reshape_4d(ctx, q, D, n_head, Tq, N), 0, 2, 1, 3);  // [D, Tq, H, N]
-    k = ggml_permute(ctx, ggml_reshape_4d(ctx, k, D, n_head, Tk, Nk), 0, 2, 1, 3);  // [D, Tk, H, Nk]
-    v = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, v, D, n_head, Tk, Nk), 1, 2, 0, 3));  // [Tk, D, H, Nk]
-    ggml_tensor * kq = ggml_mul_mat(ctx, k, q);  // [Tk, Tq, H, N]
-    kq               = ggml_soft_max_ext(ctx, kq, nullptr, 1.0f / std::sqrt((float) D), 0.0f);
-    ggml_tensor * o  = ggml_mul_mat(ctx, v, kq);  // [D, Tq, H, N]
-    o                = ggml_cont(ctx, ggml_permute(ctx, o, 0, 2, 1, 3));  // [D, H, Tq, N]
-    return ggml_reshape_3d(ctx, o, C, Tq, N);
 }
 
 ggml_tensor * sd_map_to_tokens(ggml_context * ctx, ggml_tensor * x) {

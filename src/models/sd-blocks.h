@@ -63,9 +63,7 @@ ggml_tensor * sd_linear_fwd(ggml_context * ctx, const sd_linear & l, ggml_tensor
 // ResnetBlock2D: x [W, H, Cin, N]; temb_act = silu(temb) as [Ct, N] or nullptr.
 ggml_tensor * sd_resnet_fwd(ggml_context * ctx, const sd_resnet & r, ggml_tensor * x, ggml_tensor * temb_act,
                             int groups, float eps);
-// Scaled dot-product attention with n_head heads: q [C, Tq, N], k/v [C, Tk, Nk] (Nk = N or 1, broadcast)
-// -> [C, Tq, N]; softmax(q k^T / sqrt(C / n_head)) v per head.
-ggml_tensor * sd_attention(ggml_context * ctx, ggml_tensor * q, ggml_tensor * k, ggml_tensor * v, int n_head);
+// (attention: blocks::attention in models/blocks.h)
 
 // [W, H, C, N] <-> [C, W*H, N] (token t = y * W + x).
 ggml_tensor * sd_map_to_tokens(ggml_context * ctx, ggml_tensor * x);

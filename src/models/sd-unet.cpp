@@ -1,6 +1,7 @@
 #include "models/sd-unet.h"
 
 #include "backend.h"
+#include "models/blocks.h"
 #include "common.h"
 
 #include <algorithm>
@@ -163,11 +164,11 @@ static ggml_tensor * transformer_block(ggml_context * ctx, const sd_transformer:
                                        ggml_tensor * x, ggml_tensor * context) {
     const float   e = 1e-5f;  // nn.LayerNorm default (BasicTransformerBlock norm_eps)
     ggml_tensor * n = sd_layer_norm(ctx, x, B.norm1, e);
-    ggml_tensor * a = sd_attention(ctx, ggml_mul_mat(ctx, B.q1, n), ggml_mul_mat(ctx, B.k1, n),
+    ggml_tensor * a = blocks::attention(ctx, ggml_mul_mat(ctx, B.q1, n), ggml_mul_mat(ctx, B.k1, n),
                                    ggml_mul_mat(ctx, B.v1, n), n_head);
     x               = ggml_add(ctx, sd_linear_fwd(ctx, B.o1, a), x);
     n               = sd_layer_norm(ctx, x, B.norm2, e);
-    a = sd_attention(ctx, ggml_mul_mat(ctx, B.q2, n), ggml_mul_mat(ctx, B.k2, context),
+    a = blocks::attention(ctx, ggml_mul_mat(ctx, B.q2, n), ggml_mul_mat(ctx, B.k2, context),
                      ggml_mul_mat(ctx, B.v2, context), n_head);
     x = ggml_add(ctx, sd_linear_fwd(ctx, B.o2, a), x);
     n = sd_layer_norm(ctx, x, B.norm3, e);

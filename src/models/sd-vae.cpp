@@ -1,6 +1,7 @@
 #include "models/sd-vae.h"
 
 #include "backend.h"
+#include "models/blocks.h"
 #include "common.h"
 
 namespace glm {
@@ -69,7 +70,7 @@ static ggml_tensor * mid_attention_fwd(ggml_context * ctx, const sd_vae_model & 
     ggml_tensor * q = sd_linear_fwd(ctx, m.mid_attn.q, h);
     ggml_tensor * k = sd_linear_fwd(ctx, m.mid_attn.k, h);
     ggml_tensor * v = sd_linear_fwd(ctx, m.mid_attn.v, h);
-    h               = sd_attention(ctx, q, k, v, 1);
+    h               = blocks::attention(ctx, q, k, v, 1);
     h               = sd_linear_fwd(ctx, m.mid_attn.out, h);
     return ggml_add(ctx, sd_tokens_to_map(ctx, h, W, H), x);
 }
