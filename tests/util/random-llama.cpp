@@ -30,7 +30,9 @@ void write_random_llama(const std::string & path, const std::string & vocab_from
     const int hd = s.n_embd / s.n_head;
     w.set_str("general.architecture", "llama");
     w.set_str("general.name", "random-llama");
-    w.set_u32("general.file_type", s.type == GGML_TYPE_F32 ? 0 : s.type == GGML_TYPE_F16 ? 1 : 7);
+    // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_Q4_K_M 15 (what llama_model_desc prints)
+    const uint32_t ftype = s.type == GGML_TYPE_F32 ? 0 : s.type == GGML_TYPE_F16 ? 1 : s.type == GGML_TYPE_Q4_K ? 15 : 7;
+    w.set_u32("general.file_type", ftype);
     w.set_u32("llama.context_length", (uint32_t) s.n_ctx);
     w.set_u32("llama.embedding_length", (uint32_t) s.n_embd);
     w.set_u32("llama.block_count", (uint32_t) s.n_layer);
