@@ -22,36 +22,6 @@ double iou(const std::vector<uint8_t> & a, const std::vector<uint8_t> & b) {
     return uni ? (double) inter / uni : 0.0;
 }
 
-// The visible pixel deepest inside the mask (largest city-block distance to the outside): a point a user or a
-// good attention map would give.
-int deepest_pixel(const std::vector<uint8_t> & m, int S) {
-    std::vector<int> d(m.size());
-    for (size_t i = 0; i < m.size(); ++i) {
-        d[i] = m[i] ? S * S : 0;
-    }
-    for (int y = 0; y < S; ++y) {
-        for (int x = 0; x < S; ++x) {
-            int & v = d[y * S + x];
-            if (x == 0 || y == 0) {
-                v = std::min(v, (int) m[y * S + x]);
-            } else {
-                v = std::min(v, std::min(d[y * S + x - 1], d[(y - 1) * S + x]) + 1);
-            }
-        }
-    }
-    for (int y = S - 1; y >= 0; --y) {
-        for (int x = S - 1; x >= 0; --x) {
-            int & v = d[y * S + x];
-            if (x == S - 1 || y == S - 1) {
-                v = std::min(v, (int) m[y * S + x]);
-            } else {
-                v = std::min(v, std::min(d[y * S + x + 1], d[(y + 1) * S + x]) + 1);
-            }
-        }
-    }
-    return (int) (std::max_element(d.begin(), d.end()) - d.begin());
-}
-
 }  // namespace
 
 TEST(RegionRefiner, ToyWorldObjects) {
@@ -63,7 +33,7 @@ TEST(RegionRefiner, ToyWorldObjects) {
         const world_scene s = world_generate(p, 77, world_split::test, i);
         ref.set_image(s.img);
         for (const auto & o : s.objects) {
-            const int          seed = deepest_pixel(o.mask, s.img.w);
+            const int          seed = world_mask_inner_point(o.mask, s.img.w);
             ASSERT_TRUE(o.mask[seed]);
             const refined_mask r    = ref.refine(seed % s.img.w, seed / s.img.w, mask_select::index2, false);
             ASSERT_EQ(r.w, s.img.w);

@@ -27,10 +27,10 @@ namespace glm {
 struct toyvit_hparams {
     int   image_size    = 64;     // encoder input side (pixels)
     int   patch_size    = 8;      // patch side (pixels); image_size must be a multiple
-    int   n_embd        = 96;     // ViT width
+    int   n_embd        = 128;    // ViT width
     int   n_ff          = 256;    // SwiGLU hidden width
     int   n_head        = 4;
-    int   n_layer       = 2;
+    int   n_layer       = 3;
     float eps           = 1e-5f;  // RMSNorm epsilon
     int   n_proj_hidden = 128;    // projector hidden width
     int   n_proj_out    = 128;    // projector output width (= the LLM's n_embd)

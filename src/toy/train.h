@@ -42,7 +42,7 @@ typedef void (*train_progress_cb)(const train_progress & p, void * user_data);
 
 struct train_params {
     std::string  out_dir;             // checkpoints and log go here (created)
-    int          steps      = 2500;   // optimizer steps
+    int          steps      = 3000;   // optimizer steps
     int          batch      = 32;     // scenes per step
     uint64_t     seed       = 1;      // initialisation and training data
     float        lr         = 2e-3f;  // peak AdamW learning rate

@@ -366,6 +366,29 @@ bool world_shape_contains(const world_object & o, float x, float y) {
     return false;
 }
 
+int world_mask_inner_point(const std::vector<uint8_t> & m, int S) {
+    if ((int) m.size() != S * S) {
+        fail("world_mask_inner_point: mask of %zu pixels is not %dx%d", m.size(), S, S);
+    }
+    std::vector<int> d(m.size());
+    for (int y = 0; y < S; ++y) {  // forward pass: distance through the left and upper neighbours
+        for (int x = 0; x < S; ++x) {
+            const int i = y * S + x;
+            d[i]        = !m[i] ? 0 : (x == 0 || y == 0) ? 1 : std::min(d[i - 1], d[i - S]) + 1;
+        }
+    }
+    for (int y = S - 1; y >= 0; --y) {  // backward pass: right and lower neighbours
+        for (int x = S - 1; x >= 0; --x) {
+            const int i = y * S + x;
+            if (m[i]) {
+                d[i] = std::min(d[i], (x == S - 1 || y == S - 1) ? 1 : std::min(d[i + 1], d[i + S]) + 1);
+            }
+        }
+    }
+    const int best = (int) (std::max_element(d.begin(), d.end()) - d.begin());
+    return d[best] > 0 ? best : -1;
+}
+
 std::string world_phrase(const world_object & o) {
     std::string s;
     if (o.size == size_class::small) {

@@ -71,6 +71,10 @@ world_scene world_generate(const world_params & p, uint64_t seed, world_split sp
 // Whether a point (pixel-centre coordinates) lies inside the object's full (unoccluded) shape.
 bool world_shape_contains(const world_object & o, float x, float y);
 
+// The visible pixel deepest inside a mask (largest city-block distance to the outside; the first such pixel in
+// row-major order): the point a perfect pointer would give. Returns y * size + x, or -1 for an empty mask.
+int world_mask_inner_point(const std::vector<uint8_t> & mask, int size);
+
 // The phrase text of an object as it appears in the caption, e.g. "small blue star".
 std::string world_phrase(const world_object & o);
 

@@ -14,6 +14,7 @@ int cmd_ground(int argc, char ** argv);
 int cmd_convert_difflmm(int argc, char ** argv);
 int cmd_convert_sam(int argc, char ** argv);
 int cmd_segment(int argc, char ** argv);
+int cmd_demo(int argc, char ** argv);
 int cmd_toy_train(int argc, char ** argv);
 int cmd_toy_world(int argc, char ** argv);
 int cmd_cocoeval(int argc, char ** argv);
@@ -32,6 +33,7 @@ const std::vector<glm_command> & glm_commands() {
         { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
         { "convert-sam", "convert a Segment Anything checkpoint (.pth) to GGUF", cmd_convert_sam },
         { "segment", "Segment Anything masks for point and box prompts", cmd_segment },
+        { "demo", "attend-and-segment on the embedded toy model and a bundled scene", cmd_demo },
         { "toy-train", "train the toy LMM on toy-world captions (ggml-opt)", cmd_toy_train },
         { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
         { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },

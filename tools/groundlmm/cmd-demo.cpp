@@ -1,0 +1,88 @@
+// groundlmm demo: attend-and-segment out of the box. Runs the whole production pipeline — toy-vit vision module,
+// libllama with the attention tap, noun phrases, maps, points, region-growing refiner — with the toy LMM that is
+// embedded in this binary (models/toy, trained on toy-world captions only: see models/toy/README.md), on the
+// bundled toy-world scene or on --image. Writes result.json, overlay.png and answer.html, plus the model files and
+// the scene, so that `groundlmm ground` can be run on them with other settings.
+#include "cli-common.h"
+#include "common.h"
+#include "ground.h"
+#include "outputs.h"
+#include "refine-region.h"
+
+#include <cstdio>
+#include <string>
+
+extern "C" {
+extern const unsigned char glm_toy_llm_begin[], glm_toy_llm_end[];
+extern const unsigned char glm_toy_vit_begin[], glm_toy_vit_end[];
+extern const unsigned char glm_toy_scene_begin[], glm_toy_scene_end[];
+}
+
+int cmd_demo(int argc, char ** argv) {
+    CLI::App    app("Attend-and-segment on the embedded toy model and a bundled scene (no downloads)", argv[0]);
+    std::string out = "groundlmm-demo", image;
+    int         n_threads = 1, n_predict = 64;
+    bool        verbose = false;
+    app.add_option("-o,--output", out, "output folder")->capture_default_str();
+    app.add_option("--image", image, "another image instead of the bundled scene (the toy model only knows toy-world scenes)");
+    app.add_option("-t,--threads", n_threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::Range(0, 1024));
+    app.add_option("-n,--n-predict", n_predict, "max tokens to generate")->capture_default_str()->check(CLI::Range(1, 200));
+    app.add_flag("-v,--verbose", verbose, "show ggml/libllama logs");
+    if (int rc = cli_parse(app, argc, argv); rc >= 0) {
+        return rc;
+    }
+    glm::log_route_ggml(verbose);
+    const std::string mdir = out + "/model";
+    glm::make_dirs(mdir);
+    glm::write_file(mdir + "/toy-llm.gguf", glm_toy_llm_begin, (size_t) (glm_toy_llm_end - glm_toy_llm_begin));
+    glm::write_file(mdir + "/toy-vit.gguf", glm_toy_vit_begin, (size_t) (glm_toy_vit_end - glm_toy_vit_begin));
+    if (image.empty()) {
+        image = out + "/scene.png";
+        glm::write_file(image, glm_toy_scene_begin, (size_t) (glm_toy_scene_end - glm_toy_scene_begin));
+    }
+    const glm::image_u8 img = glm::image_load(image);
+
+    cli_model_opts mo;
+    mo.model     = mdir + "/toy-llm.gguf";
+    mo.vision    = mdir + "/toy-vit.gguf";
+    mo.n_threads = n_threads;
+    mo.n_ctx     = 256;
+    mo.verbose   = verbose;
+    cli_lmm           lmm(mo, /*tap_dump=*/false);
+    glm::gen_params   gp;  // the model's own template (its prompt is fixed: "describe the scene.")
+    gp.n_predict            = n_predict;
+    glm::attend_result att  = glm::attend_run(*lmm.encoder, *lmm.session, img, gp, glm::attn_heads::all);
+    att.image_path          = image;
+    att.vision_path         = mo.vision;
+
+    glm::ground_params g_params;
+    g_params.keep_maps = true;
+    glm::region_refiner      ref;
+    const glm::phrase_chunker chunker;
+    const glm::ground_result  g = glm::ground(att, img, chunker, &ref, g_params);
+
+    printf("%s\n", g.answer.c_str());
+    for (size_t i = 0; i < g.phrases.size(); ++i) {
+        const glm::ground_phrase & p = g.phrases[i];
+        printf("  %2zu. %-28s head %-10s", i + 1, ("\"" + p.np.text + "\"").c_str(), p.np.head_text.c_str());
+        if (p.x >= 0) {
+            printf(" point (%d, %d)", p.x, p.y);
+        }
+        if (p.has_mask) {
+            printf("  mask %llu px", (unsigned long long) glm::rle_area(p.mask));
+        }
+        if (p.status != "ok") {
+            printf("  [%s]", p.status.c_str());
+        }
+        printf("\n");
+    }
+    fflush(stdout);
+    glm::attend_save(att, out);
+    glm::ground_save(out, img, g, att, { /*heatmaps=*/true });
+    fprintf(stderr,
+            "wrote %s/{overlay.png, answer.html, result.json, heatmap-*.png} (model: %s, scene: %s)\n"
+            "same run by hand: groundlmm ground -m %s/toy-llm.gguf --mmproj %s/toy-vit.gguf --image %s --refiner "
+            "region -c 256 -o %s\n",
+            out.c_str(), mdir.c_str(), image.c_str(), mdir.c_str(), mdir.c_str(), image.c_str(), out.c_str());
+    return 0;
+}
