@@ -187,7 +187,7 @@ TEST(ToyTrain, ShortRunLossFalls) {
     ASSERT_EQ(r.evals.size(), 2u);
     EXPECT_LT(r.evals[1].val_loss, r.evals[0].val_loss + 0.1);
     // the checkpoints reload and the log exists
-    toy_model best(p.out_dir + "/best"), last_m(p.out_dir + "/last");
+    toy_model kept(p.out_dir), best(p.out_dir + "/best-pacc"), last_m(p.out_dir + "/last");
     EXPECT_EQ(best.n_params(), r.n_params);
     EXPECT_TRUE(file_exists(p.out_dir + "/train-log.json"));
     // the same seed trains the same weights

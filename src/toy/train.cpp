@@ -120,7 +120,7 @@ train_result toy_train(const train_params & p) {
 
     const std::vector<world_scene> val = make_scenes(p.world, p.eval_seed, world_split::val, 0, p.eval_n);
     nlohmann::json                 log_evals = nlohmann::json::array();
-    double                         best_pacc = -1.0;
+    double                         best_pacc = -1.0, best_loss = 1e30;
     const int                      V         = model.dec_hp().n_vocab;
 
     auto evaluate = [&](int step) {
@@ -131,7 +131,12 @@ train_result toy_train(const train_params & p) {
         if (e.pacc > best_pacc) {
             best_pacc = e.pacc;
             res.best  = (int) res.evals.size() - 1;
-            model.save(p.out_dir + "/best", p.recipe);
+            model.save(p.out_dir + "/best-pacc", p.recipe);
+        }
+        if (e.val_loss < best_loss) {
+            best_loss     = e.val_loss;
+            res.best_loss = (int) res.evals.size() - 1;
+            model.save(p.out_dir, p.recipe);
         }
         return &res.evals.back();
     };
@@ -209,7 +214,8 @@ train_result toy_train(const train_params & p) {
     j["lr"]       = p.lr;
     j["losses"]   = res.losses;
     j["evals"]    = log_evals;
-    j["best"]     = res.best >= 0 ? eval_json(res.evals[res.best]) : nlohmann::json();
+    j["best_pacc"] = res.best >= 0 ? eval_json(res.evals[res.best]) : nlohmann::json();
+    j["best_loss"] = res.best_loss >= 0 ? eval_json(res.evals[res.best_loss]) : nlohmann::json();
     j["last"]     = eval_json(res.evals.back());
     write_file(p.out_dir + "/train-log.json", j.dump(1));
     return res;

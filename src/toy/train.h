@@ -3,9 +3,10 @@
 //
 // Every step draws fresh training scenes (split train, index step * batch + i), so a run is a pure function
 // of its params. Every eval_every steps the trainer measures the validation loss and the point accuracy of
-// the teacher-forced attention (toy/probe.h) on validation scenes; the best checkpoint by that accuracy is
-// kept in <out_dir>/best, the final one in <out_dir>/last, the curve in <out_dir>/train-log.json.
-// Checkpoint selection reads validation masks; training never does.
+// the teacher-forced attention (toy/probe.h) on validation scenes. Checkpoints: <out_dir> itself holds the one
+// with the lowest validation loss (the model to use: `toy-train -o models/toy` writes the embedded model's
+// files), <out_dir>/best-pacc the one with the highest validation point accuracy (the only use of validation
+// masks; training never reads masks), <out_dir>/last the final one; the curve goes to <out_dir>/train-log.json.
 //
 // toy_train() is a blocking call; it uses its own CPU backend and the number of threads it is given.
 #pragma once
@@ -67,7 +68,8 @@ struct train_result {
     int64_t                 n_params = 0;
     std::vector<float>      losses;   // training loss per step
     std::vector<train_eval> evals;
-    int                     best     = -1;  // index into evals of the best checkpoint
+    int                     best     = -1;  // index into evals of the highest point accuracy (best-pacc/)
+    int                     best_loss = -1; // index into evals of the lowest validation loss (<out_dir>)
 };
 
 train_result toy_train(const train_params & p);

@@ -1,5 +1,6 @@
 // groundlmm toy-train: trains the toy LMM on toy-world captions (ggml-opt, AdamW) and writes checkpoints:
-// <out>/best (highest validation point accuracy), <out>/last, <out>/train-log.json.
+// <out> itself (lowest validation loss), <out>/best-pacc (highest validation point accuracy), <out>/last,
+// <out>/train-log.json.
 #include "cli-common.h"
 #include "common.h"
 #include "toy/train.h"
@@ -31,7 +32,7 @@ void progress(const glm::toy::train_progress & p, void *) {
 int cmd_toy_train(int argc, char ** argv) {
     CLI::App                 app("Train the toy LMM on toy-world captions (captions only, next-token loss)", argv[0]);
     glm::toy::train_params   p;
-    app.add_option("-o,--output", p.out_dir, "output folder (best/, last/, train-log.json)")->required();
+    app.add_option("-o,--output", p.out_dir, "output folder: the checkpoint with the lowest validation loss, best-pacc/, last/, train-log.json")->required();
     app.add_option("--steps", p.steps, "optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--batch", p.batch, "scenes per step")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--seed", p.seed, "seed of the initialisation and the training scenes")->capture_default_str();
@@ -62,10 +63,13 @@ int cmd_toy_train(int argc, char ** argv) {
     const glm::toy::train_result r = glm::toy::toy_train(p);
     const auto & last = r.evals.back();
     const auto & best = r.evals[r.best];
+    const auto & kept = r.evals[r.best_loss];
     fprintf(stderr, "trained %lld parameters in %.1fs (%.3fs/step); final training loss %.4f\n",
             (long long) r.n_params, r.seconds, r.seconds / p.steps, r.losses.back());
-    fprintf(stderr, "best: step %d, val loss %.4f, point accuracy %.3f (%s/best)\n", best.step, best.val_loss,
-            best.pacc, p.out_dir.c_str());
+    fprintf(stderr, "lowest val loss: step %d, val loss %.4f, point accuracy %.3f (%s)\n", kept.step,
+            kept.val_loss, kept.pacc, p.out_dir.c_str());
+    fprintf(stderr, "best point accuracy: step %d, val loss %.4f, point accuracy %.3f (%s/best-pacc)\n", best.step,
+            best.val_loss, best.pacc, p.out_dir.c_str());
     fprintf(stderr, "last: step %d, val loss %.4f, point accuracy %.3f (%s/last)\n", last.step, last.val_loss,
             last.pacc, p.out_dir.c_str());
     return 0;
