@@ -57,6 +57,7 @@ struct glm_ground_params {
     bool         remove_corner;  /* false */
     const char * mask_select;    /* "2" (official, default) or "best" */
     float        min_score;      /* drop masks scoring below, 0 */
+    const char * answer;         /* ground this answer instead of generating one (teacher forcing); NULL = generate */
 };
 
 struct glm_phrase {

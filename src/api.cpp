@@ -79,6 +79,7 @@ glm_ground_params glm_ground_default_params(void) {
     p.remove_corner = false;
     p.mask_select   = "2";
     p.min_score     = 0.0f;
+    p.answer        = nullptr;
     return p;
 }
 
@@ -138,6 +139,7 @@ static glm_result * run(glm_context * ctx, const glm::image_u8 & img, const std:
     gp.top_k     = p->top_k;
     gp.top_p     = p->top_p;
     gp.seed      = p->seed;
+    gp.answer    = p->answer ? p->answer : "";
     const glm::attn_heads heads = glm::attn_heads_from_name(p->attn_heads ? p->attn_heads : "all");
     auto r      = std::make_unique<glm_result>();
     r->att      = glm::attend_run(*ctx->encoder, *ctx->session, img, gp, heads);

@@ -216,7 +216,17 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
     }
     r.image_start  = (int) r.prompt_pre.size();
     r.prompt_len   = r.image_start + n_img + (int) r.prompt_post.size();
-    const int n_steps = gp.forced.empty() ? gp.n_predict : (int) gp.forced.size();
+    std::vector<int32_t> forced = gp.forced;
+    if (!gp.answer.empty()) {
+        if (!forced.empty()) {
+            fail("give either an answer text or forced tokens, not both");
+        }
+        forced = model_.tokenize(gp.answer, /*add_special=*/false);
+        if (forced.empty()) {
+            fail("the answer to ground has no tokens");
+        }
+    }
+    const int n_steps = forced.empty() ? gp.n_predict : (int) forced.size();
     if (r.prompt_len + n_steps > n_ctx()) {
         fail("the prompt (%d tokens: %d text + %d image) plus %d generated tokens does not fit the context of %d "
              "tokens (raise --ctx-size or lower -n)",
@@ -258,7 +268,7 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
         llama_batch & b;
         ~batch_guard() { llama_batch_free(b); }
     } bguard{ b };
-    r.stop_reason = gp.forced.empty() ? "length" : "forced";
+    r.stop_reason = forced.empty() ? "length" : "forced";
     for (int k = 0; k < n_steps; ++k) {
         b.n_tokens     = 1;
         b.token[0]     = cur;
@@ -280,13 +290,13 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
             const float * lg = llama_get_logits_ith(ctx_, -1);
             r.logits.insert(r.logits.end(), lg, lg + model_.n_vocab());
         }
-        const int32_t next = gp.forced.empty() ? llama_sampler_sample(smpl, ctx_, -1) : gp.forced[k];
+        const int32_t next = forced.empty() ? llama_sampler_sample(smpl, ctx_, -1) : forced[k];
         gen_token     t;
         t.id  = next;
         t.eog = llama_vocab_is_eog(model_.vocab(), next);
         t.text = t.eog ? std::string() : model_.piece(next);
         r.tokens.push_back(t);
-        if (gp.forced.empty() && t.eog) {
+        if (forced.empty() && t.eog) {
             r.stop_reason = "eos";
             break;
         }

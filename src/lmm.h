@@ -45,6 +45,8 @@ struct gen_params {
     float       top_p     = 1.0f;  // 1 = off
     uint32_t    seed      = 0;     // sampling seed
     std::vector<int32_t> forced;   // teacher forcing: these tokens are decoded instead of sampled
+    std::string answer;            // teacher forcing by text: ground this answer instead of generating one
+                                   // (tokenised without BOS, as generated tokens are); "" = generate
     bool        keep_logits = false;  // keep each step's logits (n_steps x n_vocab)
 };
 

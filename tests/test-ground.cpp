@@ -66,7 +66,7 @@ struct fixture {
     }
     attend_result forced(const std::string & text) {
         gen_params gp;
-        gp.forced = lm->tokenize(text, false);
+        gp.answer = text;  // teacher forcing by text
         return attend_run(enc, *ls, img, gp);
     }
 };

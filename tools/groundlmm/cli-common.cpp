@@ -52,6 +52,7 @@ void cli_gen_opts::add(CLI::App & app) {
     app.add_option("--temp", temp, "sampling temperature (0 = greedy)")->capture_default_str()->check(CLI::Range(0.0f, 100.0f));
     app.add_option("--top-k", top_k, "top-k sampling (0 = off)")->capture_default_str()->check(CLI::Range(0, 1 << 20));
     app.add_option("--top-p", top_p, "top-p sampling (1 = off)")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
+    app.add_option("--answer", answer, "ground this answer instead of generating one (teacher forcing)");
     app.add_option("-s,--seed", seed, "seed of sampling and of encoder noise (DiffLMM)")->capture_default_str();
     app.add_option("--attn-heads", heads,
                    "map used downstream: all (mean over layers and heads, the paper), official (head H-2 averaged "
@@ -69,6 +70,7 @@ glm::gen_params cli_gen_opts::gen_params() const {
     g.top_k     = top_k;
     g.top_p     = top_p;
     g.seed      = seed;
+    g.answer    = answer;
     return g;
 }
 

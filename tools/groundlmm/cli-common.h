@@ -41,6 +41,7 @@ struct cli_gen_opts {
     float       top_p     = 1.0f;
     uint32_t    seed      = 0;
     std::string heads     = "all";
+    std::string answer;
 
     void add(CLI::App & app);
     glm::gen_params  gen_params() const;
