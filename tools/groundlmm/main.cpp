@@ -8,41 +8,42 @@
 #include <exception>
 #include <string>
 
-// Each subcommand's entry point, defined in its cmd-<name>.cpp (keep declarations and table in one order).
+// Each subcommand's entry point, defined in its cmd-<name>.cpp; the table is in the order --help lists them
+// (the main job, the pipeline, evaluation, metrics, conversion, the toy world).
+int cmd_demo(int argc, char ** argv);
 int cmd_attend(int argc, char ** argv);
 int cmd_ground(int argc, char ** argv);
-int cmd_convert_difflmm(int argc, char ** argv);
-int cmd_convert_sam(int argc, char ** argv);
 int cmd_segment(int argc, char ** argv);
-int cmd_demo(int argc, char ** argv);
-int cmd_toy_train(int argc, char ** argv);
-int cmd_toy_world(int argc, char ** argv);
-int cmd_cocoeval(int argc, char ** argv);
-int cmd_meteor(int argc, char ** argv);
-int cmd_ptb_tokenize(int argc, char ** argv);
+int cmd_serve(int argc, char ** argv);
 int cmd_eval_coco(int argc, char ** argv);
 int cmd_eval_gcg(int argc, char ** argv);
 int cmd_eval_merge(int argc, char ** argv);
-int cmd_serve(int argc, char ** argv);
+int cmd_cocoeval(int argc, char ** argv);
+int cmd_meteor(int argc, char ** argv);
+int cmd_ptb_tokenize(int argc, char ** argv);
+int cmd_convert_sam(int argc, char ** argv);
+int cmd_convert_difflmm(int argc, char ** argv);
+int cmd_toy_world(int argc, char ** argv);
+int cmd_toy_train(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
 
 const std::vector<glm_command> & glm_commands() {
     static const std::vector<glm_command> table = {
+        { "demo", "attend-and-segment on the embedded toy model and a bundled scene (no downloads)", cmd_demo },
         { "attend", "run a LLaVA-style model on an image; save per-token attention maps", cmd_attend },
         { "ground", "attend-and-segment: answer, noun phrases, points and masks", cmd_ground },
-        { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
-        { "convert-sam", "convert a Segment Anything checkpoint (.pth) to GGUF", cmd_convert_sam },
         { "segment", "Segment Anything masks for point and box prompts", cmd_segment },
-        { "demo", "attend-and-segment on the embedded toy model and a bundled scene", cmd_demo },
-        { "toy-train", "train the toy LMM on toy-world captions (ggml-opt)", cmd_toy_train },
-        { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
-        { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },
-        { "meteor", "METEOR 1.5 over the Meteor jar's -stdio protocol (pycocoevalcap drop-in)", cmd_meteor },
-        { "ptb-tokenize", "pycocoevalcap's PTBTokenizer step (Stanford PTB tokens, lowercased, punctuation dropped)", cmd_ptb_tokenize },
+        { "serve", "HTTP server: POST /ground, POST /attend, GET /health (one inference loop, bounded queue)", cmd_serve },
         { "eval-coco", "pilot study: COCO instance segmentation from descriptions (resumable, shardable)", cmd_eval_coco },
         { "eval-gcg", "grounded conversation generation on GranD-f (resumable, shardable)", cmd_eval_gcg },
         { "eval-merge", "merge eval-coco / eval-gcg shards and print the metrics table", cmd_eval_merge },
-        { "serve", "HTTP server: POST /ground, POST /attend, GET /health (one inference loop, bounded queue)", cmd_serve },
+        { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },
+        { "meteor", "METEOR 1.5 over the Meteor jar's -stdio protocol (pycocoevalcap drop-in)", cmd_meteor },
+        { "ptb-tokenize", "pycocoevalcap's PTBTokenizer step (Stanford PTB tokens, lowercased, punctuation dropped)", cmd_ptb_tokenize },
+        { "convert-sam", "convert a Segment Anything checkpoint (.pth) to GGUF", cmd_convert_sam },
+        { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
+        { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
+        { "toy-train", "train the toy LMM on toy-world captions (ggml-opt)", cmd_toy_train },
         { "version", "print the version and the backends this build has", cmd_version },
     };
     return table;
@@ -51,7 +52,7 @@ const std::vector<glm_command> & glm_commands() {
 static void usage(FILE * out) {
     fprintf(out, "usage: groundlmm <command> [options]\n\ncommands:\n");
     for (const auto & c : glm_commands()) {
-        fprintf(out, "  %-14s %s\n", c.name, c.summary);
+        fprintf(out, "  %-16s %s\n", c.name, c.summary);
     }
     fprintf(out, "\nRun 'groundlmm <command> --help' for the options of a command.\n");
 }
