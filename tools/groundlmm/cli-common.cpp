@@ -2,6 +2,8 @@
 
 #include "common.h"
 
+#include <cstdio>
+
 void cli_model_opts::add(CLI::App & app, bool require_model) {
     auto * m = app.add_option("-m,--model", model, "LLM GGUF (llama.cpp format)");
     if (require_model) {
@@ -88,6 +90,31 @@ cli_lmm::cli_lmm(const cli_model_opts & mo, bool tap_dump) {
                   encoder->n_embd(), mo.model.c_str(), model->n_embd());
     }
     session = std::make_unique<glm::lmm_session>(*model, lp);
+}
+
+void cli_print_grounded(const glm::ground_result & g) {
+    printf("%s\n", g.answer.c_str());
+    for (size_t i = 0; i < g.phrases.size(); ++i) {
+        const glm::ground_phrase & p = g.phrases[i];
+        printf("  %2zu. %-32s head %-12s", i + 1, ("\"" + p.np.text + "\"").c_str(), p.np.head_text.c_str());
+        if (p.x >= 0) {
+            printf(" point (%d, %d)", p.x, p.y);
+        }
+        if (p.has_mask) {
+            printf("  mask %llu px  score %.3f", (unsigned long long) glm::rle_area(p.mask), p.score);
+        }
+        if (p.status == "low-score") {
+            printf("  score %.3f", p.score);
+        }
+        if (p.status != "ok") {
+            printf("  [%s]", p.status.c_str());
+        }
+        printf("\n");
+    }
+    if (g.phrases.empty()) {
+        printf("  (no noun phrases in the answer)\n");
+    }
+    fflush(stdout);
 }
 
 int cli_parse(CLI::App & app, int argc, char ** argv) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "attend.h"
+#include "ground.h"
 #include "backend.h"
 #include "lmm.h"
 #include "vision.h"
@@ -57,6 +58,9 @@ struct cli_lmm {
 
     cli_lmm(const cli_model_opts & mo, bool tap_dump);
 };
+
+// Prints the answer and one line per phrase (point, mask area, score, status) to stdout.
+void cli_print_grounded(const glm::ground_result & g);
 
 // Parses argv with CLI11; returns -1 to continue, or the exit code (help printed, or a parse error).
 int cli_parse(CLI::App & app, int argc, char ** argv);

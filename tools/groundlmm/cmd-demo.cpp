@@ -57,32 +57,18 @@ int cmd_demo(int argc, char ** argv) {
 
     glm::ground_params g_params;
     g_params.keep_maps = true;
+    g_params.min_score = 0.5f;  // the region refiner scores 1 - area/image: a point on the background floods it
     glm::region_refiner      ref;
     const glm::phrase_chunker chunker;
     const glm::ground_result  g = glm::ground(att, img, chunker, &ref, g_params);
 
-    printf("%s\n", g.answer.c_str());
-    for (size_t i = 0; i < g.phrases.size(); ++i) {
-        const glm::ground_phrase & p = g.phrases[i];
-        printf("  %2zu. %-28s head %-10s", i + 1, ("\"" + p.np.text + "\"").c_str(), p.np.head_text.c_str());
-        if (p.x >= 0) {
-            printf(" point (%d, %d)", p.x, p.y);
-        }
-        if (p.has_mask) {
-            printf("  mask %llu px", (unsigned long long) glm::rle_area(p.mask));
-        }
-        if (p.status != "ok") {
-            printf("  [%s]", p.status.c_str());
-        }
-        printf("\n");
-    }
-    fflush(stdout);
+    cli_print_grounded(g);
     glm::attend_save(att, out);
     glm::ground_save(out, img, g, att, { /*heatmaps=*/true });
     fprintf(stderr,
             "wrote %s/{overlay.png, answer.html, result.json, heatmap-*.png} (model: %s, scene: %s)\n"
             "same run by hand: groundlmm ground -m %s/toy-llm.gguf --mmproj %s/toy-vit.gguf --image %s --refiner "
-            "region -c 256 -o %s\n",
+            "region --score-thresh 0.5 --heatmaps -c 256 -o %s\n",
             out.c_str(), mdir.c_str(), image.c_str(), mdir.c_str(), mdir.c_str(), image.c_str(), out.c_str());
     return 0;
 }

@@ -86,25 +86,7 @@ int cmd_ground(int argc, char ** argv) {
     const glm::phrase_chunker chunker;
     const glm::ground_result  g = glm::ground(att, img, chunker, ref.get(), gp);
 
-    printf("%s\n", g.answer.c_str());
-    for (size_t i = 0; i < g.phrases.size(); ++i) {
-        const glm::ground_phrase & p = g.phrases[i];
-        printf("  %2zu. %-32s head %-12s", i + 1, ("\"" + p.np.text + "\"").c_str(), p.np.head_text.c_str());
-        if (p.x >= 0) {
-            printf(" point (%d, %d)", p.x, p.y);
-        }
-        if (p.has_mask) {
-            printf("  mask %llu px  score %.3f", (unsigned long long) glm::rle_area(p.mask), p.score);
-        }
-        if (p.status != "ok") {
-            printf("  [%s]", p.status.c_str());
-        }
-        printf("\n");
-    }
-    if (g.phrases.empty()) {
-        printf("  (no noun phrases in the answer)\n");
-    }
-    fflush(stdout);
+    cli_print_grounded(g);
     if (!out.empty()) {
         if (from.empty()) {
             glm::attend_save(att, out);
