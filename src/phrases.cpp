@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -46,24 +47,29 @@ const word_set k_numbers     = {
     "thirty", "forty",  "fifty",   "sixty",    "seventy", "eighty",  "ninety",  "hundred",  "thousand", "dozen",
     "million", "first", "second",  "third",    "fourth",  "fifth",   "last",
 };
-const word_set k_function_words = {
-    // prepositions
+const word_set k_prepositions = {
     "in", "on", "at", "of", "with", "by", "for", "from", "to", "near", "next", "behind", "under", "above", "over",
     "into", "onto", "through", "across", "along", "around", "between", "among", "beside", "besides", "against",
     "during", "without", "within", "toward", "towards", "up", "down", "off", "out", "about", "like", "inside",
     "outside", "beneath", "below", "upon", "via", "than", "as", "underneath", "throughout", "atop", "amid", "past",
     "beyond", "despite", "except", "since", "until",
-    // conjunctions, complementisers
-    "and", "or", "but", "nor", "so", "yet", "while", "although", "though", "because", "if", "whether", "when",
-    "where", "whereas", "then", "also", "either", "neither",
-    // auxiliaries and very common verbs
-    "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "can",
-    "could", "will", "would", "may", "might", "must", "shall", "should", "seems", "seem", "appears", "appear",
-    // adverbs
-    "very", "quite", "too", "just", "there", "here", "not", "only", "even", "still", "perhaps", "possibly",
-    "likely", "probably", "really", "rather", "somewhat", "slightly", "overall", "together", "away", "back",
-    "how", "why", "however", "additionally", "furthermore", "moreover", "also", "else", "almost", "nearly",
 };
+const word_set k_function_words = [] {
+    word_set s = k_prepositions;
+    s.insert({
+        // conjunctions, complementisers
+        "and", "or", "but", "nor", "so", "yet", "while", "although", "though", "because", "if", "whether", "when",
+        "where", "whereas", "then", "also", "either", "neither",
+        // auxiliaries and very common verbs
+        "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "can",
+        "could", "will", "would", "may", "might", "must", "shall", "should", "seems", "seem", "appears", "appear",
+        // adverbs
+        "very", "quite", "too", "just", "there", "here", "not", "only", "even", "still", "perhaps", "possibly",
+        "likely", "probably", "really", "rather", "somewhat", "slightly", "overall", "together", "away", "back",
+        "how", "why", "however", "additionally", "furthermore", "moreover", "also", "else", "almost", "nearly",
+    });
+    return s;
+}();
 // function words after which a noun-or-verb word is a verb
 const word_set k_verb_leaders = { "to", "is", "are", "was", "were", "be", "been", "being", "am", "can", "will",
                                   "could", "would", "may", "might", "must", "should", "do", "does", "did",
@@ -406,6 +412,9 @@ phrase_chunker::phrase_chunker(const phrase_params & params) : params_(params), 
     if (params_.max_parse_time_s < 1) {
         fail("phrase chunker: max_parse_time_s must be >= 1 (got %d)", params_.max_parse_time_s);
     }
+    if (!(params_.max_cost_margin >= 0.0)) {
+        fail("phrase chunker: max_cost_margin must be >= 0 (got %g)", params_.max_cost_margin);
+    }
     if (params_.max_sentence_words < 1 || params_.linkage_limit < 1 || params_.max_null_words < 0) {
         fail("phrase chunker: invalid limits (max_sentence_words %d, linkage_limit %d, max_null_words %d)",
              params_.max_sentence_words, params_.linkage_limit, params_.max_null_words);
@@ -430,7 +439,9 @@ namespace {
 
 struct chunk_out {
     char_span span, head;
-    bool      pronoun = false;
+    bool      pronoun   = false;
+    int       left_word = -1;  // the parser path: word indices of the linkage ([left_word, head_word])
+    int       head_word = -1;
 };
 
 // spaCy's rule against nested chunks: a chunk whose left edge is not after the previous head is dropped
@@ -440,12 +451,338 @@ void push_chunk(std::vector<chunk_out> & out, int & prev_end_word, int left_word
         return;
     }
     prev_end_word = head_word;
-    out.push_back({ span, head, pronoun });
+    out.push_back({ span, head, pronoun, left_word, head_word });
 }
 
 // ---- the parser path -------------------------------------------------------------------------------------------
 
 enum class parse_status { ok, no_parse, timeout, too_many_nulls };
+
+// One linkage as plain data: its words (mapped back to the original text) and links.
+struct linkage_view {
+    std::vector<word_info>        words;
+    std::vector<link_info>        links;
+    std::vector<std::vector<int>> adj;  // per word: indices into links
+    double                        disjunct_cost = 0;
+
+    // whether w has a link of one of `types`; side: -1 w is the left end, +1 the right end, 0 either
+    bool has_link(int w, const word_set & types, int side) const {
+        for (int k : adj[w]) {
+            const link_info & li = links[k];
+            if (!types.count(li.type)) {
+                continue;
+            }
+            if (side == 0 || (side < 0 && li.l == w) || (side > 0 && li.r == w)) {
+                return true;
+            }
+        }
+        return false;
+    }
+};
+
+linkage_view read_linkage(Linkage lk, const mapped_text & mt, const std::string & text) {
+    linkage_view v;
+    v.disjunct_cost = linkage_disjunct_cost(lk);
+    const int nw    = linkage_get_num_words(lk);
+    v.words.resize(nw);
+    v.adj.resize(nw);
+    for (int w = 0; w < nw; ++w) {
+        word_info & wi = v.words[w];
+        wi.lg          = linkage_get_word(lk, w);
+        parse_lg_word(wi.lg, wi);
+        const int b = linkage_get_word_byte_start(lk, w), e = linkage_get_word_byte_end(lk, w);
+        wi.span     = b < e ? mt.to_orig(b, e) : char_span{ 0, 0 };
+        if (b < e) {
+            wi.text = text.substr(wi.span.begin, wi.span.end - wi.span.begin);
+        }
+        if (b < e && mt.s.compare(b, e - b, text, wi.span.begin, wi.span.end - wi.span.begin) != 0) {
+            wi.unk_guess = true;  // a placeholder stood for an unknown word
+        }
+    }
+    for (int k = 0; k < (int) linkage_get_num_links(lk); ++k) {
+        link_info li;
+        li.l    = (int) linkage_get_link_lword(lk, k);
+        li.r    = (int) linkage_get_link_rword(lk, k);
+        li.type = link_type(linkage_get_link_label(lk, k));
+        v.adj[li.l].push_back((int) v.links.size());
+        v.adj[li.r].push_back((int) v.links.size());
+        v.links.push_back(li);
+    }
+    return v;
+}
+
+const word_set k_det_links = { "D", "DD", "DG", "DT", "DP" };
+
+// The chunks of one linkage: nominal heads and their left edges (see phrases.h).
+void linkage_chunks(const phrase_chunker::impl & im, const phrase_params & p, const linkage_view & v,
+                    std::vector<chunk_out> & out) {
+    const std::vector<word_info> & words = v.words;
+    const int                      nw    = (int) words.size();
+    auto has_link = [&](int w, const word_set & types, int side) { return v.has_link(w, types, side); };
+    int  prev_end = -1;
+    for (int w = 0; w < nw; ++w) {
+        const word_info & wi = words[w];
+        if (wi.null_linked || wi.text.empty()) {
+            continue;
+        }
+        const std::string lw      = lower(wi.text);
+        bool              pronoun = false, nominal = false;
+        if (k_function_words.count(lw) && !k_pronouns.count(lw)) {
+            continue;  // "near.p" is a preposition, not a plural noun
+        }
+        if (k_pronouns.count(lw)) {
+            pronoun = p.include_pronouns;
+            if (k_pronoun_or_det.count(lw) && has_link(w, k_det_links, -1)) {
+                pronoun = false;  // "that car", "her hat"
+            }
+            if (lw == "that" && !(wi.sub == "j-r" || has_link(w, { "S", "SS", "SP", "SF" }, -1) ||
+                                  has_link(w, { "O", "OS", "OD", "J", "JS", "JP", "R" }, +1))) {
+                pronoun = false;  // complementiser "shows that ..."
+            }
+            nominal = pronoun;
+        } else if (wi.cap_guess || wi.unk_guess) {
+            nominal = is_noun_subscript(wi.sub) || (has_link(w, k_noun_role_left, -1) || has_link(w, k_noun_role_right, +1));
+            if (wi.cap_guess && !im.subscripts(lw).empty() && w == 1) {
+                // a capitalised sentence start that the dictionary knows in lower case ("Overall,")
+                bool n = false;
+                for (const auto & s2 : im.subscripts(lw)) {
+                    n = n || is_noun_subscript(s2);
+                }
+                nominal = nominal && n;
+            }
+        } else if (is_noun_subscript(wi.sub) && wi.text != "'s" && wi.text != "'") {
+            nominal = true;
+        } else if (has_link(w, { "OF" }, -1) && has_link(w, k_det_links, +1)) {
+            nominal = true;  // a partitive ("a group.d of people"): its own chunk, as spaCy's "a group"
+        } else if (wi.sub.empty() && !v.adj[w].empty() && !k_function_words.count(lw) && !k_determiners.count(lw) &&
+                   !is_number_word(lw)) {
+            // a word the linkage shows without subscript: an idiom part ("in front of", "on top of", "a couple
+            // of"), which spaCy keeps as a noun when the dictionary has it as one and it is used as one
+            bool only_idiom = true;
+            for (int k : v.adj[w]) {
+                only_idiom = only_idiom && v.links[k].type.empty();
+            }
+            bool n = false;
+            for (const auto & s2 : im.subscripts(lw)) {
+                n = n || is_noun_subscript(s2);
+            }
+            nominal = n && (only_idiom || (has_link(w, k_noun_role_left, -1) || has_link(w, k_noun_role_right, +1)));
+        }
+        if (!nominal) {
+            continue;
+        }
+        if (!pronoun && has_link(w, k_modifier_links, -1)) {
+            continue;  // a compound or possessor: part of the next noun's chunk
+        }
+        // left edge: follow noun-phrase-internal links leftwards
+        int               left  = w;
+        std::vector<int>  stack = { w };
+        std::vector<bool> seen(nw, false);
+        seen[w] = true;
+        while (!pronoun && !stack.empty()) {
+            const int x = stack.back();
+            stack.pop_back();
+            for (int k : v.adj[x]) {
+                const link_info & li = v.links[k];
+                const int         y  = li.l == x ? li.r : li.l;
+                if (y >= w || y <= 0 || seen[y] || !k_closure_links.count(li.type) || words[y].text.empty()) {
+                    continue;
+                }
+                if (k_det_links.count(li.type) && has_link(y, { "OF" }, -1)) {
+                    continue;  // "a pile of pillows": the partitive is a chunk of its own, not a determiner
+                }
+                if (li.type.empty() && !k_determiners.count(lower(words[y].text))) {
+                    continue;  // idiom links only for "a few", "a couple", not "in front"
+                }
+                seen[y] = true;
+                left    = std::min(left, y);
+                stack.push_back(y);
+            }
+        }
+        push_chunk(out, prev_end, left, w, { words[left].span.begin, wi.span.end }, wi.span, pronoun);
+    }
+}
+
+// What the dictionary allows a word to be, looked up once per sentence.
+struct word_classes {
+    bool noun = false, adj = false;
+};
+
+class class_cache {
+public:
+    explicit class_cache(const phrase_chunker::impl & im) : im_(im) {}
+    const word_classes & get(const std::string & lw) {
+        auto it = cache_.find(lw);
+        if (it != cache_.end()) {
+            return it->second;
+        }
+        word_classes c;
+        for (const auto & s : im_.subscripts(lw)) {
+            c.noun = c.noun || is_noun_subscript(s);
+            c.adj  = c.adj || (!s.empty() && s[0] == 'a');
+        }
+        return cache_.emplace(lw, c).first->second;
+    }
+
+    std::vector<std::string> subscripts(const std::string & lw) const { return im_.subscripts(lw); }
+
+private:
+    const phrase_chunker::impl &        im_;
+    std::map<std::string, word_classes> cache_;
+};
+
+// A word that opens a noun phrase for certain: an article, a possessive determiner, a cardinal number.
+bool is_np_opener(const std::string & lw) {
+    static const word_set ordinals = { "first", "second", "third", "fourth", "fifth", "last" };
+    return lw == "a" || lw == "an" || lw == "the" || (k_possessives.count(lw) && lw != "her") ||
+           (is_number_word(lw) && !ordinals.count(lw));
+}
+
+// A noun phrase the surface shows (see linkage_fit): words [opener, x], x its head.
+struct np_fact {
+    int opener = 0, x = 0;
+};
+
+// How a linkage's chunks fit the surface of the sentence. link-grammar's cheapest linkages often tie (or nearly)
+// between readings that differ in one word's class, e.g. "there is an orange square." as "an orange.s square.a"
+// (a predicate adjective) or "an orange.a square.n", and spaCy's tagger takes the reading in which a noun phrase
+// ends in its noun. From the words of the linkage and the dictionary's word classes alone (no domain word lists):
+//  - facts: a word X ends an opened noun phrase when an opener (article, possessive, number) is followed only by
+//    words the dictionary allows as adjectives or nouns up to X, X can be a noun, and a phrase boundary follows X
+//    (punctuation, the end, a preposition, another opener, "and"/"or" not before such a word). X must be a chunk head
+//    when every word between the opener and X can be an adjective ("a small white square", "an orange square",
+//    "a white star."), or when the linkage reads X as an adjective or adverb ("the town square.a"); with a noun
+//    between ("the man smiles.") X may be a verb, and nothing is claimed;
+//  - penalty: the facts whose X is not a chunk head, plus articles outside every chunk ("on the right a small
+//    square" read with "a" left out), plus bare nouns right after a form of "be" that the dictionary also has as a
+//    past participle ("the table is set.n-u with plates": spaCy reads a passive).
+struct linkage_fit {
+    int                  penalty = 0;
+    std::vector<np_fact> missed;  // facts whose X is not a chunk head
+};
+
+linkage_fit fit_linkage(const linkage_view & v, const std::vector<chunk_out> & chunks, class_cache & cls) {
+    const std::vector<word_info> & words = v.words;
+    const int                      nw    = (int) words.size();
+    std::vector<bool>              in_chunk(nw, false), head(nw, false), bare(nw, false);
+    for (const chunk_out & c : chunks) {
+        if (c.left_word < 0 || c.head_word >= nw) {
+            continue;
+        }
+        for (int w = c.left_word; w <= c.head_word; ++w) {
+            in_chunk[w] = true;
+        }
+        head[c.head_word] = true;
+        bare[c.head_word] = c.left_word == c.head_word && !c.pronoun;
+    }
+    std::vector<std::string> lw(nw);
+    for (int w = 0; w < nw; ++w) {
+        lw[w] = lower(words[w].text);
+    }
+    auto is_punct = [&](int w) {
+        const std::string & t = words[w].text;
+        return !t.empty() && !is_alnum(t[0]) && (unsigned char) t[0] < 0x80 && t != "'s" && t != "'" && t != "-";
+    };
+    auto open_word = [&](int w) {  // a word that may stand in an opened noun phrase
+        if (words[w].text.empty() || k_function_words.count(lw[w]) || k_pronouns.count(lw[w]) ||
+            k_determiners.count(lw[w]) || is_np_opener(lw[w])) {
+            return false;
+        }
+        if (words[w].unk_guess || words[w].cap_guess) {
+            return true;  // unknown to the dictionary: the parser's placeholder decides
+        }
+        const word_classes & c = cls.get(lw[w]);
+        return c.noun || c.adj;
+    };
+    auto boundary_at = [&](int w) {  // a phrase boundary precedes word w
+        if (w >= nw - 1) {
+            return true;  // the right wall
+        }
+        if (is_punct(w) || is_np_opener(lw[w]) || k_prepositions.count(lw[w])) {
+            return true;
+        }
+        // "and"/"or" unless a word that may continue the phrase follows ("a black and white cat")
+        return (lw[w] == "and" || lw[w] == "or") && (w + 1 >= nw - 1 || !open_word(w + 1));
+    };
+    auto can_be_noun = [&](int w) { return words[w].unk_guess || words[w].cap_guess || cls.get(lw[w]).noun; };
+    static const word_set k_be = { "is", "are", "was", "were", "be", "been", "being", "am" };
+
+    linkage_fit fit;
+    for (int x = 2; x < nw - 1; ++x) {
+        if (!open_word(x) || !can_be_noun(x) || !boundary_at(x + 1)) {
+            continue;
+        }
+        int  o          = x - 1;
+        bool all_adject = true;
+        while (o > 0 && open_word(o)) {
+            all_adject = all_adject && cls.get(lw[o]).adj;
+            --o;
+        }
+        if (o <= 0 || !is_np_opener(lw[o])) {
+            continue;
+        }
+        const std::string & sub = words[x].sub;
+        if (!head[x] && (all_adject || (!sub.empty() && (sub[0] == 'a' || sub[0] == 'e')))) {
+            fit.penalty++;
+            // a verb reading of X stands when the words before it make a noun phrase of their own ("the orange.s
+            // stands.v out"); it is overridden when they have no head ("a large green.a square.v above")
+            bool headless = true;
+            for (int w = o + 1; w < x; ++w) {
+                headless = headless && !head[w];
+            }
+            if (headless || sub.empty() || (sub[0] != 'v' && sub[0] != 'g')) {
+                fit.missed.push_back({ o, x });
+            }
+        }
+    }
+    for (int w = 1; w < nw - 1; ++w) {
+        if ((lw[w] == "a" || lw[w] == "an" || lw[w] == "the") && !in_chunk[w]) {
+            fit.penalty++;
+        }
+        if (bare[w] && k_be.count(lw[w - 1]) && !words[w].sub.empty() && words[w].sub[0] == 'n') {
+            for (const auto & s : cls.subscripts(lw[w])) {
+                if (s == "v-d") {
+                    fit.penalty++;
+                    break;
+                }
+            }
+        }
+    }
+    return fit;
+}
+
+// Makes the chunks agree with the facts a linkage missed (when no linkage within the cost margin had them all):
+// [opener, X] becomes a chunk with head X; chunks headed inside it are dropped and a chunk reaching over X from the
+// right starts after the boundary instead ("a white square and a big red circle" read as one chunk).
+void apply_facts(const linkage_view & v, const std::vector<np_fact> & facts, std::vector<chunk_out> & chunks) {
+    const std::vector<word_info> & words = v.words;
+    for (const np_fact & f : facts) {
+        std::vector<chunk_out> out;
+        for (chunk_out c : chunks) {
+            if (c.head_word >= f.opener && c.head_word <= f.x) {
+                continue;
+            }
+            if (c.left_word <= f.x && c.head_word > f.x) {
+                int l = f.x + 1;
+                while (l < c.head_word && (words[l].text.empty() || !is_alnum(words[l].text[0]) ||
+                                           lower(words[l].text) == "and" || lower(words[l].text) == "or")) {
+                    ++l;
+                }
+                c.left_word  = l;
+                c.span.begin = words[l].span.begin;
+            }
+            out.push_back(c);
+        }
+        chunk_out nc;
+        nc.left_word = f.opener;
+        nc.head_word = f.x;
+        nc.span      = { words[f.opener].span.begin, words[f.x].span.end };
+        nc.head      = words[f.x].span;
+        out.push_back(nc);
+        std::sort(out.begin(), out.end(), [](const chunk_out & a, const chunk_out & b) { return a.left_word < b.left_word; });
+        chunks = std::move(out);
+    }
+}
 
 parse_status parse_chunks(const phrase_chunker::impl & im, const phrase_params & p, const std::string & text,
                           char_span sent, std::vector<chunk_out> & out, int * null_words) {
@@ -521,134 +858,51 @@ parse_status parse_chunks(const phrase_chunker::impl & im, const phrase_params &
     } else if (n_link <= 0) {
         status = p.max_null_words > 0 ? parse_status::too_many_nulls : parse_status::no_parse;
     }
-    Linkage lk = status == parse_status::ok ? linkage_create(0, s, opts) : nullptr;
-    if (status == parse_status::ok && !lk) {
-        status = parse_status::no_parse;
-    }
-    if (lk) {
-        *null_words = sentence_null_count(s);
-        const int              nw = linkage_get_num_words(lk);
-        std::vector<word_info> words(nw);
-        for (int w = 0; w < nw; ++w) {
-            word_info & wi = words[w];
-            wi.lg          = linkage_get_word(lk, w);
-            parse_lg_word(wi.lg, wi);
-            const int b = linkage_get_word_byte_start(lk, w), e = linkage_get_word_byte_end(lk, w);
-            wi.span     = b < e ? mt.to_orig(b, e) : char_span{ 0, 0 };
-            if (b < e) {
-                wi.text = text.substr(wi.span.begin, wi.span.end - wi.span.begin);
-            }
-            if (b < e && mt.s.compare(b, e - b, text, wi.span.begin, wi.span.end - wi.span.begin) != 0) {
-                wi.unk_guess = true;  // a placeholder stood for an unknown word
-            }
-        }
-        std::vector<link_info>              links;
-        std::vector<std::vector<int>>       adj(nw);
-        for (int k = 0; k < (int) linkage_get_num_links(lk); ++k) {
-            link_info li;
-            li.l    = (int) linkage_get_link_lword(lk, k);
-            li.r    = (int) linkage_get_link_rword(lk, k);
-            li.type = link_type(linkage_get_link_label(lk, k));
-            adj[li.l].push_back((int) links.size());
-            adj[li.r].push_back((int) links.size());
-            links.push_back(li);
-        }
-        auto has_link = [&](int w, const word_set & types, int side) {  // side: -1 w is left end, +1 right end, 0 any
-            for (int k : adj[w]) {
-                const link_info & li = links[k];
-                if (!types.count(li.type)) {
-                    continue;
-                }
-                if (side == 0 || (side < 0 && li.l == w) || (side > 0 && li.r == w)) {
-                    return true;
-                }
-            }
-            return false;
-        };
-        static const word_set k_det_links = { "D", "DD", "DG", "DT", "DP" };
-        int                   prev_end   = -1;
-        for (int w = 0; w < nw; ++w) {
-            const word_info & wi = words[w];
-            if (wi.null_linked || wi.text.empty()) {
+    if (status == parse_status::ok) {
+        // linkages come sorted by link-grammar's cost; among those within max_cost_margin of the cheapest, take
+        // the one whose chunks contradict the fewest surface facts (fit_linkage), the cheapest on ties;
+        // then the facts the chosen one still misses are applied to its chunks (apply_facts)
+        class_cache            cls(im);
+        std::vector<chunk_out> best;
+        linkage_view           best_view;
+        std::vector<np_fact>   best_missed;
+        int                    best_penalty = -1;
+        double                 cost0        = 0;
+        bool                   any          = false;
+        for (int i = 0; i < n_link && best_penalty != 0; ++i) {
+            Linkage lk = linkage_create(i, s, opts);
+            if (!lk) {
                 continue;
             }
-            const std::string lw      = lower(wi.text);
-            bool              pronoun = false, nominal = false;
-            if (k_function_words.count(lw) && !k_pronouns.count(lw)) {
-                continue;  // "near.p" is a preposition, not a plural noun
-            }
-            if (k_pronouns.count(lw)) {
-                pronoun = p.include_pronouns;
-                if (k_pronoun_or_det.count(lw) && has_link(w, k_det_links, -1)) {
-                    pronoun = false;  // "that car", "her hat"
-                }
-                if (lw == "that" && !(wi.sub == "j-r" || has_link(w, { "S", "SS", "SP", "SF" }, -1) ||
-                                      has_link(w, { "O", "OS", "OD", "J", "JS", "JP", "R" }, +1))) {
-                    pronoun = false;  // complementiser "shows that ..."
-                }
-                nominal = pronoun;
-            } else if (wi.cap_guess || wi.unk_guess) {
-                nominal = is_noun_subscript(wi.sub) || (has_link(w, k_noun_role_left, -1) || has_link(w, k_noun_role_right, +1));
-                if (wi.cap_guess && !im.subscripts(lw).empty() && w == 1) {
-                    // a capitalised sentence start that the dictionary knows in lower case ("Overall,")
-                    bool n = false;
-                    for (const auto & s2 : im.subscripts(lw)) {
-                        n = n || is_noun_subscript(s2);
-                    }
-                    nominal = nominal && n;
-                }
-            } else if (is_noun_subscript(wi.sub) && wi.text != "'s" && wi.text != "'") {
-                nominal = true;
-            } else if (has_link(w, { "OF" }, -1) && has_link(w, k_det_links, +1)) {
-                nominal = true;  // a partitive ("a group.d of people"): its own chunk, as spaCy's "a group"
-            } else if (wi.sub.empty() && !adj[w].empty() && !k_function_words.count(lw) && !k_determiners.count(lw) &&
-                       !is_number_word(lw)) {
-                // a word the linkage shows without subscript: an idiom part ("in front of", "on top of", "a couple
-                // of"), which spaCy keeps as a noun when the dictionary has it as one and it is used as one
-                bool only_idiom = true;
-                for (int k : adj[w]) {
-                    only_idiom = only_idiom && links[k].type.empty();
-                }
-                bool n = false;
-                for (const auto & s2 : im.subscripts(lw)) {
-                    n = n || is_noun_subscript(s2);
-                }
-                nominal = n && (only_idiom || (has_link(w, k_noun_role_left, -1) || has_link(w, k_noun_role_right, +1)));
-            }
-            if (!nominal) {
+            if (any && linkage_get_violation_name(lk) != nullptr) {
+                linkage_delete(lk);
                 continue;
             }
-            if (!pronoun && has_link(w, k_modifier_links, -1)) {
-                continue;  // a compound or possessor: part of the next noun's chunk
+            const linkage_view v = read_linkage(lk, mt, text);
+            linkage_delete(lk);
+            if (!any) {
+                cost0 = v.disjunct_cost;
+            } else if (v.disjunct_cost > cost0 + p.max_cost_margin) {
+                break;
             }
-            // left edge: follow noun-phrase-internal links leftwards
-            int              left = w;
-            std::vector<int> stack = { w };
-            std::vector<bool> seen(nw, false);
-            seen[w] = true;
-            while (!pronoun && !stack.empty()) {
-                const int x = stack.back();
-                stack.pop_back();
-                for (int k : adj[x]) {
-                    const link_info & li = links[k];
-                    const int         y  = li.l == x ? li.r : li.l;
-                    if (y >= w || y <= 0 || seen[y] || !k_closure_links.count(li.type) || words[y].text.empty()) {
-                        continue;
-                    }
-                    if (k_det_links.count(li.type) && has_link(y, { "OF" }, -1)) {
-                        continue;  // "a pile of pillows": the partitive is a chunk of its own, not a determiner
-                    }
-                    if (li.type.empty() && !k_determiners.count(lower(words[y].text))) {
-                        continue;  // idiom links only for "a few", "a couple", not "in front"
-                    }
-                    seen[y] = true;
-                    left    = std::min(left, y);
-                    stack.push_back(y);
-                }
+            any = true;
+            std::vector<chunk_out> chunks;
+            linkage_chunks(im, p, v, chunks);
+            linkage_fit fit = fit_linkage(v, chunks, cls);
+            if (best_penalty < 0 || fit.penalty < best_penalty) {
+                best_penalty = fit.penalty;
+                best         = std::move(chunks);
+                best_view    = v;
+                best_missed  = std::move(fit.missed);
             }
-            push_chunk(out, prev_end, left, w, { words[left].span.begin, wi.span.end }, wi.span, pronoun);
         }
-        linkage_delete(lk);
+        if (!any) {
+            status = parse_status::no_parse;
+        } else {
+            apply_facts(best_view, best_missed, best);
+            *null_words = sentence_null_count(s);
+            out.insert(out.end(), best.begin(), best.end());
+        }
     }
     if (s) {
         sentence_delete(s);

@@ -9,11 +9,22 @@
 //
 // We get the same from the link-grammar parser (CMU, Debian liblink-grammar): the answer is split into sentences
 // (ours: . ! ? and line breaks, with abbreviations, decimals and list markers kept inside), each is parsed with a time
-// limit, and from the cheapest linkage a word is a nominal head when link-grammar tags it as a noun (or it is a
-// pronoun, or a capitalised guess with noun links) and it modifies no other noun (no AN, G, GN, YS/YP link to its
-// right); its chunk reaches left along the noun-phrase-internal links (D*, A, AN, AJ, G, GN, YS/YP, EA, EN, NN, ND,
-// L, ...). Words the dictionary does not know are given to the parser as a placeholder of the likely word class
-// ("thing", "things", "big"), which keeps "frisbee" a noun; spans always refer to the original text.
+// limit, and in a linkage a word is a nominal head when link-grammar tags it as a noun (or it is a pronoun, or a
+// capitalised guess with noun links) and it modifies no other noun (no AN, G, GN, YS/YP link to its right); its chunk
+// reaches left along the noun-phrase-internal links (D*, A, AN, AJ, G, GN, YS/YP, EA, EN, NN, ND, L, ...). Words the
+// dictionary does not know are given to the parser as a placeholder of the likely word class ("thing", "things",
+// "big"), which keeps "frisbee" a noun; spans always refer to the original text.
+//
+// Which linkage: link-grammar's cheapest linkages often tie, or nearly, between readings that differ in one word's
+// class ("there is an orange square." as "an orange.s square.a", a predicate adjective, or "an orange.a square.n";
+// "a purple square, a big red diamond" as one phrase with "square, big red" as adjectives). spaCy's tagger takes the
+// reading in which a noun phrase ends in its noun, so among the linkages within `max_cost_margin` of the cheapest we
+// take the one whose chunks contradict the fewest surface facts, facts read from the words and the dictionary's word
+// classes alone: an opener (article, possessive, number) followed by adjective-capable words and a noun-capable word
+// X before a phrase boundary (punctuation, preposition, another opener, "and" + a new phrase) makes X a head; an
+// article belongs to some chunk; a past participle right after "be" is a verb ("is set with"), not a bare noun.
+// Facts the chosen linkage still misses are applied to its chunks (split, shortened or new chunks), except where the
+// linkage reads X as a verb after a phrase that has a head of its own ("the orange stands out").
 //
 // When a sentence does not parse within the limits (too long, out of time, too many unlinked words) a rule-based
 // chunker takes over for that sentence (word classes from link-grammar's dictionary plus closed word lists); its
@@ -39,7 +50,10 @@ namespace glm {
 struct phrase_params {
     int  max_parse_time_s   = 2;     // link-grammar time limit per sentence, whole seconds (>= 1); then fallback
     int  max_sentence_words = 40;    // sentences with more words skip the parser (fallback chunker)
-    int  linkage_limit      = 100;   // linkages link-grammar enumerates per sentence; the cheapest is used
+    int  linkage_limit      = 1000;  // linkages link-grammar extracts per sentence (a random sample when it finds
+                                     // more; sorted by cost)
+    double max_cost_margin  = 1.0;   // linkages up to this much link-grammar disjunct cost above the cheapest compete
+                                     // on how well their chunks fit the sentence's word classes (0: cheapest only)
     int  max_null_words     = 0;     // accept parses that leave up to this many words unlinked (0: full parses
                                      // only); a sentence needing more goes to the fallback chunker
     bool use_parser         = true;  // false: rule-based chunker only (no dictionary parse at all)
