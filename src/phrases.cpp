@@ -458,6 +458,9 @@ void push_chunk(std::vector<chunk_out> & out, int & prev_end_word, int left_word
 
 enum class parse_status { ok, no_parse, timeout, too_many_nulls };
 
+void fallback_chunks(const phrase_chunker::impl & im, const phrase_params & p, const std::string & text,
+                     char_span sent, std::vector<chunk_out> & out);
+
 // One linkage as plain data: its words (mapped back to the original text) and links.
 struct linkage_view {
     std::vector<word_info>        words;
@@ -649,22 +652,24 @@ struct np_fact {
 // ends in its noun. From the words of the linkage and the dictionary's word classes alone (no domain word lists):
 //  - facts: a word X ends an opened noun phrase when an opener (article, possessive, number) is followed only by
 //    words the dictionary allows as adjectives or nouns up to X, X can be a noun, and a phrase boundary follows X
-//    (punctuation, the end, a preposition, another opener, "and"/"or" not before such a word). X must be a chunk head
-//    when every word between the opener and X can be an adjective ("a small white square", "an orange square",
-//    "a white star."), or when the linkage reads X as an adjective or adverb ("the town square.a"); with a noun
-//    between ("the man smiles.") X may be a verb, and nothing is claimed;
-//  - penalty: the facts whose X is not a chunk head, plus articles outside every chunk ("on the right a small
+//    (punctuation, the end, a preposition, another opener, "and"/"or" not before such a word). X must be the head
+//    of a chunk that starts at the opener or before it when every word between the opener and X can be an
+//    adjective ("a small white square", "an orange square", "a white star."), or when the linkage reads X as an
+//    adjective or adverb ("the town square.a"); with a noun between ("the man smiles.") X may be a verb, and
+//    nothing is claimed;
+//  - penalty: the facts the chunks miss, plus articles outside every chunk ("on the right a small
 //    square" read with "a" left out), plus bare nouns right after a form of "be" that the dictionary also has as a
 //    past participle ("the table is set.n-u with plates": spaCy reads a passive).
 struct linkage_fit {
     int                  penalty = 0;
-    std::vector<np_fact> missed;  // facts whose X is not a chunk head
+    std::vector<np_fact> missed;  // facts the chunks miss (not those overridden by a verb reading, see below)
 };
 
 linkage_fit fit_linkage(const linkage_view & v, const std::vector<chunk_out> & chunks, class_cache & cls) {
     const std::vector<word_info> & words = v.words;
     const int                      nw    = (int) words.size();
     std::vector<bool>              in_chunk(nw, false), head(nw, false), bare(nw, false);
+    std::vector<int>               left_of(nw, -1);  // per head word: its chunk's left word
     for (const chunk_out & c : chunks) {
         if (c.left_word < 0 || c.head_word >= nw) {
             continue;
@@ -672,8 +677,9 @@ linkage_fit fit_linkage(const linkage_view & v, const std::vector<chunk_out> & c
         for (int w = c.left_word; w <= c.head_word; ++w) {
             in_chunk[w] = true;
         }
-        head[c.head_word] = true;
-        bare[c.head_word] = c.left_word == c.head_word && !c.pronoun;
+        head[c.head_word]    = true;
+        bare[c.head_word]    = c.left_word == c.head_word && !c.pronoun;
+        left_of[c.head_word] = c.left_word;
     }
     std::vector<std::string> lw(nw);
     for (int w = 0; w < nw; ++w) {
@@ -722,12 +728,15 @@ linkage_fit fit_linkage(const linkage_view & v, const std::vector<chunk_out> & c
             continue;
         }
         const std::string & sub = words[x].sub;
-        if (!head[x] && (all_adject || (!sub.empty() && (sub[0] == 'a' || sub[0] == 'e')))) {
+        if (head[x] && left_of[x] <= o) {
+            continue;  // the fact holds
+        }
+        if (all_adject || (!sub.empty() && (sub[0] == 'a' || sub[0] == 'e'))) {
             fit.penalty++;
             // a verb reading of X stands when the words before it make a noun phrase of their own ("the orange.s
             // stands.v out"); it is overridden when they have no head ("a large green.a square.v above")
             bool headless = true;
-            for (int w = o + 1; w < x; ++w) {
+            for (int w = o; w < x; ++w) {
                 headless = headless && !head[w];
             }
             if (headless || sub.empty() || (sub[0] != 'v' && sub[0] != 'g')) {
@@ -763,9 +772,10 @@ void apply_facts(const linkage_view & v, const std::vector<np_fact> & facts, std
                 continue;
             }
             if (c.left_word <= f.x && c.head_word > f.x) {
-                int l = f.x + 1;
+                int l = f.x + 1;  // the chunk now starts at the first word after X that is no function word
                 while (l < c.head_word && (words[l].text.empty() || !is_alnum(words[l].text[0]) ||
-                                           lower(words[l].text) == "and" || lower(words[l].text) == "or")) {
+                                           (k_function_words.count(lower(words[l].text)) &&
+                                            !k_pronouns.count(lower(words[l].text))))) {
                     ++l;
                 }
                 c.left_word  = l;
@@ -782,6 +792,44 @@ void apply_facts(const linkage_view & v, const std::vector<np_fact> & facts, std
         std::sort(out.begin(), out.end(), [](const chunk_out & a, const chunk_out & b) { return a.left_word < b.left_word; });
         chunks = std::move(out);
     }
+}
+
+// Words a linkage leaves unlinked (max_null_words > 0) are in no chunk of it: each run of them outside the chunks
+// goes to the fallback rules, whose chunks join the linkage's.
+void add_unlinked_runs(const phrase_chunker::impl & im, const phrase_params & p, const std::string & text,
+                       const linkage_view & v, std::vector<chunk_out> & chunks) {
+    const std::vector<word_info> & words = v.words;
+    const int                      nw    = (int) words.size();
+    std::vector<bool>              covered(nw, false);
+    for (const chunk_out & c : chunks) {
+        for (int w = std::max(c.left_word, 0); w <= c.head_word && w < nw; ++w) {
+            covered[w] = true;
+        }
+    }
+    std::vector<chunk_out> extra;
+    for (int w = 1; w < nw - 1;) {
+        if (!words[w].null_linked || covered[w] || words[w].text.empty()) {
+            ++w;
+            continue;
+        }
+        int e = w;
+        while (e + 1 < nw - 1 && words[e + 1].null_linked && !covered[e + 1] && !words[e + 1].text.empty()) {
+            ++e;
+        }
+        std::vector<chunk_out> run;
+        fallback_chunks(im, p, text, { words[w].span.begin, words[e].span.end }, run);
+        for (chunk_out & c : run) {
+            c.left_word = c.head_word = -1;  // token indices of the fallback, not words of the linkage
+            extra.push_back(c);
+        }
+        w = e + 1;
+    }
+    if (extra.empty()) {
+        return;
+    }
+    chunks.insert(chunks.end(), extra.begin(), extra.end());
+    std::sort(chunks.begin(), chunks.end(),
+              [](const chunk_out & a, const chunk_out & b) { return a.span.begin < b.span.begin; });
 }
 
 parse_status parse_chunks(const phrase_chunker::impl & im, const phrase_params & p, const std::string & text,
@@ -900,6 +948,7 @@ parse_status parse_chunks(const phrase_chunker::impl & im, const phrase_params &
             status = parse_status::no_parse;
         } else {
             apply_facts(best_view, best_missed, best);
+            add_unlinked_runs(im, p, text, best_view, best);
             *null_words = sentence_null_count(s);
             out.insert(out.end(), best.begin(), best.end());
         }
