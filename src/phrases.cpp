@@ -530,8 +530,9 @@ void linkage_chunks(const phrase_chunker::impl & im, const phrase_params & p, co
         }
         const std::string lw      = lower(wi.text);
         bool              pronoun = false, nominal = false;
-        if (k_function_words.count(lw) && !k_pronouns.count(lw)) {
-            continue;  // "near.p" is a preposition, not a plural noun
+        if (k_function_words.count(lw) && !k_pronouns.count(lw) &&
+            !(is_noun_subscript(wi.sub) && has_link(w, k_det_links, +1))) {
+            continue;  // "near.p" is a preposition, not a plural noun; but "a trash can.n" is a noun
         }
         if (k_pronouns.count(lw)) {
             pronoun = p.include_pronouns;
@@ -659,7 +660,8 @@ struct np_fact {
 //    nothing is claimed;
 //  - penalty: the facts the chunks miss, plus articles outside every chunk ("on the right a small
 //    square" read with "a" left out), plus bare nouns right after a form of "be" that the dictionary also has as a
-//    past participle ("the table is set.n-u with plates": spaCy reads a passive).
+//    past participle ("the table is set.n-u with plates": spaCy reads a passive), plus adjective-capable words read
+//    as verbs right before a bare noun ("the kitchen features.n white.v cabinets").
 struct linkage_fit {
     int                  penalty = 0;
     std::vector<np_fact> missed;  // facts the chunks miss (not those overridden by a verb reading, see below)
@@ -715,7 +717,10 @@ linkage_fit fit_linkage(const linkage_view & v, const std::vector<chunk_out> & c
 
     linkage_fit fit;
     for (int x = 2; x < nw - 1; ++x) {
-        if (!open_word(x) || !can_be_noun(x) || !boundary_at(x + 1)) {
+        // X may be a function word the dictionary also has as a noun ("a trash can.", "for a while.")
+        const bool x_word = open_word(x) || (!words[x].text.empty() && k_function_words.count(lw[x]) &&
+                                             !k_prepositions.count(lw[x]) && !k_pronouns.count(lw[x]));
+        if (!x_word || !can_be_noun(x) || !boundary_at(x + 1)) {
             continue;
         }
         int  o          = x - 1;
@@ -746,6 +751,12 @@ linkage_fit fit_linkage(const linkage_view & v, const std::vector<chunk_out> & c
     }
     for (int w = 1; w < nw - 1; ++w) {
         if ((lw[w] == "a" || lw[w] == "an" || lw[w] == "the") && !in_chunk[w]) {
+            fit.penalty++;
+        }
+        // an adjective-capable word read as a verb right before a bare noun it could modify ("the kitchen
+        // features.n white.v cabinets" against "features.v white.a cabinets")
+        if (!words[w].sub.empty() && words[w].sub[0] == 'v' && w + 1 < nw - 1 && bare[w + 1] &&
+            cls.get(lw[w]).adj) {
             fit.penalty++;
         }
         if (bare[w] && k_be.count(lw[w - 1]) && !words[w].sub.empty() && words[w].sub[0] == 'n') {
