@@ -96,6 +96,22 @@ bool is_alnum(char c) {
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
+// U+2018 / U+2019 (left / right single quotation mark) as ASCII '
+std::string straight_apostrophes(const std::string & s) {
+    std::string r;
+    r.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        if ((unsigned char) s[i] == 0xE2 && i + 2 < s.size() && (unsigned char) s[i + 1] == 0x80 &&
+            ((unsigned char) s[i + 2] == 0x98 || (unsigned char) s[i + 2] == 0x99)) {
+            r += '\'';
+            i += 2;
+        } else {
+            r += s[i];
+        }
+    }
+    return r;
+}
+
 bool ends_with(const std::string & s, const char * suf) {
     const size_t n = std::strlen(suf);
     return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
@@ -496,9 +512,10 @@ linkage_view read_linkage(Linkage lk, const mapped_text & mt, const std::string 
         const int b = linkage_get_word_byte_start(lk, w), e = linkage_get_word_byte_end(lk, w);
         wi.span     = b < e ? mt.to_orig(b, e) : char_span{ 0, 0 };
         if (b < e) {
-            wi.text = text.substr(wi.span.begin, wi.span.end - wi.span.begin);
+            // typographic apostrophes as the parser saw them ("cat’s" -> "cat's"); span keeps the original bytes
+            wi.text = straight_apostrophes(text.substr(wi.span.begin, wi.span.end - wi.span.begin));
         }
-        if (b < e && mt.s.compare(b, e - b, text, wi.span.begin, wi.span.end - wi.span.begin) != 0) {
+        if (b < e && mt.s.compare(b, e - b, wi.text) != 0) {
             wi.unk_guess = true;  // a placeholder stood for an unknown word
         }
     }
@@ -515,6 +532,21 @@ linkage_view read_linkage(Linkage lk, const mapped_text & mt, const std::string 
 }
 
 const word_set k_det_links = { "D", "DD", "DG", "DT", "DP" };
+
+// Whether a linkage cuts a plain word in two: link-grammar's tokenizer also tries units and other suffixes, and with
+// null words allowed "small" can come back as "[smal] l.u". Contractions ("does n't") and "'s" are fine.
+bool splits_a_word(const linkage_view & v, const std::string & text) {
+    for (const word_info & wi : v.words) {
+        const int b = wi.span.begin, e = wi.span.end;
+        if (b <= 0 || b >= e || !is_alpha(text[b]) || !is_alpha(text[b - 1])) {
+            continue;
+        }
+        if (wi.text.find('\'') == std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
 
 // The chunks of one linkage: nominal heads and their left edges (see phrases.h).
 void linkage_chunks(const phrase_chunker::impl & im, const phrase_params & p, const linkage_view & v,
@@ -855,8 +887,11 @@ parse_status parse_chunks(const phrase_chunker::impl & im, const phrase_params &
             while (e < sent.end && is_alpha(text[e])) {
                 ++e;
             }
-            const bool        joined = (e < sent.end && (text[e] == '-' || is_alnum(text[e]))) ||
-                                (i > sent.begin && (text[i - 1] == '-' || text[i - 1] == '\''));
+            // part of a longer token ("double-decker", "doesn't", "doesn’t"): the dictionary knows the whole
+            const bool joined = (e < sent.end && (text[e] == '-' || text[e] == '\'' || is_alnum(text[e]) ||
+                                                  text.compare(e, 3, "\xE2\x80\x99") == 0)) ||
+                                (i > sent.begin && (text[i - 1] == '-' || text[i - 1] == '\'' ||
+                                                    (i >= 3 && text.compare(i - 3, 3, "\xE2\x80\x99") == 0)));
             const std::string w      = text.substr(i, e - i);
             const std::string lw     = lower(w);
             std::string       repl;
@@ -939,6 +974,9 @@ parse_status parse_chunks(const phrase_chunker::impl & im, const phrase_params &
             }
             const linkage_view v = read_linkage(lk, mt, text);
             linkage_delete(lk);
+            if (splits_a_word(v, text)) {
+                continue;
+            }
             if (!any) {
                 cost0 = v.disjunct_cost;
             } else if (v.disjunct_cost > cost0 + p.max_cost_margin) {
@@ -993,9 +1031,10 @@ void fallback_chunks(const phrase_chunker::impl & im, const phrase_params & p, c
         }
         tok t;
         int e = i + 1;
-        if (c == '\'' && i + 1 < sent.end && (text[i + 1] == 's' || text[i + 1] == 'S') &&
-            (i + 2 >= sent.end || !is_alpha(text[i + 2]))) {
-            e = i + 2;  // possessive 's
+        const int q = c == '\'' ? 1 : (text.compare(i, 3, "\xE2\x80\x99") == 0 ? 3 : 0);  // ' or ’
+        if (q > 0 && i + q < sent.end && (text[i + q] == 's' || text[i + q] == 'S') &&
+            (i + q + 1 >= sent.end || !is_alpha(text[i + q + 1]))) {
+            e = i + q + 1;  // possessive 's
         } else if (is_alnum(c)) {
             while (e < sent.end && (is_alnum(text[e]) ||
                                     ((text[e] == '-' || text[e] == '.' || text[e] == ',') && e + 1 < sent.end &&
@@ -1009,7 +1048,7 @@ void fallback_chunks(const phrase_chunker::impl & im, const phrase_params & p, c
         }
         t.span = { i, e };
         t.text = text.substr(i, e - i);
-        t.lw   = lower(t.text);
+        t.lw   = lower(straight_apostrophes(t.text));
         toks.push_back(t);
         i = e;
     }

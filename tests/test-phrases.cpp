@@ -346,6 +346,38 @@ TEST(phrases, toy_world_captions) {
            n_scenes, n_objects, n_head, n_exact);
 }
 
+// LLMs write typographic apostrophes too: "cat’s toy" and "doesn’t" chunk as "cat's toy" and "doesn't" do, with the
+// parser and with the fallback rules, and the spans point at the original bytes.
+TEST(phrases, typographic_apostrophes) {
+    glm::phrase_params fb;
+    fb.use_parser = false;
+    const glm::phrase_chunker fallback(fb);
+    for (const glm::phrase_chunker * ch : { &parser_chunker(), &fallback }) {
+        for (const char * ascii : { "The cat's toy is on the small mat.", "The dog doesn't see the small ball.",
+                                    "The woman's bag is next to the children's bikes." }) {
+            std::string curly = ascii;
+            for (size_t k; (k = curly.find('\'')) != std::string::npos;) {
+                curly.replace(k, 1, "\xE2\x80\x99");
+            }
+            const glm::phrase_result a = ch->chunk(ascii), c = ch->chunk(curly);
+            ASSERT_EQ(a.phrases.size(), c.phrases.size()) << curly;
+            for (size_t k = 0; k < a.phrases.size(); ++k) {
+                std::string want = a.phrases[k].text;
+                for (size_t j; (j = want.find('\'')) != std::string::npos;) {
+                    want.replace(j, 1, "\xE2\x80\x99");
+                }
+                EXPECT_EQ(c.phrases[k].text, want) << curly;
+                EXPECT_EQ(c.phrases[k].head_text, a.phrases[k].head_text) << curly;
+                EXPECT_EQ(curly.substr(c.phrases[k].span.begin, c.phrases[k].span.end - c.phrases[k].span.begin),
+                          want);
+            }
+        }
+        const glm::phrase_result r = ch->chunk("The man\xE2\x80\x99s shirt is red.");
+        ASSERT_FALSE(r.phrases.empty());
+        EXPECT_EQ(r.phrases[0].head_text, "shirt");
+    }
+}
+
 TEST(phrases, long_sentence_falls_back_and_says_so) {
     glm::phrase_params p;
     p.max_sentence_words = 8;
