@@ -74,7 +74,7 @@ int main(int argc, char ** argv) {
                   std::to_string(r.image_start));
         rep.check("prompt_len", r.prompt_len == st.get("prompt_len").to_i32()[0], std::to_string(r.prompt_len));
         rep.compare("logits (teacher forced)", r.logits, st.get("logits").to_f32(), tol["logits"].get<double>());
-        rep.compare("attn [K, L, H, 576]", r.maps.full, st.get("attn").to_f32(), tol["attn"].get<double>());
+        rep.compare("attn [K, L, H, n_img]", r.maps.full, st.get("attn").to_f32(), tol["attn"].get<double>());
         rep.compare("attn_mean", r.maps.mean, st.get("attn_mean").to_f32(), tol["attn_mean"].get<double>());
         rep.compare("attn_head_m2", r.maps.official, st.get("attn_head_m2").to_f32(),
                     tol["attn_head_m2"].get<double>());
