@@ -723,7 +723,6 @@ def make(a, gguf):
                              f"0-based, i.e. {a.v_layers - 1} of {a.v_layers} layers run), CLS row removed; row = "
                              f"patch index y*{G}+x (row-major over the {G}x{G} grid).")
     td["image_embeddings"] = f"[{N},{D}] f32: projector(vision_features), GELU = erf (nn.GELU())."
-    td["tokenization_note"] = "prompt ids as in tests/golden/llava, with this folder's question."
     td["continuation_ids"] = f"[{K}] i32: sp.encode(continuation_text), appended right after the prompt."
     td["prompt_len"] = f"[1] i32: P = n1 + {N} + n2."
     td["logits"] = f"[{K},{a.vocab}] f32: row k = logits at sequence position P-1+k (predicts continuation token k)."
