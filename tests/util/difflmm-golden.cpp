@@ -171,11 +171,12 @@ void difflmm_golden_model_dirs(const std::string & golden, const std::string & d
 // null-prompt path can be exercised on the golden model (test-difflmm checks the text encoder itself).
 void difflmm_random_text_encoder(const std::string & dir, int64_t width) {
     const int64_t V = 64, P = 77, F = 2 * width, L = 2;
+    const int64_t H = width % 4 == 0 ? 4 : width % 3 == 0 ? 3 : width % 2 == 0 ? 2 : 1;  // heads dividing the width
     make_dirs(dir + "/text_encoder");
     make_dirs(dir + "/tokenizer");
     write_json(dir + "/text_encoder/config.json",
                { { "vocab_size", V }, { "max_position_embeddings", P }, { "hidden_size", width },
-                 { "intermediate_size", F }, { "num_attention_heads", 4 }, { "num_hidden_layers", L },
+                 { "intermediate_size", F }, { "num_attention_heads", H }, { "num_hidden_layers", L },
                  { "hidden_act", "quick_gelu" }, { "layer_norm_eps", 1e-5 } });
     safetensors_writer w;
     uint32_t                state = 12345;
