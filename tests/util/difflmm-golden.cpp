@@ -86,7 +86,9 @@ void difflmm_golden_model_dirs(const std::string & golden, const std::string & d
     bool linear_proj = false;
     for (int i = 0; i < nb; ++i) {
         const std::string a = "unet.down_blocks." + std::to_string(i) + ".attentions.0.";
-        tl.push_back(has_prefix(w, a) ? std::max(1, count_blocks(w, a + "transformer_blocks.%d.")) : 1);
+        // a last block without attentions: the mid block's depth (diffusers gives it transformer_layers_per_block[-1])
+        const std::string c = has_prefix(w, a) || i + 1 < nb ? a : "unet.mid_block.attentions.0.";
+        tl.push_back(has_prefix(w, c) ? std::max(1, count_blocks(w, c + "transformer_blocks.%d.")) : 1);
         if (w.has(a + "proj_in.weight")) {
             linear_proj = w.get(a + "proj_in.weight").shape.size() == 2;
         }
