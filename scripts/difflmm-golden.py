@@ -464,6 +464,14 @@ VARIANTS = {
         down_attn=[0, 1, 1, 0], transformer_layers=1, linear_proj=False, latent=4,
         vae=[5, 10, 15, 15], vae_layers=3,
         clip=dict(hidden=27, layers=1, heads=3, patch=14, mlp=50, act="quick_gelu"), llm=36, timestep=100),
+    # a 3-block VAE (latent = image / 4), 96 px (CLIP 84, patch 7, 12x12 tokens), SDXL's scaling factor, the last
+    # timestep, a palette PNG
+    "vae3-96": dict(
+        seed=21, image=(220, 160), image_mode="P", sd_resolution=96,
+        unet=[8, 16, 16, 24], layers_per_block=2, heads=[2, 2, 4, 4], groups=4, cross=10,
+        down_attn=[1, 1, 1, 0], transformer_layers=1, linear_proj=False, latent=4, scaling=0.13025,
+        vae=[8, 16, 16], vae_layers=2,
+        clip=dict(hidden=12, layers=2, heads=2, patch=7, mlp=36, act="gelu"), llm=20, timestep=999),
 }
 
 
@@ -648,6 +656,8 @@ def make(name, folder):
     W = make_weights(v, T)
     os.makedirs(folder, exist_ok=True)
     img = make_image(v["image"][0], v["image"][1], v["seed"])
+    if v.get("image_mode", "RGB") != "RGB":
+        img = img.convert(v["image_mode"])
     img.save(os.path.join(folder, "image.png"), optimize=True)
     img = Image.open(os.path.join(folder, "image.png"))
     save_safetensors(os.path.join(folder, "weights.safetensors"), W)
@@ -659,7 +669,7 @@ def make(name, folder):
         "norm_num_groups": v["groups"],
         "cross_attention_dim": v["cross"],
         "vae_block_out_channels": v["vae"],
-        "vae_scaling_factor": 0.18215,
+        "vae_scaling_factor": v.get("scaling", 0.18215),
         "timestep": v["timestep"],
         "alphas_cumprod[100]": alphas_cumprod()[100].item(),
         "scheduler": "DDIM, scaled_linear betas 0.00085..0.012, 1000 steps",
@@ -690,7 +700,7 @@ def make(name, folder):
             "sd_input -> bilinear (align_corners=False) %d -> CLIP normalisation = clip_input" % R,
             "clip_input -> CLIP -> hidden_states[-2][1:] = clip_features [%d, clip_hidden]" % T,
             "clip_projector(clip_features) + clip_pe = implicit_caption (UNet cross-attention context)",
-            "VAE encode sd_input: latent = (mean + std * vae_noise) * 0.18215",
+            "VAE encode sd_input: latent = (mean + std * vae_noise) * %g" % v.get("scaling", 0.18215),
             "noisy_latent = sqrt(a) * latent + sqrt(1 - a) * unet_noise, a = alphas_cumprod[%d]" % v["timestep"],
             "UNet(noisy_latent, t=%d, implicit_caption): up_blocks[i] outputs = %s" % (
                 v["timestep"], "..".join(["up0", "up%d" % (nb - 1)])),
