@@ -16,10 +16,12 @@ Run with Debian's PyTorch:  /usr/bin/python3 scripts/difflmm-fixtures.py [out_di
 """
 import json
 import os
-import struct
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402  (scripts/safetensors_io.py)
 
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data", "difflmm")
 os.makedirs(os.path.join(out, "text_encoder"), exist_ok=True)
@@ -27,20 +29,7 @@ os.makedirs(os.path.join(out, "tokenizer"), exist_ok=True)
 
 
 def save_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().to(torch.float32)
-        b = t.numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+    safetensors_io.save(path, tensors, dtype=torch.float32)
 
 
 # --- a tiny CLIP text encoder

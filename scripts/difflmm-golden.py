@@ -39,13 +39,15 @@ weight names and shapes, as tests/util/difflmm-golden.cpp does.
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402  (scripts/safetensors_io.py)
 
 torch.set_grad_enabled(False)
 torch.set_num_threads(2)
@@ -58,36 +60,11 @@ CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 # safetensors
 
 def load_safetensors(path):
-    with open(path, "rb") as f:
-        b = f.read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    out = {}
-    for k, v in h.items():
-        if k == "__metadata__":
-            continue
-        assert v["dtype"] == "F32", (path, k, v["dtype"])
-        s, e = v["data_offsets"]
-        a = np.frombuffer(b[8 + n + s:8 + n + e], dtype=np.float32).reshape(v["shape"])
-        out[k] = torch.from_numpy(a.copy())
-    return out
+    return {k: torch.from_numpy(v) for k, v in safetensors_io.load(path).items()}
 
 
 def save_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().to(torch.float32)
-        b = t.numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+    safetensors_io.save(path, tensors, dtype=torch.float32)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -16,9 +16,12 @@ usage: scripts/difflmm-random-model.py <out_dir> [--sd-width 320] [--llm-width 4
 import argparse
 import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402  (scripts/safetensors_io.py)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
@@ -29,19 +32,7 @@ torch.manual_seed(0)
 
 
 def save_safetensors(path, tensors, dtype=torch.float16):
-    names = {torch.float16: "F16", torch.float32: "F32"}
-    header, off = {}, 0
-    for n, t in tensors.items():
-        nb = t.numel() * torch.tensor([], dtype=dtype).element_size()
-        header[n] = {"dtype": names[dtype], "shape": list(t.shape), "data_offsets": [off, off + nb]}
-        off += nb
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for n, t in tensors.items():
-            f.write(t.to(dtype).contiguous().numpy().tobytes())
+    safetensors_io.save(path, tensors, dtype=dtype)
 
 
 def w(*shape):  # a weight scaled by its fan-in, so activations stay in range in f16

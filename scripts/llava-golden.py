@@ -30,7 +30,6 @@ import json
 import math
 import os
 import shutil
-import struct
 import sys
 import tempfile
 from pathlib import Path
@@ -39,6 +38,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402  (scripts/safetensors_io.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -50,37 +52,8 @@ N_GREEDY = 10
 # ----------------------------------------------------------------------------------------------- safetensors
 
 
-def st_read(path):
-    b = open(path, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    dt = {"F16": np.float16, "F32": np.float32, "I32": np.int32, "I64": np.int64}
-    out = {}
-    for k, v in h.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        out[k] = np.frombuffer(b[8 + n + s:8 + n + e], dtype=dt[v["dtype"]]).reshape(v["shape"]).copy()
-    return out
-
-
-def st_write(path, tensors):
-    """tensors: name -> numpy array (f16/f32/i32), written in sorted name order as safetensors does."""
-    names = {np.dtype(np.float16): "F16", np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}
-    header, off, blobs = {}, 0, []
-    for k in sorted(tensors):
-        a = np.ascontiguousarray(tensors[k])
-        nb = a.nbytes
-        header[k] = {"dtype": names[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + nb]}
-        off += nb
-        blobs.append(a.tobytes())
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for x in blobs:
-            f.write(x)
+st_read = safetensors_io.load
+st_write = safetensors_io.save  # sorted names, compact header (as the golden's files)
 
 
 # ------------------------------------------------------------------------------------------------- config
