@@ -393,25 +393,38 @@ static interp_taps interp_precompute(int in, int out, interp_mode mode, int firs
         }
         return t;
     }
-    const float A = -0.75f;
-    auto cc1 = [A](float x) { return ((A + 2) * x - (A + 3)) * x * x + 1; };
-    auto cc2 = [A](float x) { return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A; };
+    // Bicubic, bit for bit as PyTorch's CPU kernel (torch 1.13, UpSampleKernel.cpp, HelperInterpCubic) in the build
+    // PyTorch runs on x86-64 CPUs with AVX2 (the AVX2 and AVX512 builds agree; the no-SIMD 'default' build rounds
+    // differently): the source index scale*(i+0.5)-0.5 is evaluated in double, its floor taken in float
+    // (floorf of the float-rounded index), t = (float)(index - floor); the weights in float with the two multiply-adds
+    // the compiler fuses there. Points (first argmax) of smooth or flat upsampled maps depend on the last bit.
+    const float  A       = -0.75f;
+    const double scale_d = (double) scale;
+    auto cc1 = [A](float x) { return (std::fma(A + 2, x, -(A + 3)) * x) * x + 1; };
+    auto cc2 = [A](float x) { return std::fma(std::fma(A, x, -5 * A), x, 8 * A) * x - 4 * A; };
     t.taps = 4;
     t.idx.resize((size_t) count * 4);
     t.w.resize((size_t) count * 4);
     for (int k = 0; k < count; ++k) {
-        const int   i    = first + k;
-        const float real = scale * ((float) i + 0.5f) - 0.5f;
-        const int   i0   = std::min((int) std::floor(real), in - 1);
-        const float l    = std::min(std::max(real - (float) i0, 0.0f), 1.0f);
-        const float x2   = 1.0f - l;
-        const float c[4] = { cc2(l + 1.0f), cc1(l), cc1(x2), cc2(x2 + 1.0f) };
+        const int    i    = first + k;
+        const double real = scale_d * ((double) i + 0.5) - 0.5;
+        const int    i0   = std::min((int) std::floor((float) real), in - 1);
+        const float  l    = (float) (real - (double) i0);
+        const float  x2   = 1.0f - l;
+        const float  c[4] = { cc2(l + 1.0f), cc1(l), cc1(x2), cc2(x2 + 1.0f) };
         for (int j = 0; j < 4; ++j) {
             t.idx[k * 4 + j] = std::min(std::max(i0 + j - 1, 0), in - 1);
             t.w[k * 4 + j]   = c[j];
         }
     }
     return t;
+}
+
+// The bicubic 4-tap sum as PyTorch's AVX2 build computes it (Interpolate<>::eval, `output = t0 * w0;
+// output += t * w` with the first product fused into the first addition, then a chain of fused multiply-adds):
+// fma(v3, w3, fma(v2, w2, fma(v0, w0, v1 * w1))). Bit-exact against torch 1.13 on every shape tried.
+static inline float fused_sum4(float v0, float v1, float v2, float v3, const float * w) {
+    return std::fma(v3, w[3], std::fma(v2, w[2], std::fma(v0, w[0], v1 * w[1])));
 }
 
 std::vector<float> torch_interpolate(const float * x, int c, int h, int w, int oh, int ow, interp_mode mode) {
@@ -428,6 +441,7 @@ std::vector<float> torch_interpolate_window(const float * x, int c, int h, int w
     }
     const interp_taps ty = interp_precompute(h, oh, mode, y0, wh);
     const interp_taps tx = interp_precompute(w, ow, mode, x0, ww);
+    const bool         bicubic = mode == interp_mode::bicubic;
     std::vector<float> out((size_t) c * wh * ww);
     // Each output is sum_j w_y[j] * (sum_i w_x[i] * src[row_j][col_i]) accumulated left to right, as the reference
     // (aten UpSampleKernel.cpp, Interpolate<2>: outer sum over rows, inner over columns). The inner sums depend only
@@ -442,7 +456,11 @@ std::vector<float> torch_interpolate_window(const float * x, int c, int h, int w
             for (int ox = 0; ox < ww; ++ox) {
                 const int *   ix = &tx.idx[(size_t) ox * tx.taps];
                 const float * wx = &tx.w[(size_t) ox * tx.taps];
-                float         t  = row[ix[0]] * wx[0];
+                if (bicubic) {
+                    hr[ox] = fused_sum4(row[ix[0]], row[ix[1]], row[ix[2]], row[ix[3]], wx);
+                    continue;
+                }
+                float t = row[ix[0]] * wx[0];
                 for (int i = 1; i < tx.taps; ++i) {
                     t += row[ix[i]] * wx[i];
                 }
@@ -454,6 +472,15 @@ std::vector<float> torch_interpolate_window(const float * x, int c, int h, int w
             const float * wy = &ty.w[(size_t) oy * ty.taps];
             float *       o  = dst + (size_t) oy * ww;
             const float * h0 = horiz.data() + (size_t) iy[0] * ww;
+            if (bicubic) {
+                const float * h1 = horiz.data() + (size_t) iy[1] * ww;
+                const float * h2 = horiz.data() + (size_t) iy[2] * ww;
+                const float * h3 = horiz.data() + (size_t) iy[3] * ww;
+                for (int ox = 0; ox < ww; ++ox) {
+                    o[ox] = fused_sum4(h0[ox], h1[ox], h2[ox], h3[ox], wy);
+                }
+                continue;
+            }
             for (int ox = 0; ox < ww; ++ox) {
                 o[ox] = h0[ox] * wy[0];
             }
