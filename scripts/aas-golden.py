@@ -29,45 +29,20 @@
 import argparse
 import json
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-DTYPES = {"F32": (np.float32, torch.float32), "I32": (np.int32, torch.int32)}
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402  (scripts/safetensors_io.py)
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        b = f.read()
-    n = struct.unpack("<Q", b[:8])[0]
-    header = json.loads(b[8:8 + n])
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        arr = np.frombuffer(b[8 + n + s:8 + n + e], DTYPES[v["dtype"]][0]).reshape(v["shape"])
-        out[k] = torch.from_numpy(arr.copy())
-    return out
+    return {k: torch.from_numpy(v) for k, v in safetensors_io.load(path).items()}
 
 
 def write_safetensors(path, tensors):
-    # the layout of safetensors.torch.save_file: sorted names, compact JSON header padded with spaces to 8 bytes
-    header, blobs, off = {}, [], 0
-    for k in sorted(tensors):
-        t = tensors[k].contiguous()
-        dt = {torch.float32: "F32", torch.int32: "I32"}[t.dtype]
-        data = t.numpy().astype(DTYPES[dt][0]).tobytes()
-        header[k] = {"dtype": dt, "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    safetensors_io.save(path, tensors)  # sorted names, compact header: the layout of safetensors.torch.save_file
 
 
 def post_process(attention, groups, width, height, aspect, remove_corner):
