@@ -53,19 +53,158 @@ std::vector<int> tokens_overlapping(const std::vector<char_span> & token_spans, 
     return out;
 }
 
+// ---- float sums over tokens in ATen's order ---------------------------------------------------------------------
+//
+// torch's mean(dim=0) on a contiguous float32 [T, N] CPU tensor is sum(dim=0) / T (a division, not a product with
+// 1/T), and the sum is ATen's "cascade sum" (aten/src/ATen/native/cpu/SumKernel.cpp, torch 1.13, AVX2 build, one
+// thread as the reference scripts set; with more threads ATen may split inputs of 32768+ values between threads).
+// Its order of additions differs from a running sum by ~1e-9, enough to move the first maximum of a nearly flat map
+// (coarse grids upsampled far: 5 of 24 random aas folders got other points), so it is reproduced here exactly.
+// All additions are float32; Vectorized<float> lanes (8 on AVX2) are independent columns, so per column the order
+// is one of:
+//   cascade(n): ATen multi_row_sum over n rows, 4 levels of partial sums: rows are added to level 0; after every
+//               block of 2^lp rows (lp = max(4, ceil(log2 n) / 4)) level 0 is added into level 1 and zeroed, and level
+//               j into level j + 1 when the rows done are a multiple of 2^(lp * (j + 1)); the rows after the last
+//               full block go to level 0, and the result is ((level 0 + level 1) + level 2) + level 3.
+//   row_sum(n): ATen row_sum, ilp factor 4: four cascades over rows k, k+4, k+8, .. (k = 0..3, n/4 rows each), the
+//               last n % 4 rows added to the first, then first + second + third + fourth.
+// Which one a column gets depends on N (TensorIterator moves the reduced dim first; N == 1 coalesces to a 1-D
+// contiguous reduction):
+//   N >= 8 (vectorized_outer_sum): columns below 32 * floor(N / 32) use cascade(T), the rest row_sum(T);
+//   2 <= N < 8 (scalar_outer_sum): columns below 4 * floor(N / 4) use cascade(T), the rest row_sum(T);
+//   N == 1, T >= 8 (vectorized_inner_sum): 8 lanes l, each row_sum over rows l, l+8, .. (T / 8 of them); then a
+//               running sum of the last T % 8 rows followed by lanes 0..7; N == 1, T < 8: row_sum(T).
+// The result is stored as 0 + sum (the output is zero-filled and accumulated into).
+
+namespace {
+
+int64_t aten_ceil_log2(int64_t x) {  // ATen utils::CeilLog2
+    if (x <= 2) {
+        return 1;
+    }
+    int64_t b = 0;
+    for (uint64_t v = (uint64_t) (x - 1); v != 0; v >>= 1) {
+        ++b;
+    }
+    return b;
+}
+
+// For every column c in [c0, c1): out[c - c0] = cascade over rows[first + stride * i][c], i < count.
+// lv is scratch of 4 * (c1 - c0) floats.
+void cascade_columns(const float * const * rows, int64_t first, int64_t stride, int64_t count, size_t c0, size_t c1,
+                     float * lv, float * out) {
+    const size_t  w     = c1 - c0;
+    const int64_t lp    = std::max<int64_t>(4, aten_ceil_log2(count) / 4);
+    const int64_t step  = (int64_t) 1 << lp;
+    const int64_t mask  = step - 1;
+    float *       acc[4] = { lv, lv + w, lv + 2 * w, lv + 3 * w };
+    std::fill(lv, lv + 4 * w, 0.0f);
+    int64_t i = 0;
+    for (; i + step <= count;) {
+        for (int64_t j = 0; j < step; ++j, ++i) {
+            const float * r = rows[first + stride * i] + c0;
+            for (size_t c = 0; c < w; ++c) {
+                acc[0][c] += r[c];
+            }
+        }
+        for (int j = 1; j < 4; ++j) {
+            for (size_t c = 0; c < w; ++c) {
+                acc[j][c] += acc[j - 1][c];
+                acc[j - 1][c] = 0.0f;
+            }
+            if ((i & (mask << (j * lp))) != 0) {
+                break;
+            }
+        }
+    }
+    for (; i < count; ++i) {
+        const float * r = rows[first + stride * i] + c0;
+        for (size_t c = 0; c < w; ++c) {
+            acc[0][c] += r[c];
+        }
+    }
+    for (size_t c = 0; c < w; ++c) {
+        out[c] = ((acc[0][c] + acc[1][c]) + acc[2][c]) + acc[3][c];
+    }
+}
+
+// For every column c in [c0, c1): out[c - c0] = row_sum over rows[first + stride * i][c], i < count.
+void row_sum_columns(const float * const * rows, int64_t first, int64_t stride, int64_t count, size_t c0, size_t c1,
+                     float * lv, float * part, float * out) {
+    const size_t  w  = c1 - c0;
+    const int64_t n4 = count / 4;
+    // part: the four ilp partial sums, [4][w]
+    for (int k = 0; k < 4; ++k) {
+        cascade_columns(rows, first + stride * k, stride * 4, n4, c0, c1, lv, part + k * w);
+    }
+    for (int64_t i = n4 * 4; i < count; ++i) {
+        const float * r = rows[first + stride * i] + c0;
+        for (size_t c = 0; c < w; ++c) {
+            part[c] += r[c];
+        }
+    }
+    for (size_t c = 0; c < w; ++c) {
+        out[c] = ((part[c] + part[w + c]) + part[2 * w + c]) + part[3 * w + c];
+    }
+}
+
+}  // namespace
+
+void aten_sum_rows(const float * const * rows, int64_t T, size_t N, float * out) {
+    if (N == 0) {
+        return;
+    }
+    if (T <= 0) {
+        std::fill(out, out + N, 0.0f);
+        return;
+    }
+    std::vector<float> lv(4 * N), part(4 * N);
+    if (N == 1) {
+        float s;
+        if (T < 8) {
+            row_sum_columns(rows, 0, 1, T, 0, 1, lv.data(), part.data(), &s);
+        } else {
+            const int64_t V = T / 8;
+            float         lane[8];
+            for (int l = 0; l < 8; ++l) {
+                row_sum_columns(rows, l, 8, V, 0, 1, lv.data(), part.data(), &lane[l]);
+            }
+            s = 0.0f;
+            for (int64_t k = V * 8; k < T; ++k) {
+                s += rows[k][0];
+            }
+            for (int l = 0; l < 8; ++l) {
+                s += lane[l];
+            }
+        }
+        out[0] = 0.0f + s;
+        return;
+    }
+    const size_t block = N >= 8 ? 32 : 4;
+    const size_t nc    = N / block * block;  // columns summed by cascade(T)
+    if (nc > 0) {
+        cascade_columns(rows, 0, 1, T, 0, nc, lv.data(), out);
+    }
+    if (nc < N) {
+        row_sum_columns(rows, 0, 1, T, nc, N, lv.data(), part.data(), out + nc);
+    }
+    for (size_t c = 0; c < N; ++c) {
+        out[c] = 0.0f + out[c];
+    }
+}
+
 void maps_normalize(token_maps & maps) {
     if (maps.n_tokens <= 0) {
         return;
     }
-    const size_t       n = (size_t) maps.gh * maps.gw;
-    std::vector<float> mean(n, 0.0f);
-    // attentions.mean(dim=0): a float32 sum over T, then one division (the error is far below 1e-6 for T < 10^4)
+    const size_t               n = (size_t) maps.gh * maps.gw;
+    std::vector<const float *> rows(maps.n_tokens);
     for (int k = 0; k < maps.n_tokens; ++k) {
-        const float * m = maps.map(k);
-        for (size_t i = 0; i < n; ++i) {
-            mean[i] += m[i];
-        }
+        rows[k] = maps.map(k);
     }
+    // attentions.mean(dim=0): ATen's float32 cascade sum over T, then one division by T (as torch 1.13's CPU mean)
+    std::vector<float> mean(n);
+    aten_sum_rows(rows.data(), maps.n_tokens, n, mean.data());
     for (size_t i = 0; i < n; ++i) {
         mean[i] /= (float) maps.n_tokens;
     }
@@ -83,16 +222,17 @@ std::vector<float> maps_group_mean(const token_maps & maps, const std::vector<in
     if (tokens.empty()) {
         return out;
     }
-    out.assign(n, 0.0f);
+    std::vector<const float *> rows;
+    rows.reserve(tokens.size());
     for (int k : tokens) {
         if (k < 0 || k >= maps.n_tokens) {
             fail("phrase grouping: token index %d outside the %d output tokens", k, maps.n_tokens);
         }
-        const float * m = maps.map(k);
-        for (size_t i = 0; i < n; ++i) {
-            out[i] += m[i];
-        }
+        rows.push_back(maps.map(k));
     }
+    // attentions[tokens].mean(dim=0): the gathered rows are a contiguous [n_tokens, gh, gw] tensor, summed as above
+    out.resize(n);
+    aten_sum_rows(rows.data(), (int64_t) rows.size(), n, out.data());
     for (size_t i = 0; i < n; ++i) {
         out[i] /= (float) tokens.size();
     }

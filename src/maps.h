@@ -111,6 +111,12 @@ void maps_normalize(token_maps & maps);
 // Mean of the given maps, [gh * gw]; empty `tokens` gives an empty vector. Indices out of range throw glm::error.
 std::vector<float> maps_group_mean(const token_maps & maps, const std::vector<int> & tokens);
 
+// out[c] = sum over t < T of rows[t][c] (c < N), float32, added in exactly the order of torch 1.13's CPU
+// x.sum(dim=0) on a contiguous float32 [T, N] tensor (ATen's cascade sum, AVX2 build, one thread; see maps.cpp). The
+// means above are this sum divided by T, as torch's mean; a running sum differs by ~1e-9, enough to move the first
+// maximum of a nearly flat upsampled map.
+void aten_sum_rows(const float * const * rows, int64_t T, size_t N, float * out);
+
 // Corner removal over the non-empty phrases of `phrases` (grids of gh x gw), as the official --remove-corner.
 void maps_remove_corner(std::vector<phrase_map> & phrases, int gh, int gw);
 
