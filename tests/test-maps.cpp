@@ -135,6 +135,62 @@ TEST(maps, ties_take_the_first_maximum_row_major) {
     EXPECT_EQ(y, 0);
 }
 
+// [T, N] maps from a 31-bit LCG, values k * 2^-24 in [0, 1) (exact in float, reproducible in numpy)
+static glm::token_maps lcg_maps(int T, int N, uint64_t seed) {
+    glm::token_maps m;
+    m.n_tokens = T;
+    m.gh       = 1;
+    m.gw       = N;
+    m.data.resize((size_t) T * N);
+    for (float & v : m.data) {
+        seed = (seed * 1103515245u + 12345u) % 2147483648u;
+        v    = (float) (seed >> 7) * 0x1p-24f;
+    }
+    return m;
+}
+
+TEST(maps, token_mean_is_torch_bit_for_bit) {
+    // torch 1.13 (CPU, AVX2, 1 thread): torch.from_numpy(lcg_maps(T, N, seed)).mean(0), computed once with
+    // /usr/bin/python3. A running float sum differs from these in 1, 1, 5 and 21 values, because ATen's cascade sum
+    // adds in another order (see maps.cpp); those last-bit differences moved argmax points of nearly flat maps.
+    struct torch_case {
+        int                T, N, seed;
+        std::vector<float> mean;
+    };
+    const std::vector<torch_case> cases = {
+        { 37, 1, 3, { 0x1.c8660ap-2f } },  // N == 1, T >= 8: 8 lanes, then the tail
+        { 7, 1, 1, { 0x1.eab31cp-2f } },   // N == 1, T < 8: row_sum with 4 partial sums
+        { 45, 6, 3, { 0x1.1bdf54p-1f, 0x1.fe6fbcp-2f, 0x1.0bce48p-1f, 0x1.081d08p-1f, 0x1.de3056p-2f,
+                      0x1.db3aeep-2f } },  // 2 <= N < 8: columns 0-3 cascade, 4-5 row_sum
+        { 70, 34, 4, { 0x1.0b3726p-1f, 0x1.094018p-1f, 0x1.d20588p-2f, 0x1.b02716p-2f, 0x1.ecb7eap-2f,
+                       0x1.ff3f5p-2f,  0x1.d39254p-2f, 0x1.005d9p-1f,  0x1.0246d8p-1f, 0x1.b7b5cep-2f,
+                       0x1.0b1aap-1f,  0x1.0be3cap-1f, 0x1.e7441ap-2f, 0x1.02dcdcp-1f, 0x1.ebbf0ep-2f,
+                       0x1.1cf6ap-1f,  0x1.e88d04p-2f, 0x1.0fbea2p-1f, 0x1.08e8bcp-1f, 0x1.d1d58p-2f,
+                       0x1.dcb3p-2f,   0x1.fb345p-2f,  0x1.147768p-1f, 0x1.ecc904p-2f, 0x1.e12c96p-2f,
+                       0x1.d12eeap-2f, 0x1.ec0dp-2f,   0x1.f12978p-2f, 0x1.113feep-1f, 0x1.31a222p-1f,
+                       0x1.ad3eep-2f,  0x1.c69354p-2f, 0x1.e9854ap-2f, 0x1.daed34p-2f } },  // N >= 8: 32 + 2
+    };
+    for (const torch_case & c : cases) {
+        const glm::token_maps m = lcg_maps(c.T, c.N, (uint64_t) c.seed);
+        std::vector<int>      all(c.T);
+        for (int k = 0; k < c.T; ++k) {
+            all[k] = k;
+        }
+        const std::vector<float> mean = glm::maps_group_mean(m, all);
+        ASSERT_EQ(mean.size(), c.mean.size());
+        glm::token_maps norm = m;
+        glm::maps_normalize(norm);
+        int norm_differ = 0;  // normalised values that are not exactly x - torch's mean
+        for (int i = 0; i < c.N; ++i) {
+            EXPECT_EQ(mean[i], c.mean[i]) << "T=" << c.T << " N=" << c.N << " column " << i;
+            for (int k = 0; k < c.T; ++k) {
+                norm_differ += norm.map(k)[i] != m.map(k)[i] - c.mean[i];
+            }
+        }
+        EXPECT_EQ(norm_differ, 0) << "T=" << c.T << " N=" << c.N;
+    }
+}
+
 TEST(maps, tokens_overlapping_is_the_official_test) {
     // tokens " A", " red", " bus", "es", "" (EOS) over "A red buses"
     const std::vector<glm::char_span> toks = { { 0, 1 }, { 1, 5 }, { 5, 9 }, { 9, 11 }, { 11, 11 } };
