@@ -340,23 +340,9 @@ static std::string row_label(const json & settings) {
 }
 
 coco_report coco_merge(const std::vector<std::string> & run_dirs, const coco_merge_params & p) {
-    if (run_dirs.empty()) {
-        fail("eval-merge: no run folder given");
-    }
     coco_report rep;
     rep.run_dirs = run_dirs;
-    rep.manifest = eval_manifest_read(run_dirs[0]);
-    if (rep.manifest["kind"] != "coco") {
-        fail("%s: a '%s' run, not eval-coco", run_dirs[0].c_str(), rep.manifest["kind"].dump().c_str());
-    }
-    for (size_t i = 1; i < run_dirs.size(); ++i) {
-        const json        o = eval_manifest_read(run_dirs[i]);
-        const std::string d = json_first_difference(rep.manifest["settings"], o["settings"], "settings");
-        if (o["kind"] != "coco" || !d.empty()) {
-            fail("%s and %s are not shards of one run (first difference: %s)", run_dirs[0].c_str(),
-                 run_dirs[i].c_str(), d.empty() ? "kind" : d.c_str());
-        }
-    }
+    rep.manifest = eval_manifest_of_shards(run_dirs, "coco");
     rep.label = row_label(rep.manifest["settings"]);
     const std::string ann = p.ann_path.empty() ? rep.manifest.value("ann_path", std::string()) : p.ann_path;
     const coco_dataset gt = coco_load_dataset(ann);

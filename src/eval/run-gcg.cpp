@@ -338,23 +338,9 @@ eval_run_summary gcg_run(eval_models & m, const gcg_run_params & p) {
 // ---- merge ----
 
 gcg_report gcg_merge(const std::vector<std::string> & run_dirs, const gcg_merge_params & p) {
-    if (run_dirs.empty()) {
-        fail("eval-merge: no run folder given");
-    }
     gcg_report rep;
     rep.run_dirs = run_dirs;
-    rep.manifest = eval_manifest_read(run_dirs[0]);
-    if (rep.manifest["kind"] != "gcg") {
-        fail("%s: a '%s' run, not eval-gcg", run_dirs[0].c_str(), rep.manifest["kind"].dump().c_str());
-    }
-    for (size_t i = 1; i < run_dirs.size(); ++i) {
-        const json        o = eval_manifest_read(run_dirs[i]);
-        const std::string d = json_first_difference(rep.manifest["settings"], o["settings"], "settings");
-        if (o["kind"] != "gcg" || !d.empty()) {
-            fail("%s and %s are not shards of one run (first difference: %s)", run_dirs[0].c_str(),
-                 run_dirs[i].c_str(), d.empty() ? "kind" : d.c_str());
-        }
-    }
+    rep.manifest = eval_manifest_of_shards(run_dirs, "gcg");
     const json & st  = rep.manifest["settings"];
     rep.label        = "attend-and-segment (" + st["stage1"].value("llm", std::string("?")) + ", " +
                 st["stage2"].value("refiner", std::string("?")) + ")";

@@ -164,6 +164,25 @@ json eval_manifest_read(const std::string & run_dir) {
     return j;
 }
 
+json eval_manifest_of_shards(const std::vector<std::string> & run_dirs, const char * kind) {
+    if (run_dirs.empty()) {
+        fail("eval-merge: no run folder given");
+    }
+    const json m = eval_manifest_read(run_dirs[0]);
+    if (m["kind"] != kind) {
+        fail("%s: a '%s' run, not eval-%s", run_dirs[0].c_str(), m["kind"].dump().c_str(), kind);
+    }
+    for (size_t i = 1; i < run_dirs.size(); ++i) {
+        const json        o = eval_manifest_read(run_dirs[i]);
+        const std::string d = json_first_difference(m["settings"], o["settings"], "settings");
+        if (o["kind"] != kind || !d.empty()) {
+            fail("%s and %s are not shards of one run (first difference: %s)", run_dirs[0].c_str(),
+                 run_dirs[i].c_str(), d.empty() ? "kind" : d.c_str());
+        }
+    }
+    return m;
+}
+
 json eval_manifest_check_or_write(const std::string & run_dir, const json & manifest) {
     make_dirs(run_dir);
     const std::string path = run_dir + "/eval.json";

@@ -48,6 +48,9 @@ std::string eval_id_filename(const std::string & id);
 // first differing field otherwise). Returns the manifest as stored.
 nlohmann::json eval_manifest_check_or_write(const std::string & run_dir, const nlohmann::json & manifest);
 nlohmann::json eval_manifest_read(const std::string & run_dir);
+// The manifest of the first of `run_dirs` (the shards of one run, to be merged), after checking that it is a run of
+// `kind` ("coco", "gcg") and that every other shard has the same kind and settings (a clear error otherwise).
+nlohmann::json eval_manifest_of_shards(const std::vector<std::string> & run_dirs, const char * kind);
 
 // The absolute form of a path (recorded in manifests, so that a merge from another folder finds the files).
 std::string abs_path(const std::string & path);
