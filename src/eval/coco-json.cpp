@@ -60,7 +60,7 @@ static int get_size(const json & v, const std::string & where) {
     return (int) n;
 }
 
-static json parse_file(const std::string & path) {
+json coco_read_json(const std::string & path) {
     const std::vector<uint8_t> bytes = read_file(path);
     try {
         return json::parse(bytes.begin(), bytes.end());
@@ -201,7 +201,7 @@ coco_dataset coco_parse_dataset(const json & j, const std::string & what) {
     return ds;
 }
 
-coco_dataset coco_load_dataset(const std::string & path) { return coco_parse_dataset(parse_file(path), path); }
+coco_dataset coco_load_dataset(const std::string & path) { return coco_parse_dataset(coco_read_json(path), path); }
 
 std::vector<coco_annotation> coco_parse_results(const coco_dataset & gt, const json & j, const std::string & what) {
     if (!j.is_array()) {
@@ -244,7 +244,7 @@ std::vector<coco_annotation> coco_parse_results(const coco_dataset & gt, const j
 }
 
 std::vector<coco_annotation> coco_load_results(const coco_dataset & gt, const std::string & path) {
-    return coco_parse_results(gt, parse_file(path), path);
+    return coco_parse_results(gt, coco_read_json(path), path);
 }
 
 }  // namespace glm

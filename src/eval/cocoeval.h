@@ -72,6 +72,9 @@ struct coco_dataset {
     const coco_image & image(int64_t id) const;  // throws for an unknown id
 };
 
+// A JSON file, parsed; glm::error naming the file when it is unreadable or malformed.
+nlohmann::json coco_read_json(const std::string & path);
+
 // Ground truth: a COCO instances file (images, annotations, categories). `what` names the source in errors.
 coco_dataset coco_parse_dataset(const nlohmann::json & j, const std::string & what);
 coco_dataset coco_load_dataset(const std::string & path);
