@@ -154,16 +154,16 @@ static std::string forced_answer(const std::string & id, void *) {
 static coco_run_params coco_params(const toy_coco & t, const std::string & out) {
     coco_run_params p;
     p.ann_path                  = t.ann;
-    p.images_dir                = t.dir;
-    p.out_dir                   = out;
-    p.stage1.gen.n_predict      = 64;
-    p.stage1.llm_name           = "llava-tiny-f32.gguf";
-    p.stage1.vision_name        = "mmproj-llava-tiny-f32.gguf";
-    p.stage1.forced_answer      = forced_answer;
+    p.run.images_dir            = t.dir;
+    p.run.out_dir               = out;
+    p.run.stage1.gen.n_predict  = 64;
+    p.run.stage1.llm_name       = "llava-tiny-f32.gguf";
+    p.run.stage1.vision_name    = "mmproj-llava-tiny-f32.gguf";
+    p.run.stage1.forced_answer  = forced_answer;
     p.similarity_name           = "wordnet-wup";
     p.similarity_default_thresh = 0.8;
-    p.refiner_name              = "region";
-    p.progress.enabled          = false;
+    p.run.refiner_name          = "region";
+    p.run.progress.enabled      = false;
     return p;
 }
 
@@ -220,7 +220,7 @@ TEST(EvalCoco, ShardedAndMergedEqualsUnsharded) {
     for (int k = 0; k < 3; ++k) {
         test_models     m;
         coco_run_params p = coco_params(t, one);
-        p.shard           = { 3, k };
+        p.run.shard = { 3, k };
         const auto s      = coco_run(m, p);
         EXPECT_EQ(s.n_chunk, 2);
         EXPECT_EQ(s.n_computed, 2);
@@ -234,8 +234,8 @@ TEST(EvalCoco, ShardedAndMergedEqualsUnsharded) {
         dirs.push_back(tmp_dir("coco-shards-" + std::to_string(k)));
         test_models     m;
         coco_run_params p = coco_params(t, dirs.back());
-        p.attend_dir      = one + "/attend";
-        p.shard           = { 4, k };
+        p.run.attend_dir = one + "/attend";
+        p.run.shard      = { 4, k };
         const auto s      = coco_run(m, p);
         EXPECT_EQ(s.n_stage1, 0);  // stage-1 outputs reused
         EXPECT_EQ(m.n_lmm, 0);
@@ -247,9 +247,9 @@ TEST(EvalCoco, ShardedAndMergedEqualsUnsharded) {
     {
         test_models     m;
         coco_run_params p = coco_params(t, other);
-        p.attend_dir      = one + "/attend";
+        p.run.attend_dir  = one + "/attend";
         p.category_thresh = 0.5;
-        p.shard           = { 6, 0 };
+        p.run.shard       = { 6, 0 };
         coco_run(m, p);
     }
     EXPECT_THROW(coco_merge({ one, other }), glm::error);
@@ -268,11 +268,11 @@ TEST(EvalCoco, KilledRunResumesWhereItStopped) {
     const std::string ref = fs::temp_directory_path().string() + "/glm-test-eval-run-coco-unsharded";
     const std::string out = tmp_dir("coco-resume");
     coco_run_params   p   = coco_params(t, out);
-    p.shard               = { 2, 0 };  // images 1..3
+    p.run.shard = { 2, 0 };  // images 1..3
     {
         test_models     m;
         coco_run_params q = p;
-        q.max_images      = 1;  // "killed" after one image
+        q.run.max_images = 1;  // "killed" after one image
         const auto s      = coco_run(m, q);
         EXPECT_EQ(s.n_computed, 1);
         EXPECT_TRUE(s.stopped_early);
@@ -305,7 +305,7 @@ TEST(EvalCoco, KilledRunResumesWhereItStopped) {
         EXPECT_EQ(m.n_lmm, 0);
     }
     // a rerun with other stage-2 settings into the same folder is refused
-    p.ground.more_masks = true;
+    p.run.ground.more_masks = true;
     test_models m;
     try {
         coco_run(m, p);
@@ -322,7 +322,7 @@ TEST(EvalCoco, TwoStagesWithSamAndMoreMasks) {
     {
         test_models     m;
         coco_run_params p = coco_params(t, s1);
-        p.stage           = 1;
+        p.run.stage = 1;
         const auto s      = coco_run(m, p);
         EXPECT_EQ(s.n_stage1, 2);
         EXPECT_EQ(m.n_refine, 0);  // stage 1 never needs the refiner
@@ -332,17 +332,17 @@ TEST(EvalCoco, TwoStagesWithSamAndMoreMasks) {
     {  // stage 2 on a folder without stage 1 is an error, before any work
         test_models     m;
         coco_run_params p = coco_params(t, tmp_dir("coco-no-stage1"));
-        p.stage           = 2;
+        p.run.stage = 2;
         EXPECT_THROW(coco_run(m, p), glm::error);
     }
     const std::string s2 = tmp_dir("coco-stage2-sam");
     test_models       m;
     m.refiner_kind    = "sam";
     coco_run_params p = coco_params(t, s2);
-    p.stage           = 2;
-    p.attend_dir      = s1 + "/attend";
-    p.refiner_name    = "sam:sam-tiny.gguf";
-    p.ground.more_masks = true;
+    p.run.stage             = 2;
+    p.run.attend_dir        = s1 + "/attend";
+    p.run.refiner_name      = "sam:sam-tiny.gguf";
+    p.run.ground.more_masks = true;
     const auto s      = coco_run(m, p);
     EXPECT_EQ(s.n_computed, 2);
     EXPECT_EQ(m.n_lmm, 0);
@@ -382,8 +382,8 @@ TEST(EvalCoco, RandomPointBaseline) {
     const std::string two = tmp_dir("coco-random-shards");
     for (int k = 0; k < 2; ++k) {
         test_models m2;
-        p.out_dir = two;
-        p.shard   = { 2, k };
+        p.run.out_dir = two;
+        p.run.shard   = { 2, k };
         coco_run(m2, p);
     }
     EXPECT_EQ(metrics(coco_merge({ two })), metrics(r));
@@ -512,17 +512,17 @@ static toy_gcg & gcg5() {
 
 static gcg_run_params toy_gcg_params(const toy_gcg & t, const std::string & out, const test_models & m) {
     gcg_run_params p;
-    p.caption_gt_path      = t.cap;
-    p.mask_gt_path         = t.mask;
-    p.images_dir           = t.images;
-    p.out_dir              = out;
-    p.stage1.gen.n_predict = 64;
-    p.stage1.llm_name      = "llava-tiny-f32.gguf";
-    p.stage1.vision_name   = "mmproj-llava-tiny-f32.gguf";
-    p.stage1.forced_answer = forced_answer;
-    p.refiner_name         = "region";
-    p.text_sim_name        = m.text_name();
-    p.progress.enabled     = false;
+    p.caption_gt_path          = t.cap;
+    p.mask_gt_path             = t.mask;
+    p.run.images_dir           = t.images;
+    p.run.out_dir              = out;
+    p.run.stage1.gen.n_predict = 64;
+    p.run.stage1.llm_name      = "llava-tiny-f32.gguf";
+    p.run.stage1.vision_name   = "mmproj-llava-tiny-f32.gguf";
+    p.run.stage1.forced_answer = forced_answer;
+    p.run.refiner_name         = "region";
+    p.text_sim_name            = m.text_name();
+    p.run.progress.enabled     = false;
     return p;
 }
 
@@ -560,8 +560,8 @@ TEST(EvalGcg, EndToEndFallbackTableAndShards) {
         dirs.push_back(tmp_dir("gcg-shard-" + std::to_string(k)));
         test_models    m2;
         gcg_run_params p = toy_gcg_params(t, dirs.back(), m2);
-        p.attend_dir     = out + "/attend";
-        p.shard          = { 2, k };
+        p.run.attend_dir = out + "/attend";
+        p.run.shard      = { 2, k };
         gcg_run(m2, p);
         EXPECT_EQ(m2.n_lmm, 0);
     }
@@ -580,9 +580,9 @@ TEST(EvalGcg, BertPhraseSimilarityAndBadGroundTruth) {
     test_models m;
     m.bert_path            = d + "/tiny-bert.gguf";
     gcg_run_params p       = toy_gcg_params(t, d + "/run", m);
-    p.attend_dir           = fs::temp_directory_path().string() + "/glm-test-eval-run-gcg-unsharded/attend";
-    if (!fs::exists(p.attend_dir)) {
-        p.attend_dir = "";
+    p.run.attend_dir = fs::temp_directory_path().string() + "/glm-test-eval-run-gcg-unsharded/attend";
+    if (!fs::exists(p.run.attend_dir)) {
+        p.run.attend_dir = "";
     }
     gcg_run(m, p);
     const gcg_report r = gcg_merge({ d + "/run" });

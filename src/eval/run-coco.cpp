@@ -20,15 +20,6 @@ const char * coco_method_name(coco_method m) {
     return m == coco_method::random_point ? "random-point" : "attend-and-segment";
 }
 
-static std::string base_name(const std::string & p) {
-    const size_t s = p.find_last_of('/');
-    return s == std::string::npos ? p : p.substr(s + 1);
-}
-
-static json rle_json(const rle & r) {
-    return { { "size", { r.h, r.w } }, { "counts", rle_to_string(r) } };
-}
-
 // The ground truth's categories present in each image, ascending id (the official ref_category_ids order).
 static std::map<int64_t, std::vector<category_candidate>> image_categories(const coco_dataset & gt) {
     std::map<int64_t, std::set<int64_t>> ids;
@@ -50,15 +41,15 @@ static double effective_thresh(const coco_run_params & p) {
 
 static json stage2_settings(const coco_run_params & p) {
     json s = {
-        { "refiner", p.refiner_name },
-        { "more_masks", p.ground.more_masks },
-        { "mask_select", mask_select_name(p.ground.select) },
+        { "refiner", p.run.refiner_name },
+        { "more_masks", p.run.ground.more_masks },
+        { "mask_select", mask_select_name(p.run.ground.select) },
     };
     if (p.method == coco_method::attend_segment) {
-        s["heads"]           = attn_heads_name(p.ground.heads);
-        s["aspect"]          = map_aspect_name(p.ground.maps.aspect);
-        s["normalize"]       = p.ground.maps.normalize;
-        s["remove_corner"]   = p.ground.maps.remove_corner;
+        s["heads"]           = attn_heads_name(p.run.ground.heads);
+        s["aspect"]          = map_aspect_name(p.run.ground.maps.aspect);
+        s["normalize"]       = p.run.ground.maps.normalize;
+        s["remove_corner"]   = p.run.ground.maps.remove_corner;
         s["similarity"]      = p.similarity_name;
         s["category_thresh"] = effective_thresh(p);
     } else {
@@ -120,19 +111,14 @@ static json process_image(eval_models & m, const coco_run_params & p, const coco
             prompts.push_back({ -1, x, y, c.id });
         }
     } else {
-        attend_result att;
-        if (eval_attend_exists(attend_dir, std::to_string(im.id))) {
-            att = attend_load(attend_dir + "/" + std::to_string(im.id));
-        } else {
-            att = eval_attend_run_and_save(m, p.stage1, img, image_path, attend_dir, std::to_string(im.id));
-            ++sum.n_stage1;
-        }
+        const attend_result att =
+            eval_attend_load_or_run(m, p.run.stage1, img, image_path, attend_dir, std::to_string(im.id), &sum);
         if (att.image_w != img.w || att.image_h != img.h) {
             fail("image %lld: the stage-1 output in %s/%lld was made on a %dx%d image, the file is %dx%d",
                  (long long) im.id, attend_dir.c_str(), (long long) im.id, att.image_w, att.image_h, img.w, img.h);
         }
         r["answer"] = att.out.answer;
-        ground_params gp   = p.ground;
+        ground_params gp   = p.run.ground;
         gp.keep_empty      = true;
         gp.keep_maps       = false;
         const ground_result g = ground(att, img, m.chunker(), nullptr, gp);  // points only; SAM below
@@ -176,7 +162,7 @@ static json process_image(eval_models & m, const coco_run_params & p, const coco
         refiner & ref = m.refine();
         ref.set_image(img);  // one image embedding serves every prompt
         for (const prompt & q : prompts) {
-            const eval_masks em = eval_refine_point(ref, q.x, q.y, p.ground.select, p.ground.more_masks);
+            const eval_masks em = eval_refine_point(ref, q.x, q.y, p.run.ground.select, p.run.ground.more_masks);
             for (size_t k = 0; k < em.masks.size(); ++k) {
                 if (rle_area(em.masks[k]) == 0) {
                     counts["empty_masks"] = counts["empty_masks"].get<int>() + 1;
@@ -185,7 +171,7 @@ static json process_image(eval_models & m, const coco_run_params & p, const coco
                 json d = {
                     { "image_id", im.id },
                     { "category_id", q.category },
-                    { "segmentation", rle_json(em.masks[k]) },
+                    { "segmentation", eval_rle_json(em.masks[k]) },
                     { "score", em.scores[k] },
                     { "point", { q.x, q.y } },
                     { "mask_index", em.index[k] },
@@ -205,116 +191,42 @@ static json process_image(eval_models & m, const coco_run_params & p, const coco
 }
 
 eval_run_summary coco_run(eval_models & m, const coco_run_params & p) {
-    if (p.stage < 0 || p.stage > 2) {
-        fail("--stage must be 1, 2 or all, got %d", p.stage);
-    }
-    if (p.method == coco_method::random_point && p.stage == 1) {
+    if (p.method == coco_method::random_point && p.run.stage == 1) {
         fail("the random-point baseline has no stage 1 (it runs no LMM)");
     }
-    if (p.out_dir.empty()) {
-        fail("no output folder (-o)");
-    }
-    eval_run_summary sum;
-    const double     t_start = now_s();
-    const coco_dataset gt    = coco_load_dataset(p.ann_path);
-    const auto         cats  = image_categories(gt);
-    const std::string  attend_dir = p.attend_dir.empty() ? p.out_dir + "/attend" : p.attend_dir;
-    const std::string  img_out    = p.out_dir + "/images";
-    int64_t            b = 0, e = 0;
-    eval_chunk_range((int64_t) gt.images.size(), p.shard, &b, &e);
-    sum.n_total = (int64_t) gt.images.size();
-    sum.n_chunk = e - b;
-    auto image_path = [&](const coco_image & im) {
+    eval_run_check(p.run);
+    const double       t_start = now_s();
+    const coco_dataset gt      = coco_load_dataset(p.ann_path);
+    const auto         cats    = image_categories(gt);
+    const bool         uses_lmm = p.method == coco_method::attend_segment;
+
+    eval_run_images_params e;
+    e.kind     = "coco";
+    e.name     = "eval-coco";
+    e.uses_lmm = uses_lmm;
+    e.settings = { { "ann", eval_base_name(p.ann_path) },
+                   { "n_images", (int64_t) gt.images.size() },
+                   { "method", coco_method_name(p.method) },
+                   { "stage2", stage2_settings(p) } };
+    e.manifest = { { "ann_path", abs_path(p.ann_path) } };
+    e.n_images = (int64_t) gt.images.size();
+    e.t_start  = t_start;
+    e.id       = [&](int64_t i) { return std::to_string(gt.images[i].id); };
+    e.image_path = [&](int64_t i) {
+        const coco_image & im = gt.images[i];
         if (im.file_name.empty()) {
             fail("%s: image %lld has no file_name", p.ann_path.c_str(), (long long) im.id);
         }
-        return p.images_dir + "/" + im.file_name;
+        return p.run.images_dir + "/" + im.file_name;
     };
-    const bool uses_lmm = p.method == coco_method::attend_segment;
-
-    // manifests: <attend_dir>/eval.json (kind "attend") for stage 1, <out_dir>/eval.json for stage 2
-    json stage1 = eval_stage1_settings(p.stage1);
-    if (uses_lmm && p.stage != 2) {
-        make_dirs(attend_dir);
-        stage1 = eval_manifest_check_or_write(attend_dir, { { "kind", "attend" }, { "settings", stage1 } })["settings"];
-    } else if (uses_lmm) {
-        stage1 = eval_manifest_read(attend_dir)["settings"];
-    }
-    if (p.stage != 1) {
-        json settings = { { "ann", base_name(p.ann_path) },
-                          { "n_images", (int64_t) gt.images.size() },
-                          { "method", coco_method_name(p.method) },
-                          { "stage2", stage2_settings(p) } };
-        if (uses_lmm) {
-            settings["stage1"] = stage1;
-        }
-        eval_manifest_check_or_write(p.out_dir, { { "kind", "coco" },
-                                                  { "settings", settings },
-                                                  { "ann_path", abs_path(p.ann_path) },
-                                                  { "images_dir", abs_path(p.images_dir) },
-                                                  { "attend_dir", uses_lmm ? abs_path(attend_dir) : "" } });
-        make_dirs(img_out);
-    }
-    if (uses_lmm && p.stage == 2) {  // every image that needs stage 1 must have it
-        int64_t     n_missing = 0;
-        std::string first;
-        for (int64_t i = b; i < e; ++i) {
-            const coco_image & im = gt.images[i];
-            const std::string  id = std::to_string(im.id);
-            if (eval_result_complete(img_out + "/" + id + ".json") || !cats.count(im.id) ||
-                !eval_image_present(image_path(im)) || eval_attend_exists(attend_dir, id)) {
-                continue;
-            }
-            if (n_missing++ < 3) {
-                first += (first.empty() ? "" : ", ") + id;
-            }
-        }
-        if (n_missing > 0) {
-            fail("--stage 2: %lld images of this chunk have no stage-1 output in %s (e.g. %s); run --stage 1 first",
-                 (long long) n_missing, attend_dir.c_str(), first.c_str());
-        }
-    }
-
-    progress_bar bar(p.stage == 1 ? "eval-coco stage 1" : "eval-coco", e - b, p.progress);
-    for (int64_t i = b; i < e; ++i) {
+    e.needs_stage1 = [&](int64_t i) { return cats.count(gt.images[i].id) > 0; };  // no categories: nothing to match
+    e.process = [&](int64_t i, const std::string & path, const std::string & attend_dir, eval_run_summary & sum) {
+        static const std::vector<category_candidate> none;
         const coco_image & im = gt.images[i];
-        const std::string  id = std::to_string(im.id);
-        if (p.stage == 1) {
-            if (eval_attend_exists(attend_dir, id) || !cats.count(im.id)) {
-                ++sum.n_skipped;
-                bar.skip();
-                continue;
-            }
-        } else if (eval_result_complete(img_out + "/" + id + ".json")) {
-            ++sum.n_skipped;
-            bar.skip();
-            continue;
-        }
-        if (p.max_images >= 0 && sum.n_computed >= p.max_images) {
-            sum.stopped_early = true;
-            break;
-        }
-        const std::string path = image_path(im);
-        if (p.stage == 1) {
-            if (!eval_image_present(path)) {
-                GLM_LOG_WARN("eval-coco: image %lld: %s is missing\n", (long long) im.id, path.c_str());
-                ++sum.n_missing_images;
-            } else {
-                eval_attend_run_and_save(m, p.stage1, image_load(path), path, attend_dir, id);
-                ++sum.n_stage1;
-            }
-        } else {
-            static const std::vector<category_candidate> none;
-            auto        it = cats.find(im.id);
-            const json  r  = process_image(m, p, gt, im, it == cats.end() ? none : it->second, path, attend_dir, sum);
-            write_file_atomic(img_out + "/" + id + ".json", r.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
-        }
-        ++sum.n_computed;
-        bar.tick();
-    }
-    bar.finish();
-    sum.seconds = now_s() - t_start;
-    return sum;
+        auto               it = cats.find(im.id);
+        return process_image(m, p, gt, im, it == cats.end() ? none : it->second, path, attend_dir, sum);
+    };
+    return eval_run_images(m, p.run, e);
 }
 
 // ---- merge ----
@@ -371,13 +283,7 @@ coco_report coco_merge(const std::vector<std::string> & run_dirs, const coco_mer
     rep.detections = json::array();
     for (const auto & im : gt.images) {
         const std::string id = std::to_string(im.id);
-        std::string       path;
-        for (const auto & dir : run_dirs) {
-            if (file_exists(dir + "/images/" + id + ".json")) {
-                path = dir + "/images/" + id + ".json";
-                break;
-            }
-        }
+        const std::string path = eval_find_result(run_dirs, id);
         if (path.empty()) {
             ++rep.n_missing_results;
             continue;
@@ -407,20 +313,10 @@ coco_report coco_merge(const std::vector<std::string> & run_dirs, const coco_mer
     }
     rep.n_images_evaluated = (int64_t) evaluated.size();
     rep.n_detections       = (int64_t) rep.detections.size();
-    if (rep.n_missing_results > 0) {
-        if (!p.allow_partial) {
-            fail("%lld of %lld images have no result in %s%s (unfinished shards?); finish them, or merge with "
-                 "--partial to evaluate only the images done",
-                 (long long) rep.n_missing_results, (long long) rep.n_images_gt, run_dirs[0].c_str(),
-                 run_dirs.size() > 1 ? " and the other folders" : "");
-        }
-        rep.partial = true;
-    }
+    rep.partial = eval_check_coverage(rep.n_missing_results, rep.n_images_gt, rep.n_images_evaluated, run_dirs,
+                                      p.allow_partial);
     cocoeval_params ep;
     ep.img_ids = evaluated;
-    if (evaluated.empty()) {
-        fail("eval-merge: no image has a result yet");
-    }
     const std::vector<coco_annotation> dts = coco_parse_results(gt, rep.detections, "merged detections");
     rep.eval                               = coco_evaluate_segm(gt, dts, ep);
     rep.pacc                               = coco_point_accuracy(gt, points);

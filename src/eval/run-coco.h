@@ -24,9 +24,7 @@
 #pragma once
 
 #include "eval/cocoeval.h"
-#include "eval/progress.h"
 #include "eval/run-common.h"
-#include "ground.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,22 +38,14 @@ enum class coco_method { attend_segment, random_point };
 const char * coco_method_name(coco_method m);  // "attend-and-segment" | "random-point"
 
 struct coco_run_params {
+    eval_run_params run;             // folders, stage, shard, limit, the LMM run (attend-and-segment only), ground
+                                     // settings (run.ground.more_masks = --more-masks), refiner name, progress
     std::string ann_path;            // COCO instances file (instances_val2017.json)
-    std::string images_dir;          // folder of the images (file_name of each image is relative to it)
-    std::string out_dir;             // run folder
-    std::string attend_dir;          // stage-1 folder; "" = <out_dir>/attend
-    int         stage = 0;           // 0 = both stages, 1 = stage 1 only, 2 = stage 2 only (stage 1 must be done)
-    eval_shard  shard;               // contiguous chunk of the image list
-    int64_t     max_images = -1;     // stop after computing this many images (-1 = no limit); a rerun resumes
     coco_method method = coco_method::attend_segment;
-    eval_stage1_params stage1;       // the LMM run (attend-and-segment only)
-    ground_params      ground;       // heads, maps, SAM mask choice; ground.more_masks = --more-masks
     double      category_thresh = -1.0;  // keep a phrase when its similarity >= this; < 0 = the similarity's default
     std::string similarity_name;     // the category similarity's name() (recorded in the manifest)
     double      similarity_default_thresh = 0.5;  // its default_threshold()
-    std::string refiner_name;        // recorded in the manifest ("sam:<file>", "region", ...)
     uint64_t    baseline_seed = 0;   // random-point baseline
-    progress_params progress;
 };
 
 eval_run_summary coco_run(eval_models & m, const coco_run_params & p);

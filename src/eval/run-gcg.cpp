@@ -15,20 +15,6 @@ using json = nlohmann::json;
 
 static const char * k_result_format = "groundlmm.eval-gcg/1";
 
-static std::string base_name(const std::string & p) {
-    const size_t s = p.find_last_of('/');
-    return s == std::string::npos ? p : p.substr(s + 1);
-}
-
-static json load_json(const std::string & path) {
-    const std::vector<uint8_t> bytes = read_file(path);
-    try {
-        return json::parse(bytes.begin(), bytes.end());
-    } catch (const json::exception & e) {
-        fail("%s: malformed JSON: %s", path.c_str(), e.what());
-    }
-}
-
 static std::string id_text(const json & v, const std::string & where) {
     if (v.is_string()) {
         return v.get<std::string>();
@@ -48,7 +34,7 @@ static const json & member(const json & o, const char * key, const std::string &
 
 gcg_ground_truth gcg_load_ground_truth(const std::string & caption_path, const std::string & mask_path) {
     gcg_ground_truth gt;
-    const json       cap  = load_json(caption_path);
+    const json       cap  = coco_read_json(caption_path);
     const json &     imgs = member(cap, "images", caption_path);
     if (!imgs.is_array()) {
         fail("%s: 'images' must be an array", caption_path.c_str());
@@ -105,7 +91,7 @@ gcg_ground_truth gcg_load_ground_truth(const std::string & caption_path, const s
         }
     }
     // the mask file with its (string) image ids mapped to the caption file's numbering
-    json        mj   = load_json(mask_path);
+    json        mj   = coco_read_json(mask_path);
     json &      mimg = mj["images"];
     int64_t     next = (int64_t) gt.images.size() + 1;
     std::map<std::string, int64_t> num;
@@ -138,14 +124,8 @@ gcg_ground_truth gcg_load_ground_truth(const std::string & caption_path, const s
     return gt;
 }
 
-static json rle_json(const rle & r) { return { { "size", { r.h, r.w } }, { "counts", rle_to_string(r) } }; }
-
-static std::string image_path(const gcg_run_params & p, const gcg_gt_image & im) {
-    return p.images_dir + "/" + im.file_name;
-}
-
 static json process_image(eval_models & m, const gcg_run_params & p, const gcg_gt_image & im,
-                          const std::string & attend_dir, eval_run_summary & sum) {
+                          const std::string & path, const std::string & attend_dir, eval_run_summary & sum) {
     json r = {
         { "format", k_result_format },
         { "image_id", im.id },
@@ -158,7 +138,6 @@ static json process_image(eval_models & m, const gcg_run_params & p, const gcg_g
         { "scores", json::array() },
     };
     json counts = { { "phrases", 0 }, { "no_tokens", 0 }, { "masks", 0 }, { "empty_masks", 0 } };
-    const std::string path = image_path(p, im);
     std::vector<std::string> phrases;
     if (!eval_image_present(path)) {
         GLM_LOG_WARN("eval-gcg: image %s: %s is missing (an empty prediction)\n", im.id.c_str(), path.c_str());
@@ -166,19 +145,13 @@ static json process_image(eval_models & m, const gcg_run_params & p, const gcg_g
         r["status"] = "missing-image";
     } else {
         const image_u8 img = image_load(path);
-        attend_result  att;
-        if (eval_attend_exists(attend_dir, im.id)) {
-            att = attend_load(attend_dir + "/" + im.id);
-        } else {
-            att = eval_attend_run_and_save(m, p.stage1, img, path, attend_dir, im.id);
-            ++sum.n_stage1;
-        }
+        const attend_result att = eval_attend_load_or_run(m, p.run.stage1, img, path, attend_dir, im.id, &sum);
         if (att.image_w != img.w || att.image_h != img.h) {
             fail("image %s: the stage-1 output was made on a %dx%d image, the file is %dx%d", im.id.c_str(),
                  att.image_w, att.image_h, img.w, img.h);
         }
         r["caption"]     = att.out.answer;
-        ground_params gp = p.ground;
+        ground_params gp = p.run.ground;
         gp.keep_empty    = true;
         gp.more_masks    = false;
         gp.keep_maps     = false;
@@ -195,7 +168,7 @@ static json process_image(eval_models & m, const gcg_run_params & p, const gcg_g
                 ref.set_image(img);
                 image_set = true;
             }
-            const eval_masks em = eval_refine_point(ref, ph.x, ph.y, p.ground.select, false);
+            const eval_masks em = eval_refine_point(ref, ph.x, ph.y, p.run.ground.select, false);
             counts["masks"]     = counts["masks"].get<int>() + 1;
             if (rle_area(em.masks[0]) == 0) {
                 counts["empty_masks"] = counts["empty_masks"].get<int>() + 1;  // kept, as the official code does
@@ -203,7 +176,7 @@ static json process_image(eval_models & m, const gcg_run_params & p, const gcg_g
             phrases.push_back(ph.np.text);
             r["phrases"].push_back(ph.np.text);
             r["heads"].push_back(ph.np.head_text);
-            r["pred_masks"].push_back(rle_json(em.masks[0]));
+            r["pred_masks"].push_back(eval_rle_json(em.masks[0]));
             r["points"].push_back({ ph.x, ph.y });
             r["scores"].push_back(em.scores[0]);
         }
@@ -234,105 +207,37 @@ static json process_image(eval_models & m, const gcg_run_params & p, const gcg_g
 }
 
 eval_run_summary gcg_run(eval_models & m, const gcg_run_params & p) {
-    if (p.stage < 0 || p.stage > 2) {
-        fail("--stage must be 1, 2 or all, got %d", p.stage);
-    }
-    if (p.out_dir.empty()) {
-        fail("no output folder (-o)");
-    }
-    eval_run_summary       sum;
-    const double           t_start    = now_s();
-    const gcg_ground_truth gt         = gcg_load_ground_truth(p.caption_gt_path, p.mask_gt_path);
-    const std::string      attend_dir = p.attend_dir.empty() ? p.out_dir + "/attend" : p.attend_dir;
-    const std::string      img_out    = p.out_dir + "/images";
-    int64_t                b = 0, e = 0;
-    eval_chunk_range((int64_t) gt.images.size(), p.shard, &b, &e);
-    sum.n_total = (int64_t) gt.images.size();
-    sum.n_chunk = e - b;
+    eval_run_check(p.run);
+    const double           t_start = now_s();
+    const gcg_ground_truth gt      = gcg_load_ground_truth(p.caption_gt_path, p.mask_gt_path);
+    const ground_params &  g       = p.run.ground;
 
-    json stage1 = eval_stage1_settings(p.stage1);
-    if (p.stage != 2) {
-        make_dirs(attend_dir);
-        stage1 = eval_manifest_check_or_write(attend_dir, { { "kind", "attend" }, { "settings", stage1 } })["settings"];
-    } else {
-        stage1 = eval_manifest_read(attend_dir)["settings"];
-    }
-    if (p.stage != 1) {
-        const json settings = {
-            { "caption_gt", base_name(p.caption_gt_path) },
-            { "mask_gt", base_name(p.mask_gt_path) },
-            { "n_images", (int64_t) gt.images.size() },
-            { "method", "attend-and-segment" },
-            { "stage1", stage1 },
-            { "stage2",
-              { { "refiner", p.refiner_name },
-                { "mask_select", mask_select_name(p.ground.select) },
-                { "heads", attn_heads_name(p.ground.heads) },
-                { "aspect", map_aspect_name(p.ground.maps.aspect) },
-                { "normalize", p.ground.maps.normalize },
-                { "remove_corner", p.ground.maps.remove_corner },
-                { "text_similarity", p.text_sim_name } } },
-        };
-        eval_manifest_check_or_write(p.out_dir, { { "kind", "gcg" },
-                                                  { "settings", settings },
-                                                  { "caption_gt_path", abs_path(p.caption_gt_path) },
-                                                  { "mask_gt_path", abs_path(p.mask_gt_path) },
-                                                  { "images_dir", abs_path(p.images_dir) },
-                                                  { "attend_dir", abs_path(attend_dir) } });
-        make_dirs(img_out);
-    }
-    if (p.stage == 2) {
-        int64_t     n_missing = 0;
-        std::string first;
-        for (int64_t i = b; i < e; ++i) {
-            const gcg_gt_image & im = gt.images[i];
-            if (eval_result_complete(img_out + "/" + im.id + ".json") || !eval_image_present(image_path(p, im)) ||
-                eval_attend_exists(attend_dir, im.id)) {
-                continue;
-            }
-            if (n_missing++ < 3) {
-                first += (first.empty() ? "" : ", ") + im.id;
-            }
-        }
-        if (n_missing > 0) {
-            fail("--stage 2: %lld images of this chunk have no stage-1 output in %s (e.g. %s); run --stage 1 first",
-                 (long long) n_missing, attend_dir.c_str(), first.c_str());
-        }
-    }
-
-    progress_bar bar(p.stage == 1 ? "eval-gcg stage 1" : "eval-gcg", e - b, p.progress);
-    for (int64_t i = b; i < e; ++i) {
-        const gcg_gt_image & im = gt.images[i];
-        const bool done = p.stage == 1 ? eval_attend_exists(attend_dir, im.id)
-                                       : eval_result_complete(img_out + "/" + im.id + ".json");
-        if (done) {
-            ++sum.n_skipped;
-            bar.skip();
-            continue;
-        }
-        if (p.max_images >= 0 && sum.n_computed >= p.max_images) {
-            sum.stopped_early = true;
-            break;
-        }
-        const std::string path = image_path(p, im);
-        if (p.stage == 1) {
-            if (!eval_image_present(path)) {
-                GLM_LOG_WARN("eval-gcg: image %s: %s is missing\n", im.id.c_str(), path.c_str());
-                ++sum.n_missing_images;
-            } else {
-                eval_attend_run_and_save(m, p.stage1, image_load(path), path, attend_dir, im.id);
-                ++sum.n_stage1;
-            }
-        } else {
-            const json r = process_image(m, p, im, attend_dir, sum);
-            write_file_atomic(img_out + "/" + im.id + ".json", r.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
-        }
-        ++sum.n_computed;
-        bar.tick();
-    }
-    bar.finish();
-    sum.seconds = now_s() - t_start;
-    return sum;
+    eval_run_images_params e;
+    e.kind     = "gcg";
+    e.name     = "eval-gcg";
+    e.settings = {
+        { "caption_gt", eval_base_name(p.caption_gt_path) },
+        { "mask_gt", eval_base_name(p.mask_gt_path) },
+        { "n_images", (int64_t) gt.images.size() },
+        { "method", "attend-and-segment" },
+        { "stage2",
+          { { "refiner", p.run.refiner_name },
+            { "mask_select", mask_select_name(g.select) },
+            { "heads", attn_heads_name(g.heads) },
+            { "aspect", map_aspect_name(g.maps.aspect) },
+            { "normalize", g.maps.normalize },
+            { "remove_corner", g.maps.remove_corner },
+            { "text_similarity", p.text_sim_name } } },
+    };
+    e.manifest = { { "caption_gt_path", abs_path(p.caption_gt_path) }, { "mask_gt_path", abs_path(p.mask_gt_path) } };
+    e.n_images   = (int64_t) gt.images.size();
+    e.t_start    = t_start;
+    e.id         = [&](int64_t i) { return gt.images[i].id; };
+    e.image_path = [&](int64_t i) { return p.run.images_dir + "/" + gt.images[i].file_name; };
+    e.process    = [&](int64_t i, const std::string & path, const std::string & attend_dir, eval_run_summary & sum) {
+        return process_image(m, p, gt.images[i], path, attend_dir, sum);
+    };
+    return eval_run_images(m, p.run, e);
 }
 
 // ---- merge ----
@@ -370,13 +275,7 @@ gcg_report gcg_merge(const std::vector<std::string> & run_dirs, const gcg_merge_
     std::vector<std::string>              hyps;
     std::vector<std::vector<std::string>> refs;
     for (const auto & im : gt.images) {
-        std::string path;
-        for (const auto & dir : run_dirs) {
-            if (file_exists(dir + "/images/" + im.id + ".json")) {
-                path = dir + "/images/" + im.id + ".json";
-                break;
-            }
-        }
+        const std::string path = eval_find_result(run_dirs, im.id);
         if (path.empty()) {
             ++rep.n_missing_results;
             continue;
@@ -424,18 +323,8 @@ gcg_report gcg_merge(const std::vector<std::string> & run_dirs, const gcg_merge_
         refs.push_back(im.captions);
     }
     rep.n_images_evaluated = (int64_t) evaluated.size();
-    if (rep.n_missing_results > 0) {
-        if (!p.allow_partial) {
-            fail("%lld of %lld images have no result in %s%s (unfinished shards?); finish them, or merge with "
-                 "--partial to evaluate only the images done",
-                 (long long) rep.n_missing_results, (long long) rep.n_images_gt, run_dirs[0].c_str(),
-                 run_dirs.size() > 1 ? " and the other folders" : "");
-        }
-        rep.partial = true;
-    }
-    if (evaluated.empty()) {
-        fail("eval-merge: no image has a result yet");
-    }
+    rep.partial = eval_check_coverage(rep.n_missing_results, rep.n_images_gt, rep.n_images_evaluated, run_dirs,
+                                      p.allow_partial);
     rep.gcg = gcg_evaluate(evaluated, gcg_params());
     if (!rep.partial) {
         rep.ap = gcg_mask_ap(gt.masks, evaluated, 1);

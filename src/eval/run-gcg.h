@@ -28,9 +28,7 @@
 #include "eval/cocoeval.h"
 #include "eval/gcg.h"
 #include "eval/meteor.h"
-#include "eval/progress.h"
 #include "eval/run-common.h"
-#include "ground.h"
 
 #include <nlohmann/json.hpp>
 
@@ -60,19 +58,12 @@ struct gcg_ground_truth {
 gcg_ground_truth gcg_load_ground_truth(const std::string & caption_path, const std::string & mask_path);
 
 struct gcg_run_params {
+    eval_run_params run;             // folders (images: GranDf_HA_images/val_test), stage, shard, limit, the LMM
+                                     // run, ground settings (run.ground.more_masks is not used: one mask per
+                                     // phrase), refiner name, progress
     std::string caption_gt_path;     // *_gcg_coco_caption_gt.json
     std::string mask_gt_path;        // *_gcg_coco_mask_gt.json
-    std::string images_dir;          // GranDf_HA_images/val_test
-    std::string out_dir;             // run folder
-    std::string attend_dir;          // stage-1 folder; "" = <out_dir>/attend
-    int         stage = 0;           // 0 = both, 1 = stage 1 only, 2 = stage 2 only
-    eval_shard  shard;
-    int64_t     max_images = -1;     // stop after computing this many images (-1 = no limit)
-    eval_stage1_params stage1;
-    ground_params      ground;       // heads, maps, SAM mask choice (more_masks is not used: one mask per phrase)
-    std::string refiner_name;        // recorded in the manifest
     std::string text_sim_name;       // text_similarity::name(), recorded
-    progress_params progress;
 };
 
 eval_run_summary gcg_run(eval_models & m, const gcg_run_params & p);

@@ -91,6 +91,29 @@ std::vector<std::string> list_result_files(const std::string & dir) {
     return out;
 }
 
+std::string eval_find_result(const std::vector<std::string> & run_dirs, const std::string & id) {
+    for (const auto & dir : run_dirs) {
+        if (file_exists(dir + "/images/" + id + ".json")) {
+            return dir + "/images/" + id + ".json";
+        }
+    }
+    return "";
+}
+
+bool eval_check_coverage(int64_t n_missing_results, int64_t n_images_gt, int64_t n_evaluated,
+                         const std::vector<std::string> & run_dirs, bool allow_partial) {
+    if (n_missing_results > 0 && !allow_partial) {
+        fail("%lld of %lld images have no result in %s%s (unfinished shards?); finish them, or merge with "
+             "--partial to evaluate only the images done",
+             (long long) n_missing_results, (long long) n_images_gt, run_dirs[0].c_str(),
+             run_dirs.size() > 1 ? " and the other folders" : "");
+    }
+    if (n_evaluated == 0) {
+        fail("eval-merge: no image has a result yet");
+    }
+    return n_missing_results > 0;
+}
+
 std::string eval_id_filename(const std::string & id) {
     if (id.empty() || id == "." || id == ".." || id.size() > 200) {
         fail("image id '%s' cannot name a result file", id.c_str());
@@ -101,6 +124,11 @@ std::string eval_id_filename(const std::string & id) {
         }
     }
     return id;
+}
+
+std::string eval_base_name(const std::string & path) {
+    const size_t s = path.find_last_of('/');
+    return s == std::string::npos ? path : path.substr(s + 1);
 }
 
 std::string abs_path(const std::string & path) {

@@ -41,6 +41,13 @@ nlohmann::json eval_read_result(const std::string & path);
 // folder has none.
 std::vector<std::string> list_result_files(const std::string & dir);
 
+// The result file <dir>/images/<id>.json of the first run folder that has one; "" when none has.
+std::string eval_find_result(const std::vector<std::string> & run_dirs, const std::string & id);
+// A merge's coverage: fails when images have no result and !allow_partial (finish the shards, or --partial), or when
+// no image has one; returns whether the merge is partial.
+bool eval_check_coverage(int64_t n_missing_results, int64_t n_images_gt, int64_t n_evaluated,
+                         const std::vector<std::string> & run_dirs, bool allow_partial);
+
 // A file-name-safe form of an image id ("139", "sa_10010541"); throws for ids that cannot name a file.
 std::string eval_id_filename(const std::string & id);
 
@@ -51,6 +58,9 @@ nlohmann::json eval_manifest_read(const std::string & run_dir);
 // The manifest of the first of `run_dirs` (the shards of one run, to be merged), after checking that it is a run of
 // `kind` ("coco", "gcg") and that every other shard has the same kind and settings (a clear error otherwise).
 nlohmann::json eval_manifest_of_shards(const std::vector<std::string> & run_dirs, const char * kind);
+
+// The file name of a path (what follows the last '/'), recorded in manifests' settings.
+std::string eval_base_name(const std::string & path);
 
 // The absolute form of a path (recorded in manifests, so that a merge from another folder finds the files).
 std::string abs_path(const std::string & path);

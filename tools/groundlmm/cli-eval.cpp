@@ -38,21 +38,27 @@ void cli_eval_opts::add(CLI::App & app) {
 
 int cli_eval_opts::stage_number() const { return stage == "all" ? 0 : std::stoi(stage); }
 
-glm::eval_shard cli_eval_opts::shard() const { return { num_chunks, chunk_idx }; }
-
-glm::ground_params cli_eval_opts::ground_params(const cli_gen_opts & go) const {
-    glm::ground_params gp = glm::ground_default_params();
-    gp.heads              = go.attn_heads();
-    gp.maps.aspect        = glm::map_aspect_from_name(aspect);
-    gp.maps.normalize     = !no_normalize;
-    gp.maps.remove_corner = remove_corner;
-    gp.select             = glm::mask_select_from_name(mask_index);
-    return gp;
-}
-
-glm::progress_params cli_eval_opts::progress() const {
-    glm::progress_params p;
-    p.enabled = !no_progress;
+glm::eval_run_params cli_eval_opts::run_params(const cli_model_opts & mo, const cli_gen_opts & go) const {
+    glm::eval_run_params p;
+    p.images_dir         = images;
+    p.out_dir            = out;
+    p.attend_dir         = attend_dir;
+    p.stage              = stage_number();
+    p.shard              = { num_chunks, chunk_idx };
+    p.max_images         = limit;
+    p.stage1.gen         = go.gen_params();
+    p.stage1.heads       = go.attn_heads();
+    p.stage1.llm_name    = cli_base_name(mo.model);
+    p.stage1.vision_name = cli_base_name(mo.vision);
+    p.stage1.lora_name   = cli_base_name(mo.lora);
+    p.ground             = glm::ground_default_params();
+    p.ground.heads              = go.attn_heads();
+    p.ground.maps.aspect        = glm::map_aspect_from_name(aspect);
+    p.ground.maps.normalize     = !no_normalize;
+    p.ground.maps.remove_corner = remove_corner;
+    p.ground.select             = glm::mask_select_from_name(mask_index);
+    p.refiner_name       = refiner_label();
+    p.progress.enabled   = !no_progress;
     return p;
 }
 
@@ -148,11 +154,14 @@ std::string cli_eval_models::text_name() const {
     return bert_path.empty() ? "fallback:" + words_name() + " of head nouns (not BERT)" : "bert:" + cli_base_name(bert_path);
 }
 
-void cli_print_summary(const char * what, const glm::eval_run_summary & s, const std::string & out) {
+void cli_print_summary(const char * what, const glm::eval_run_summary & s, const cli_eval_opts & eo) {
     fprintf(stderr,
             "%s: chunk of %lld/%lld images: %lld computed now (%lld LMM runs), %lld already done, %lld missing image "
             "files%s; %.1fs. Results in %s\n",
             what, (long long) s.n_chunk, (long long) s.n_total, (long long) s.n_computed, (long long) s.n_stage1,
             (long long) s.n_skipped, (long long) s.n_missing_images,
-            s.stopped_early ? " (stopped at --limit; rerun to continue)" : "", s.seconds, out.c_str());
+            s.stopped_early ? " (stopped at --limit; rerun to continue)" : "", s.seconds, eo.out.c_str());
+    if (eo.stage_number() != 1) {
+        fprintf(stderr, "merge and print the table with: groundlmm eval-merge %s\n", eo.out.c_str());
+    }
 }

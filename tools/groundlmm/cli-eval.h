@@ -34,9 +34,8 @@ struct cli_eval_opts {
 
     void add(CLI::App & app);
     int  stage_number() const;            // 0 = all, 1, 2
-    glm::eval_shard      shard() const;
-    glm::ground_params   ground_params(const cli_gen_opts & go) const;
-    glm::progress_params progress() const;
+    // The settings every run has (folders, stage, shard, limit, the LMM run, ground and refiner settings, progress).
+    glm::eval_run_params run_params(const cli_model_opts & mo, const cli_gen_opts & go) const;
     std::string          refiner_label() const;  // "sam:<file>" | "region"
     void                 check(bool needs_lmm, int stage, const cli_model_opts & mo) const;
 };
@@ -73,5 +72,5 @@ private:
 
 // "name" of a path (the file name) for manifests.
 std::string cli_base_name(const std::string & path);
-// Prints the run summary line to stderr.
-void cli_print_summary(const char * what, const glm::eval_run_summary & s, const std::string & out);
+// Prints the run summary line to stderr, and how to merge the results unless the run was stage 1 only.
+void cli_print_summary(const char * what, const glm::eval_run_summary & s, const cli_eval_opts & eo);

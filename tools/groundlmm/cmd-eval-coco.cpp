@@ -42,31 +42,15 @@ int cmd_eval_coco(int argc, char ** argv) {
     models.word_vectors = word_vectors;
 
     glm::coco_run_params p;
-    p.ann_path          = ann;
-    p.images_dir        = eo.images;
-    p.out_dir           = eo.out;
-    p.attend_dir        = eo.attend_dir;
-    p.stage             = stage;
-    p.shard             = eo.shard();
-    p.max_images        = eo.limit;
-    p.method            = random ? glm::coco_method::random_point : glm::coco_method::attend_segment;
-    p.stage1.gen        = go.gen_params();
-    p.stage1.heads      = go.attn_heads();
-    p.stage1.llm_name   = cli_base_name(mo.model);
-    p.stage1.vision_name = cli_base_name(mo.vision);
-    p.stage1.lora_name  = cli_base_name(mo.lora);
-    p.ground            = eo.ground_params(go);
-    p.ground.more_masks = more;
-    p.category_thresh   = thresh;
-    p.similarity_name   = models.words_name();
+    p.run                       = eo.run_params(mo, go);
+    p.run.ground.more_masks     = more;
+    p.ann_path                  = ann;
+    p.method                    = random ? glm::coco_method::random_point : glm::coco_method::attend_segment;
+    p.category_thresh           = thresh;
+    p.similarity_name           = models.words_name();
     p.similarity_default_thresh = word_vectors.empty() ? glm::k_category_thresh_wordnet : glm::k_category_thresh_vectors;
-    p.refiner_name      = eo.refiner_label();
-    p.baseline_seed     = bseed;
-    p.progress          = eo.progress();
+    p.baseline_seed             = bseed;
     const glm::eval_run_summary s = glm::coco_run(models, p);
-    cli_print_summary("eval-coco", s, eo.out);
-    if (stage != 1) {
-        fprintf(stderr, "merge and print the table with: groundlmm eval-merge %s\n", eo.out.c_str());
-    }
+    cli_print_summary("eval-coco", s, eo);
     return 0;
 }

@@ -37,27 +37,11 @@ int cmd_eval_gcg(int argc, char ** argv) {
     models.bert_path    = bert;
 
     glm::gcg_run_params p;
-    p.caption_gt_path    = cap_gt;
-    p.mask_gt_path       = mask_gt;
-    p.images_dir         = eo.images;
-    p.out_dir            = eo.out;
-    p.attend_dir         = eo.attend_dir;
-    p.stage              = stage;
-    p.shard              = eo.shard();
-    p.max_images         = eo.limit;
-    p.stage1.gen         = go.gen_params();
-    p.stage1.heads       = go.attn_heads();
-    p.stage1.llm_name    = cli_base_name(mo.model);
-    p.stage1.vision_name = cli_base_name(mo.vision);
-    p.stage1.lora_name   = cli_base_name(mo.lora);
-    p.ground             = eo.ground_params(go);
-    p.refiner_name       = eo.refiner_label();
-    p.text_sim_name      = models.text_name();
-    p.progress           = eo.progress();
+    p.run             = eo.run_params(mo, go);
+    p.caption_gt_path = cap_gt;
+    p.mask_gt_path    = mask_gt;
+    p.text_sim_name   = models.text_name();
     const glm::eval_run_summary s = glm::gcg_run(models, p);
-    cli_print_summary("eval-gcg", s, eo.out);
-    if (stage != 1) {
-        fprintf(stderr, "merge and print the table with: groundlmm eval-merge %s\n", eo.out.c_str());
-    }
+    cli_print_summary("eval-gcg", s, eo);
     return 0;
 }
