@@ -4,6 +4,7 @@
 #include "attend.h"
 #include "common.h"
 #include "models/clip.h"
+#include "util/golden-models.h"
 #include "util/random-llama.h"
 
 #include <gtest/gtest.h>
@@ -17,12 +18,7 @@ static const std::string k_dir    = std::string(GLM_GOLDEN_ROOT) + "/llava/";
 static const std::string k_llm    = k_dir + "llava-tiny-f32.gguf";
 static const std::string k_mmproj = k_dir + "mmproj-llava-tiny-f32.gguf";
 
-static std::string tmp_dir(const std::string & name) {
-    const std::string d = (std::filesystem::temp_directory_path() / ("glm-test-attend-" + name)).string();
-    std::filesystem::remove_all(d);
-    make_dirs(d);
-    return d;
-}
+static std::string tmp_dir(const std::string & name) { return test::fresh_tmp_dir("attend-" + name); }
 
 static std::string error_of(const std::function<void()> & f) {
     try {
@@ -33,25 +29,13 @@ static std::string error_of(const std::function<void()> & f) {
     return "";
 }
 
-static lmm_params small_params(const std::string & model) {
-    lmm_params p;
-    p.model     = model;
-    p.n_ctx     = 1024;
-    p.n_threads = 2;
-    return p;
-}
-
 TEST(Attend, RunSaveLoadRoundTrip) {
     log_route_ggml(false);
-    compute_backend be({ 2, true });
-    clip_encoder    enc(k_mmproj, be);
-    lmm_params      lp = small_params(k_llm);
-    lmm_model       lm(lp);
-    lmm_session     ls(lm, lp);
+    test::golden_llava g(k_dir);
     gen_params      gp;
     gp.n_predict = 8;
     const image_u8 img = image_load(k_dir + "image.png");
-    attend_result  r   = attend_run(enc, ls, img, gp, attn_heads::official);
+    attend_result  r   = attend_run(g.enc, g.ls, img, gp, attn_heads::official);
     ASSERT_EQ(r.n_tokens(), 8);
     EXPECT_EQ(r.out.maps.n_rows, 8);
     EXPECT_EQ(r.grid_w, 24);
@@ -101,16 +85,16 @@ TEST(Attend, RunSaveLoadRoundTrip) {
 
 TEST(Attend, BadModelFiles) {
     log_route_ggml(false);
-    EXPECT_NE(error_of([] { lmm_model m(small_params("/nonexistent/llm.gguf")); }).find("not found"),
+    EXPECT_NE(error_of([] { lmm_model m(test::golden_llm_params("/nonexistent/llm.gguf")); }).find("not found"),
               std::string::npos);
     const std::string dir = tmp_dir("bad");
     write_file(dir + "/text.gguf", std::string("this is not a model"));
-    EXPECT_NE(error_of([&] { lmm_model m(small_params(dir + "/text.gguf")); }).find("not a GGUF"),
+    EXPECT_NE(error_of([&] { lmm_model m(test::golden_llm_params(dir + "/text.gguf")); }).find("not a GGUF"),
               std::string::npos);
     // truncated: the first half of the golden LLM
     std::vector<uint8_t> bytes = read_file(k_llm);
     write_file(dir + "/half.gguf", bytes.data(), bytes.size() / 2);
-    const std::string e1 = error_of([&] { lmm_model m(small_params(dir + "/half.gguf")); });
+    const std::string e1 = error_of([&] { lmm_model m(test::golden_llm_params(dir + "/half.gguf")); });
     EXPECT_NE(e1.find("half.gguf"), std::string::npos) << e1;
     std::vector<uint8_t> mm = read_file(k_mmproj);
     write_file(dir + "/half-mmproj.gguf", mm.data(), mm.size() / 2);
@@ -132,13 +116,13 @@ TEST(Attend, MismatchedPairAndLimits) {
     clip_encoder    enc(k_mmproj, be);
     const image_u8  img = image_load(k_dir + "image.png");
     {
-        lmm_params  lp = small_params(dir + "/narrow.gguf");
+        lmm_params  lp = test::golden_llm_params(dir + "/narrow.gguf");
         lmm_model   lm(lp);
         lmm_session ls(lm, lp);
         const std::string e = error_of([&] { attend_run(enc, ls, img, gen_params()); });
         EXPECT_NE(e.find("mismatched"), std::string::npos) << e;
     }
-    lmm_params lp = small_params(k_llm);
+    lmm_params lp = test::golden_llm_params(k_llm);
     lp.n_ctx      = 512;  // the prompt alone is 621 tokens
     lmm_model   lm(lp);
     lmm_session ls(lm, lp);
@@ -159,18 +143,14 @@ TEST(Attend, MismatchedPairAndLimits) {
 
 TEST(Attend, ImageSmallerThanTheGrid) {
     log_route_ggml(false);
-    compute_backend be({ 2, true });
-    clip_encoder    enc(k_mmproj, be);
-    lmm_params      lp = small_params(k_llm);
-    lmm_model       lm(lp);
-    lmm_session     ls(lm, lp);
+    test::golden_llava g(k_dir);
     image_u8        img;
     img.w = 7;
     img.h = 3;
     img.rgb.assign(7 * 3 * 3, 200);
     gen_params gp;
     gp.n_predict          = 3;
-    const attend_result r = attend_run(enc, ls, img, gp);
+    const attend_result r = attend_run(g.enc, g.ls, img, gp);
     EXPECT_EQ(r.n_tokens(), 3);
     EXPECT_EQ(r.geom.side, 7);
     EXPECT_EQ(r.geom.pad_y, 2);
@@ -189,7 +169,7 @@ TEST(Attend, LoraAdapterIsApplied) {
     gp.forced      = { 300, 301, 302 };
     gp.keep_logits = true;
     auto logits = [&](const std::string & lora, float scale) {
-        lmm_params lp = small_params(dir + "/llm.gguf");
+        lmm_params lp = test::golden_llm_params(dir + "/llm.gguf");
         lp.lora       = lora;
         lp.lora_scale = scale;
         lmm_model   lm(lp);
@@ -208,7 +188,7 @@ TEST(Attend, LoraAdapterIsApplied) {
     EXPECT_LT(diff0, 1e-5);  // at scale 0 it does not
     // an adapter for another model is refused with the reason
     const std::string e = error_of([&] {
-        lmm_params lp = small_params(k_llm);
+        lmm_params lp = test::golden_llm_params(k_llm);
         lp.lora       = dir + "/lora.gguf";
         lmm_model lm(lp);
     });

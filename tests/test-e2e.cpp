@@ -5,10 +5,9 @@
 #include "attend.h"
 #include "common.h"
 #include "ground.h"
-#include "models/clip.h"
 #include "outputs.h"
 #include "refine-sam.h"
-#include "sam-convert.h"
+#include "util/golden-models.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,33 +21,18 @@ static const std::string k_root = GLM_GOLDEN_ROOT;
 
 TEST(EndToEnd, LlavaPlusSam) {
     log_route_ggml(false);
-    const std::string dir = (std::filesystem::temp_directory_path() / "glm-test-e2e").string();
-    std::filesystem::remove_all(dir);
-    make_dirs(dir);
-
+    const std::string dir = test::fresh_tmp_dir("e2e");
     // SAM from the official-format checkpoint, as a user converts it
-    const nlohmann::json sc = nlohmann::json::parse(std::ifstream(k_root + "/sam/cases.json"));
-    sam_convert_params   cp;
-    cp.input         = k_root + "/sam/sam-tiny.pth";
-    cp.output        = dir + "/sam-tiny.gguf";
-    cp.decoder_heads = sc["model"].value("decoder_heads", 0);
-    sam_convert(cp);
+    const std::string sam_gguf = test::convert_golden_sam(k_root + "/sam", dir);
 
-    compute_backend be({ 2, true });
-    clip_encoder    enc(k_root + "/llava/mmproj-llava-tiny-f32.gguf", be);
-    lmm_params      lp;
-    lp.model     = k_root + "/llava/llava-tiny-f32.gguf";
-    lp.n_ctx     = 1024;
-    lp.n_threads = 2;
-    lmm_model   lm(lp);
-    lmm_session ls(lm, lp);
-    const image_u8 img = image_load(k_root + "/llava/image.png");
-    gen_params     gp;
-    gp.forced           = lm.tokenize("The image shows a red circle next to a blue square.", false);
-    attend_result att   = attend_run(enc, ls, img, gp);
+    test::golden_llava m(k_root + "/llava");
+    const image_u8     img = image_load(k_root + "/llava/image.png");
+    gen_params         gp;
+    gp.forced           = m.lm.tokenize("The image shows a red circle next to a blue square.", false);
+    attend_result att   = attend_run(m.enc, m.ls, img, gp);
     att.image_path      = k_root + "/llava/image.png";
 
-    sam_refiner         sam(sam_model::load(cp.output, be), be);
+    sam_refiner         sam(sam_model::load(sam_gguf, m.be), m.be);
     const phrase_chunker chunker;
     ground_params gprm;
     gprm.more_masks       = true;  // keep SAM's three candidates to check the selection

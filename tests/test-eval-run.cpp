@@ -14,8 +14,8 @@
 #include "phrases.h"
 #include "refine-region.h"
 #include "refine-sam.h"
-#include "sam-convert.h"
 #include "toy/world.h"
+#include "util/golden-models.h"
 #include "util/tiny-bert.h"
 
 #include <gtest/gtest.h>
@@ -31,43 +31,20 @@ namespace fs = std::filesystem;
 
 static const std::string k_root = GLM_GOLDEN_ROOT;
 
-static std::string tmp_dir(const std::string & name) {
-    const std::string d = (fs::temp_directory_path() / ("glm-test-eval-run-" + name)).string();
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
+static std::string tmp_dir(const std::string & name) { return test::fresh_tmp_dir("eval-run-" + name); }
 
 // ---- the models: loaded once per process, handed out through eval_models ----
 
 struct shared_models {
-    compute_backend              be{ { 2, true } };
-    clip_encoder                 enc{ k_root + "/llava/mmproj-llava-tiny-f32.gguf", be };
-    lmm_params                   lp;
-    std::unique_ptr<lmm_model>   lm;
-    std::unique_ptr<lmm_session> ls;
-    phrase_chunker               chunker;
+    test::golden_llava               m{ k_root + "/llava" };
+    phrase_chunker                   chunker;
     std::unique_ptr<word_similarity> words = word_similarity_wordnet();
-    std::string                  sam_path;
+    std::string                      sam_path;
 
-    shared_models() {
-        log_route_ggml(false);
-        lp.model     = k_root + "/llava/llava-tiny-f32.gguf";
-        lp.n_ctx     = 1024;
-        lp.n_threads = 2;
-        lm           = std::make_unique<lmm_model>(lp);
-        ls           = std::make_unique<lmm_session>(*lm, lp);
-    }
+    shared_models() { log_route_ggml(false); }
     const std::string & sam() {  // the golden tiny SAM, converted from its official-format checkpoint
         if (sam_path.empty()) {
-            const std::string  d  = tmp_dir("sam");
-            const json         sc = json::parse(std::ifstream(k_root + "/sam/cases.json"));
-            sam_convert_params cp;
-            cp.input         = k_root + "/sam/sam-tiny.pth";
-            cp.output        = d + "/sam-tiny.gguf";
-            cp.decoder_heads = sc["model"].value("decoder_heads", 0);
-            sam_convert(cp);
-            sam_path = cp.output;
+            sam_path = test::convert_golden_sam(k_root + "/sam", tmp_dir("sam"));
         }
         return sam_path;
     }
@@ -85,16 +62,16 @@ struct test_models : eval_models {
     std::string                        bert_path;
     int n_lmm = 0, n_refine = 0;
 
-    vision_encoder & encoder() override { return shared().enc; }
+    vision_encoder & encoder() override { return shared().m.enc; }
     lmm_session &    lmm() override {
         ++n_lmm;
-        return *shared().ls;
+        return shared().m.ls;
     }
     refiner & refine() override {
         ++n_refine;
         if (!ref) {
             if (refiner_kind == "sam") {
-                ref = std::make_unique<sam_refiner>(sam_model::load(shared().sam(), shared().be), shared().be);
+                ref = std::make_unique<sam_refiner>(sam_model::load(shared().sam(), shared().m.be), shared().m.be);
             } else {
                 ref = std::make_unique<region_refiner>();
             }

@@ -10,6 +10,7 @@
 #include "eval/wordnet-nouns.h"
 #include "gguf-loader.h"
 #include "phrases.h"
+#include "util/golden-models.h"
 #include "util/tiny-bert.h"
 
 #include <gtest/gtest.h>
@@ -23,12 +24,7 @@
 using namespace glm;
 using json = nlohmann::json;
 
-static std::string tmp_dir(const char * name) {
-    const std::string d = (std::filesystem::temp_directory_path() / (std::string("glm-test-eval-text-") + name)).string();
-    std::filesystem::remove_all(d);
-    std::filesystem::create_directories(d);
-    return d;
-}
+static std::string tmp_dir(const char * name) { return test::fresh_tmp_dir(std::string("eval-text-") + name); }
 
 // ---- shards, files, manifests ----
 

@@ -8,6 +8,7 @@
 #include "ground.h"
 #include "models/clip.h"
 #include "outputs.h"
+#include "util/golden-models.h"
 
 #include <gtest/gtest.h>
 
@@ -50,24 +51,13 @@ struct disc_refiner : refiner {
 };
 
 struct fixture {
-    compute_backend be{ { 2, true } };
-    clip_encoder    enc{ k_dir + "mmproj-llava-tiny-f32.gguf", be };
-    lmm_params      lp;
-    std::unique_ptr<lmm_model>   lm;
-    std::unique_ptr<lmm_session> ls;
-    image_u8        img = image_load(k_dir + "image.png");
+    test::golden_llava m{ k_dir };
+    image_u8           img = image_load(k_dir + "image.png");
 
-    fixture() {
-        lp.model     = k_dir + "llava-tiny-f32.gguf";
-        lp.n_ctx     = 1024;
-        lp.n_threads = 2;
-        lm           = std::make_unique<lmm_model>(lp);
-        ls           = std::make_unique<lmm_session>(*lm, lp);
-    }
     attend_result forced(const std::string & text) {
         gen_params gp;
         gp.answer = text;  // teacher forcing by text
-        return attend_run(enc, *ls, img, gp);
+        return attend_run(m.enc, m.ls, img, gp);
     }
 };
 

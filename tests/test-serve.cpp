@@ -10,8 +10,8 @@
 #include "models/clip.h"
 #include "outputs.h"
 #include "refine-sam.h"
-#include "sam-convert.h"
 #include "serve-http.h"
+#include "util/golden-models.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -72,23 +72,13 @@ protected:
     static void SetUpTestSuite() {
         signal(SIGPIPE, SIG_IGN);
         log_route_ggml(false);
-        dir_ = (std::filesystem::temp_directory_path() / "glm-test-serve").string();
-        std::filesystem::remove_all(dir_);
-        make_dirs(dir_);
-        const json         sc = json::parse(std::ifstream(k_root + "/sam/cases.json"));
-        sam_convert_params cp;
-        cp.input         = k_root + "/sam/sam-tiny.pth";
-        cp.output        = dir_ + "/sam-tiny.gguf";
-        cp.decoder_heads = sc["model"].value("decoder_heads", 0);
-        sam_convert(cp);
+        dir_ = test::fresh_tmp_dir("serve");
 
         serve_model_params mp;
-        mp.lmm.model     = k_root + "/llava/llava-tiny-f32.gguf";
-        mp.lmm.n_ctx     = 1024;
-        mp.lmm.n_threads = 2;
-        mp.backend       = { 2, true, 0 };
-        mp.vision        = k_root + "/llava/mmproj-llava-tiny-f32.gguf";
-        mp.sam           = cp.output;
+        mp.lmm     = test::golden_llm_params(k_root + "/llava/llava-tiny-f32.gguf");
+        mp.backend = { 2, true, 0 };
+        mp.vision  = k_root + "/llava/mmproj-llava-tiny-f32.gguf";
+        mp.sam     = test::convert_golden_sam(k_root + "/sam", dir_);
         engine_sam_      = new serve_engine(mp);
         mp.refiner       = "none";  // points only: the queue and validation tests need no masks (SAM is slow here)
         engine_points_   = new serve_engine(mp);
@@ -217,19 +207,12 @@ TEST_F(Serve, GroundJsonMatchesLibrary) {
     EXPECT_EQ(reply["phrases"][0]["text"], "The image");
     EXPECT_EQ(reply["settings"]["mask_select"], "best");
 
-    compute_backend be({ 2, true, 0 });
-    clip_encoder    enc(k_root + "/llava/mmproj-llava-tiny-f32.gguf", be);
-    lmm_params      lp;
-    lp.model     = k_root + "/llava/llava-tiny-f32.gguf";
-    lp.n_ctx     = 1024;
-    lp.n_threads = 2;
-    lmm_model      lm(lp);
-    lmm_session    ls(lm, lp);
-    const image_u8 img = image_decode((const uint8_t *) image_.data(), image_.size(), "image");
-    gen_params     gp;
-    gp.forced                 = lm.tokenize(k_answer, false);
-    const attend_result att   = attend_run(enc, ls, img, gp);
-    sam_refiner         sam(sam_model::load(dir_ + "/sam-tiny.gguf", be), be);
+    test::golden_llava m(k_root + "/llava");
+    const image_u8     img = image_decode((const uint8_t *) image_.data(), image_.size(), "image");
+    gen_params         gp;
+    gp.forced                 = m.lm.tokenize(k_answer, false);
+    const attend_result att   = attend_run(m.enc, m.ls, img, gp);
+    sam_refiner         sam(sam_model::load(dir_ + "/sam-tiny.gguf", m.be), m.be);
     const phrase_chunker chunker;
     ground_params        gprm = ground_default_params();
     gprm.select               = mask_select::best;
