@@ -189,14 +189,8 @@ void lmm_session::decode_prompt(const int32_t * toks, const float * embd, int n,
 
 static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
-gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_params & gp) {
-    if (gp.n_predict < 1) {
-        fail("n_predict must be at least 1, got %d", gp.n_predict);
-    }
-    if (n_img <= 0 || !img_embd) {
-        fail("no image embeddings");
-    }
-    const std::string templ = gp.templ.empty() ? model_.prompt_template() : gp.templ;
+gen_layout gen_plan(const lmm_model & model, const gen_params & gp, int n_img, int n_ctx) {
+    const std::string templ = gp.templ.empty() ? model.prompt_template() : gp.templ;
     const size_t      at    = templ.find("<image>");
     if (at == std::string::npos || templ.find("<image>", at + 1) != std::string::npos) {
         fail("prompt template must contain '<image>' exactly once: \"%s\"", templ.c_str());
@@ -208,30 +202,47 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
             s->replace(p, 8, gp.prompt);
         }
     }
-    gen_result r;
-    r.prompt_pre  = model_.tokenize(before, /*add_special=*/true);
-    r.prompt_post = model_.tokenize(after, /*add_special=*/false);
-    if (r.prompt_post.empty()) {
+    gen_layout r;
+    r.pre  = model.tokenize(before, /*add_special=*/true);
+    r.post = model.tokenize(after, /*add_special=*/false);
+    if (r.post.empty()) {
         fail("the prompt template has no text after '<image>'; the last prompt position must be a text token");
     }
-    r.image_start  = (int) r.prompt_pre.size();
-    r.prompt_len   = r.image_start + n_img + (int) r.prompt_post.size();
-    std::vector<int32_t> forced = gp.forced;
+    r.prompt_len = (int) r.pre.size() + n_img + (int) r.post.size();
+    r.forced     = gp.forced;
     if (!gp.answer.empty()) {
-        if (!forced.empty()) {
+        if (!r.forced.empty()) {
             fail("give either an answer text or forced tokens, not both");
         }
-        forced = model_.tokenize(gp.answer, /*add_special=*/false);
-        if (forced.empty()) {
+        r.forced = model.tokenize(gp.answer, /*add_special=*/false);
+        if (r.forced.empty()) {
             fail("the answer to ground has no tokens");
         }
     }
-    const int n_steps = forced.empty() ? gp.n_predict : (int) forced.size();
-    if (r.prompt_len + n_steps > n_ctx()) {
+    r.n_steps = r.forced.empty() ? gp.n_predict : (int) r.forced.size();
+    if (r.prompt_len + r.n_steps > n_ctx) {
         fail("the prompt (%d tokens: %d text + %d image) plus %d generated tokens does not fit the context of %d "
              "tokens (raise --ctx-size or lower -n)",
-             r.prompt_len, r.prompt_len - n_img, n_img, n_steps, n_ctx());
+             r.prompt_len, r.prompt_len - n_img, n_img, r.n_steps, n_ctx);
     }
+    return r;
+}
+
+gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_params & gp) {
+    if (gp.n_predict < 1) {
+        fail("n_predict must be at least 1, got %d", gp.n_predict);
+    }
+    if (n_img <= 0 || !img_embd) {
+        fail("no image embeddings");
+    }
+    const gen_layout lay = gen_plan(model_, gp, n_img, n_ctx());
+    gen_result       r;
+    r.prompt_pre                        = lay.pre;
+    r.prompt_post                       = lay.post;
+    r.image_start                       = (int) r.prompt_pre.size();
+    r.prompt_len                        = lay.prompt_len;
+    const std::vector<int32_t> & forced = lay.forced;
+    const int                    n_steps = lay.n_steps;
 
     const double t0 = now_s();
     llama_memory_clear(llama_get_memory(ctx_), true);

@@ -71,6 +71,21 @@ struct gen_result {
     double                 t_prompt_s = 0, t_gen_s = 0;
 };
 
+class lmm_model;
+
+// The token layout of one run: the prompt's text tokens around the image (the template split at <image>, with
+// {prompt} filled in), the teacher-forced tokens (gp.forced, or gp.answer tokenised) and the steps. Throws
+// glm::error for a bad template or an answer without tokens, and when prompt_len + n_steps exceeds n_ctx.
+// lmm_session::generate runs this layout; a server calls it to refuse a request before queueing it.
+// Thread-safe (tokenising only reads the vocabulary).
+struct gen_layout {
+    std::vector<int32_t> pre, post;  // BOS + text before the image; text after it
+    std::vector<int32_t> forced;     // teacher-forced tokens; empty = generate
+    int                  prompt_len = 0;  // pre + image + post
+    int                  n_steps    = 0;  // forced.size(), or n_predict
+};
+gen_layout gen_plan(const lmm_model & model, const gen_params & gp, int n_img, int n_ctx);
+
 class lmm_model {
 public:
     explicit lmm_model(const lmm_params & params);

@@ -3,7 +3,7 @@
 // Checks: /health; /ground (multipart and JSON) gives result.json whose phrases have points inside the image and
 // masks of the image's size, identical to the library pipeline run directly; /attend's maps; concurrent requests
 // are serialised (never two jobs at once) and all answered alike; bad image / bad option → 400; oversized → 413;
-// queue overflow → 503; time-out → 503 (job withdrawn); inference error → 500; graceful stop.
+// queue overflow → 503; time-out → 503 (job withdrawn); a request over the context → 400; graceful stop.
 #include "attend.h"
 #include "common.h"
 #include "ground.h"
@@ -316,7 +316,7 @@ TEST_F(Serve, BadOption) {
     expect_error(post_form("/attend", { { "image", image_, "i.png", "" }, { "overlay", "1", "", "" } }), 400,
                  "unknown field 'overlay'");
     expect_error(client()->Post("/ground", "{\"image_b64\": ", "application/json"), 400, "invalid JSON");
-    expect_error(client()->Post("/ground", "image=1", "text/plain"), 400, "multipart/form-data or application/json");
+    expect_error(client()->Post("/ground", "image=1", "text/plain"), 415, "multipart/form-data or application/json");
     EXPECT_EQ(srv->stats().done, 0u);
 }
 
@@ -381,11 +381,12 @@ TEST_F(Serve, TimeoutWithdrawsWaitingJob) {
     EXPECT_EQ(srv->stats().done, 1u);  // ... but it finished; the withdrawn one never ran
 }
 
-TEST_F(Serve, InferenceErrorIs500) {
+TEST_F(Serve, ContextOverflowIs400BeforeQueueing) {
     auto srv = start();
     // 576 image tokens + the prompt + 1000 generated tokens do not fit a context of 1024
-    expect_error(post_form("/ground", { { "image", image_, "i.png", "" }, { "n_predict", "1000", "", "" } }), 500,
+    expect_error(post_form("/ground", { { "image", image_, "i.png", "" }, { "n_predict", "1000", "", "" } }), 400,
                  "does not fit the context");
+    EXPECT_EQ(srv->stats().done, 0u);
     // the loop survives: the next request works
     auto r = post_json("/ground", forced_body());
     ASSERT_TRUE(r);

@@ -39,9 +39,19 @@ int cmd_serve(int argc, char ** argv) {
     app.add_option("--timeout-s", sp.timeout_s, "longest a request waits for its reply, queue included (503 after)")
         ->capture_default_str()
         ->check(CLI::Range(0.001, 1e9));
-    app.add_option("--http-threads", sp.http_threads, "HTTP handler threads (0 = queue + 4)")
+    app.add_option("--request-timeout-s", sp.request_timeout_s,
+                   "longest a client may take to send one whole request, head and body (408 after)")
         ->capture_default_str()
-        ->check(CLI::Range(0, 4096));
+        ->check(CLI::Range(0.001, 1e6));
+    app.add_option("--idle-timeout-s", sp.idle_timeout_s, "an open connection with no request under way is closed after this")
+        ->capture_default_str()
+        ->check(CLI::Range(0.001, 1e6));
+    app.add_option("--max-conns", sp.max_connections, "open connections; more are answered 503 and closed")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 16));
+    app.add_option("--http-threads", sp.http_threads, "request parsing threads (JSON, base64, image check; 0 = 2)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 256));
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
     }

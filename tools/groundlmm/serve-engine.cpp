@@ -54,6 +54,16 @@ serve_engine::serve_engine(const serve_model_params & params) : params_(params) 
 
 serve_engine::~serve_engine() = default;
 
+void serve_engine::check_fits(const serve_request & r) const {
+    gen_params gp = r.gen;
+    gp.answer     = r.answer;
+    try {
+        gen_plan(*model_, gp, encoder_->grid_w() * encoder_->grid_h(), n_ctx_);
+    } catch (const glm::error & e) {
+        throw serve_http_error(400, strfmt("the request does not fit the model: %s", e.what()));
+    }
+}
+
 // The LMM pass shared by both endpoints: generate, or teacher-force the given answer.
 static attend_result run_stage1(vision_encoder & enc, lmm_model & model, lmm_session & session, int n_ctx,
                                 const serve_request & r, const std::string & vision_path) {

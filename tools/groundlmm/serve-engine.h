@@ -4,7 +4,7 @@
 // /ground, stage 2 (ground) and the optional renderings, and returns the JSON reply.
 //
 // Thread-safety: process() uses the per-request state (session, SAM image embedding): one call at a time,
-// from the inference loop only. info() and n_ctx() read facts fixed at load: any thread.
+// from the inference loop only. info(), n_ctx() and check_fits() read facts fixed at load: any thread.
 #pragma once
 
 #include "backend.h"
@@ -38,6 +38,10 @@ public:
 
     // One /ground or /attend request (inference loop only). Errors throw (the queue turns them into 500).
     serve_reply process(const serve_request & r);
+
+    // Refuses (serve_http_error 400) a request whose prompt, image tokens and n_predict (or answer) do not fit
+    // the context, before it is queued. Any thread: it only tokenises.
+    void check_fits(const serve_request & r) const;
 
     // {"llm": {...}, "vision": {...}, "refiner": ..., "backend": ...}: what was loaded.
     const nlohmann::json & info() const { return info_; }

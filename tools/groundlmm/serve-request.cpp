@@ -15,18 +15,67 @@ const char * serve_kind_name(serve_kind k) { return k == serve_kind::ground ? "g
 
 [[noreturn]] static void bad(const std::string & msg) { throw serve_http_error(400, msg); }
 
+// A printable excerpt of client text for an error message.
+static std::string excerpt(const std::string & s) {
+    std::string o;
+    for (size_t i = 0; i < s.size() && i < 40; ++i) {
+        o += (unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7F ? s[i] : '?';
+    }
+    return s.size() > 40 ? o + "..." : o;
+}
+
+// [-]digits, or with `real` also [-]digits[.digits][(e|E)[+|-]digits] and [-].digits: what a person types,
+// never hex, inf, nan or surrounding spaces (strtod accepts all of those).
+static bool is_decimal(const std::string & s, bool real) {
+    size_t i = s.size() > 0 && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    size_t digits = 0;
+    while (i < s.size() && isdigit((unsigned char) s[i])) {
+        ++i, ++digits;
+    }
+    if (real && i < s.size() && s[i] == '.') {
+        ++i;
+        while (i < s.size() && isdigit((unsigned char) s[i])) {
+            ++i, ++digits;
+        }
+    }
+    if (digits == 0) {
+        return false;
+    }
+    if (real && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+            ++i;
+        }
+        const size_t e0 = i;
+        while (i < s.size() && isdigit((unsigned char) s[i])) {
+            ++i;
+        }
+        if (i == e0) {
+            return false;
+        }
+    }
+    return i == s.size();
+}
+
 // One request's fields, read with the types the endpoint expects; every read marks the field as known.
 class field_reader {
 public:
-    explicit field_reader(const json & j) : j_(j) {
+    field_reader(const json & j, bool form) : j_(j), form_(form) {
         if (!j_.is_object()) {
             bad("the request body must be a JSON object");
         }
     }
 
+    // A given field; null is not "absent": a client that sends null means something we cannot guess.
     bool has(const char * name) {
         known_.insert(name);
-        return j_.contains(name) && !j_.at(name).is_null();
+        if (!j_.contains(name)) {
+            return false;
+        }
+        if (j_.at(name).is_null()) {
+            bad(strfmt("field '%s': null is not a value (leave the field out for its default)", name));
+        }
+        return true;
     }
 
     std::string str(const char * name, const std::string & def, size_t max_bytes) {
@@ -52,13 +101,13 @@ public:
         int64_t      x = 0;
         if (v.is_number_integer()) {
             x = v.is_number_unsigned() && v.get<uint64_t>() > (uint64_t) INT64_MAX ? INT64_MAX : v.get<int64_t>();
-        } else if (v.is_string()) {
+        } else if (v.is_string() && form_) {  // form fields are text: decimal digits only
             const std::string s = v.get<std::string>();
             char *            end = nullptr;
             errno                 = 0;
             x                     = std::strtoll(s.c_str(), &end, 10);
-            if (s.empty() || *end != '\0' || errno == ERANGE) {
-                bad(strfmt("field '%s': expected an integer, got '%s'", name, s.c_str()));
+            if (!is_decimal(s, false) || *end != '\0' || errno == ERANGE) {
+                bad(strfmt("field '%s': expected a decimal integer, got '%s'", name, excerpt(s).c_str()));
             }
         } else {
             bad(strfmt("field '%s': expected an integer, got %s", name, v.type_name()));
@@ -78,12 +127,12 @@ public:
         double       x = 0;
         if (v.is_number()) {
             x = v.get<double>();
-        } else if (v.is_string()) {
+        } else if (v.is_string() && form_) {  // form fields are text: a decimal number (no hex, inf or nan)
             const std::string s   = v.get<std::string>();
             char *            end = nullptr;
             x                     = std::strtod(s.c_str(), &end);
-            if (s.empty() || *end != '\0') {
-                bad(strfmt("field '%s': expected a number, got '%s'", name, s.c_str()));
+            if (!is_decimal(s, true) || *end != '\0') {
+                bad(strfmt("field '%s': expected a decimal number, got '%s'", name, excerpt(s).c_str()));
             }
         } else {
             bad(strfmt("field '%s': expected a number, got %s", name, v.type_name()));
@@ -105,7 +154,7 @@ public:
         if (v.is_number_integer() && (v.get<int64_t>() == 0 || v.get<int64_t>() == 1)) {
             return v.get<int64_t>() == 1;
         }
-        if (v.is_string()) {
+        if (v.is_string() && form_) {
             const std::string s = v.get<std::string>();
             if (s == "1" || s == "true") {
                 return true;
@@ -142,12 +191,13 @@ public:
 
 private:
     const json &          j_;
+    bool                  form_;  // values are the text of multipart form fields
     std::set<std::string> known_;
 };
 
 serve_request serve_parse_request(serve_kind kind, const json & fields, const std::string & image,
-                                  const serve_limits & limits) {
-    field_reader  f(fields);
+                                  const serve_limits & limits, bool form) {
+    field_reader  f(fields, form);
     serve_request r;
     r.kind = kind;
 
@@ -199,6 +249,25 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
         bad(e.what());
     }
     return r;
+}
+
+void serve_request_shelve_image(serve_request & r, std::string && encoded) {
+    r.image      = image_u8();
+    r.image_data = std::move(encoded);
+}
+
+void serve_request_decode_image(serve_request & r, const serve_limits & limits) {
+    if (!r.image.empty() || r.image_data.empty()) {
+        return;
+    }
+    try {
+        r.image = image_decode((const uint8_t *) r.image_data.data(), r.image_data.size(), "image",
+                               limits.max_image_pixels);
+    } catch (const glm::error & e) {
+        bad(e.what());
+    }
+    r.image_data.clear();
+    r.image_data.shrink_to_fit();
 }
 
 static const char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
