@@ -92,8 +92,68 @@ static image_u8 decode_jpeg(const uint8_t * data, size_t size, const std::string
         }
     }
     jpeg_finish_decompress(&cinfo);
+    if (err.mgr.num_warnings > 0) {  // e.g. a truncated file: libjpeg fills the missing rows with grey
+        (*cinfo.err->format_message)((j_common_ptr) &cinfo, err.msg);
+        GLM_LOG_WARN("%s: damaged or truncated JPEG data (%ld libjpeg warnings, the last: %s); the image decodes "
+                     "with the missing part filled in", what.c_str(), err.mgr.num_warnings, err.msg);
+    }
     jpeg_destroy_decompress(&cinfo);
     return img;
+}
+
+static uint32_t crc32_png(const uint8_t * d, size_t n) {  // PNG's CRC-32 (ISO 3309, polynomial 0xEDB88320)
+    static uint32_t table[256];
+    static bool     init = [] {
+        for (uint32_t i = 0; i < 256; ++i) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; ++k) {
+                c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+            table[i] = c;
+        }
+        return true;
+    }();
+    (void) init;
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; ++i) {
+        c = table[(c ^ d[i]) & 0xFF] ^ (c >> 8);
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+// Walks a PNG's chunks before stb sees them: a corrupt file gets a message a person understands (stb does not
+// check CRCs and names bad chunks cryptically). Like Pillow, a bad CRC in any chunk is an error.
+static void png_check_chunks(const uint8_t * d, size_t n, const std::string & what) {
+    auto   be32 = [&](size_t o) { return (uint32_t) d[o] << 24 | (uint32_t) d[o + 1] << 16 | (uint32_t) d[o + 2] << 8 | d[o + 3]; };
+    size_t pos  = 8;
+    for (int i = 0; pos < n; ++i) {
+        if (n - pos < 12) {
+            fail("%s: PNG truncated: %zu stray bytes at byte %zu where a chunk should start", what.c_str(), n - pos, pos);
+        }
+        const uint32_t len = be32(pos);
+        char           type[5];
+        memcpy(type, d + pos + 4, 4);
+        type[4] = 0;
+        for (int k = 0; k < 4; ++k) {
+            if (!isalpha((unsigned char) type[k])) {
+                fail("%s: corrupt PNG: chunk %d at byte %zu has an invalid type (bytes %02x %02x %02x %02x)", what.c_str(),
+                     i, pos, d[pos + 4], d[pos + 5], d[pos + 6], d[pos + 7]);
+            }
+        }
+        if (len > 0x7FFFFFFFu || (size_t) len > n - pos - 12) {
+            fail("%s: PNG truncated: chunk '%s' at byte %zu declares %u data bytes, the file has %zu more", what.c_str(),
+                 type, pos, len, n - pos - 12);
+        }
+        const uint32_t stored = be32(pos + 8 + len), computed = crc32_png(d + pos + 4, 4 + (size_t) len);
+        if (stored != computed) {
+            fail("%s: corrupt PNG: chunk '%s' at byte %zu fails its CRC check (stored %08x, computed %08x)", what.c_str(),
+                 type, pos, stored, computed);
+        }
+        pos += 12 + (size_t) len;
+        if (memcmp(type, "IEND", 4) == 0) {
+            break;
+        }
+    }
 }
 
 image_u8 image_decode(const uint8_t * data, size_t size, const std::string & what, int64_t max_pixels) {
@@ -110,6 +170,7 @@ image_u8 image_decode(const uint8_t * data, size_t size, const std::string & wha
             return (uint32_t) data[o] << 24 | (uint32_t) data[o + 1] << 16 | (uint32_t) data[o + 2] << 8 | data[o + 3];
         };
         check_size(be32(16), be32(20), max_pixels, what);
+        png_check_chunks(data, size, what);
     }
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(data, (int) size, &w, &h, &comp)) {

@@ -276,6 +276,12 @@ static std::string html_escape(const std::string & s) {
     return o;
 }
 
+// The text with every invalid UTF-8 sequence replaced by U+FFFD, exactly as the JSON outputs are written.
+static std::string utf8_replace_invalid(const std::string & s) {
+    const std::string quoted = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return nlohmann::json::parse(quoted).get<std::string>();
+}
+
 std::string render_answer_html(const ground_result & g, const std::string & overlay_file) {
     std::string body;
     int         pos = 0;
@@ -305,10 +311,12 @@ std::string render_answer_html(const ground_result & g, const std::string & over
         pos = e;
     }
     body += html_escape(g.answer.substr(std::min(pos, n)));
-    return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>groundlmm</title>\n"
-           "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.6}"
-           ".np{border-radius:3px;padding:0 2px}img{max-width:100%}</style></head><body>\n"
-           "<p>" + body + "</p>\n<img src=\"" + html_escape(overlay_file) + "\" alt=\"overlay\">\n</body></html>\n";
+    // token pieces can be partial UTF-8 characters (byte-fallback tokens): the page declares UTF-8, so it must be
+    return utf8_replace_invalid(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>groundlmm</title>\n"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.6}"
+        ".np{border-radius:3px;padding:0 2px}img{max-width:100%}</style></head><body>\n"
+        "<p>" + body + "</p>\n<img src=\"" + html_escape(overlay_file) + "\" alt=\"overlay\">\n</body></html>\n");
 }
 
 image_u8 render_heatmap(const image_u8 & img, const ground_result & g, int i) {

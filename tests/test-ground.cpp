@@ -118,6 +118,17 @@ TEST(Ground, KnownAnswerEndToEndWithFiles) {
     EXPECT_NE(s.find("<b>circle</b>"), std::string::npos);
 }
 
+// answer.html is valid UTF-8 whatever the token bytes: partial characters become U+FFFD, as in result.json.
+TEST(Ground, AnswerHtmlIsValidUtf8) {
+    ground_result g;
+    g.answer = "caf\xc3 \xe6\x97 ok \xff";  // cut characters (byte-fallback tokens) and a stray byte
+    const std::string html = render_answer_html(g);
+    EXPECT_NO_THROW((void) nlohmann::json(html).dump()) << "not valid UTF-8";  // the strict handler throws
+    EXPECT_NE(html.find("caf\xef\xbf\xbd"), std::string::npos);            // U+FFFD
+    EXPECT_NE(html.find(" ok "), std::string::npos);
+    EXPECT_EQ(html.find("\xff"), std::string::npos);
+}
+
 TEST(Ground, NoNounPhrasesGivesAnEmptyValidResult) {
     const attend_result att = fx().forced("Yes.");
     disc_refiner        ref;

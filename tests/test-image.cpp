@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <fstream>
+
+#include <jpeglib.h>
 
 using namespace glm;
 
@@ -97,6 +100,83 @@ TEST(Image, DecodeErrorsNameTheProblem) {
         EXPECT_NE(std::string(e.what()).find("exceeds"), std::string::npos) << e.what();
     }
     EXPECT_THROW(image_load("/nonexistent/x.png"), glm::error);
+}
+
+// A PNG whose chunk fails its CRC, or is cut, gets an error that says so (not stb's chunk-type riddle).
+TEST(Image, CorruptPngSaysWhatIsWrong) {
+    image_u8 img;
+    img.w = 16;
+    img.h = 16;
+    img.rgb.assign(16 * 16 * 3, 77);
+    const std::vector<uint8_t> good = image_encode_png(img);
+    const size_t               idat = 8 + 25 + 4;  // signature, IHDR chunk, then IDAT's length: its type
+    ASSERT_EQ(std::string((const char *) good.data() + idat, 4), "IDAT");
+    std::vector<uint8_t> bad = good;
+    bad[idat + 6] ^= 0x55;  // a data byte of IDAT
+    try {
+        image_decode(bad.data(), bad.size(), "corrupt_crc.png");
+        FAIL() << "expected an error";
+    } catch (const glm::error & e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("corrupt_crc.png: corrupt PNG: chunk 'IDAT'"), std::string::npos) << m;
+        EXPECT_NE(m.find("CRC"), std::string::npos) << m;
+    }
+    try {
+        image_decode(good.data(), good.size() - 20, "cut.png");
+        FAIL() << "expected an error";
+    } catch (const glm::error & e) {
+        EXPECT_NE(std::string(e.what()).find("PNG truncated"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(image_decode(good.data(), good.size(), "good.png"));
+}
+
+static std::vector<uint8_t> encode_jpeg(const image_u8 & img) {
+    jpeg_compress_struct c;
+    jpeg_error_mgr       err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    unsigned char * buf = nullptr;
+    unsigned long   n   = 0;
+    jpeg_mem_dest(&c, &buf, &n);
+    c.image_width      = img.w;
+    c.image_height     = img.h;
+    c.input_components = 3;
+    c.in_color_space   = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW) img.at(0, (int) c.next_scanline);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    std::vector<uint8_t> out(buf, buf + n);
+    free(buf);
+    return out;
+}
+
+// A truncated JPEG decodes as libjpeg (and Pillow with LOAD_TRUNCATED_IMAGES) fills it, with a warning.
+TEST(Image, TruncatedJpegWarns) {
+    image_u8 img;
+    img.w = 64;
+    img.h = 64;
+    for (int i = 0; i < 64 * 64 * 3; ++i) {
+        img.rgb.push_back((uint8_t) (i * 7));
+    }
+    const std::vector<uint8_t> jpg = encode_jpeg(img);
+    std::vector<std::string>   warnings;
+    log_set([](log_level l, const char * text, void * u) {
+        if (l == log_level::warn) {
+            ((std::vector<std::string> *) u)->push_back(text);
+        }
+    }, &warnings);
+    const image_u8 whole = image_decode(jpg.data(), jpg.size(), "whole.jpg");
+    EXPECT_TRUE(warnings.empty());
+    const image_u8 cut = image_decode(jpg.data(), jpg.size() * 6 / 10, "truncated.jpg");
+    log_set(nullptr, nullptr);
+    EXPECT_EQ(cut.w, 64);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("truncated.jpg: damaged or truncated JPEG"), std::string::npos) << warnings[0];
 }
 
 TEST(Image, PngRoundTrip) {
