@@ -37,9 +37,9 @@ static void check_size(int64_t w, int64_t h, int64_t max_pixels, const std::stri
     if (w <= 0 || h <= 0) {
         fail("%s: image has no pixels (%lldx%lld)", what.c_str(), (long long) w, (long long) h);
     }
-    if (w * h > max_pixels) {
-        fail("%s: image of %lldx%lld = %lld pixels exceeds the limit of %lld pixels", what.c_str(), (long long) w,
-             (long long) h, (long long) (w * h), (long long) max_pixels);
+    if (w > max_pixels / h) {  // w * h > max_pixels, without overflowing for the 2^32 x 2^32 a PNG header allows
+        fail("%s: image of %lldx%lld = %.0f pixels exceeds the limit of %lld pixels", what.c_str(), (long long) w,
+             (long long) h, (double) w * (double) h, (long long) max_pixels);
     }
 }
 

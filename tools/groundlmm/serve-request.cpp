@@ -1,6 +1,7 @@
 #include "serve-request.h"
 
 #include "common.h"
+#include "serve-http-parse.h"
 
 #include <cerrno>
 #include <cmath>
@@ -163,7 +164,8 @@ public:
                 return false;
             }
         }
-        bad(strfmt("field '%s': expected 0 or 1 (or true/false), got %s", name, v.dump().c_str()));
+        bad(strfmt("field '%s': expected 0 or 1 (or true/false), got %s", name,
+                   v.is_string() ? ("'" + excerpt(v.get<std::string>()) + "'").c_str() : v.dump().c_str()));
     }
 
     std::string choice(const char * name, const std::string & def, const std::vector<std::string> & allowed) {
@@ -249,6 +251,72 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
         bad(e.what());
     }
     return r;
+}
+
+void serve_parse_body(const std::string & content_type, std::string & body, const serve_limits & limits, json & fields,
+                      std::string & image, bool & form) {
+    fields = json::object();
+    auto b64_image = [&](const std::string & text) {
+        if (text.size() / 4 * 3 > limits.max_image_bytes + 2) {
+            throw serve_http_error(413, strfmt("image_b64 of %zu characters exceeds the server's image limit of %zu "
+                                               "bytes (--max-image-mb)", text.size(), limits.max_image_bytes));
+        }
+        image = base64_decode(text);
+    };
+    const std::string mt = http_media_type(content_type);
+    form                 = mt == "multipart/form-data";
+    if (form) {
+        std::vector<multipart_part> parts;
+        try {
+            parts = parse_multipart(body, http_header_param(content_type, "boundary"));
+        } catch (const glm::error & e) {
+            throw serve_http_error(400, e.what());
+        }
+        body.clear();
+        body.shrink_to_fit();
+        for (multipart_part & p : parts) {
+            if (p.name == "image" || p.name == "image_b64") {
+                if (!image.empty()) {
+                    throw serve_http_error(400, "the image is given more than once ('image' or 'image_b64')");
+                }
+                if (p.name == "image") {
+                    image = std::move(p.data);
+                } else {
+                    b64_image(p.data);
+                }
+                if (image.empty()) {
+                    throw serve_http_error(400, strfmt("field '%s': empty image", p.name.c_str()));
+                }
+            } else if (fields.contains(p.name)) {
+                throw serve_http_error(400, strfmt("field '%s' given more than once", p.name.c_str()));
+            } else {
+                fields[p.name] = std::move(p.data);
+            }
+        }
+        return;
+    }
+    try {
+        fields = json::parse(body);
+    } catch (const json::exception & e) {
+        throw serve_http_error(400, strfmt("invalid JSON body: %s", e.what()));
+    }
+    body.clear();
+    body.shrink_to_fit();
+    if (!fields.is_object()) {
+        throw serve_http_error(400, strfmt("the JSON body must be an object, got %s", fields.type_name()));
+    }
+    if (fields.contains("image")) {
+        throw serve_http_error(400, "JSON bodies carry the image as base64 in 'image_b64' (the field 'image' is for "
+                                    "multipart forms)");
+    }
+    if (fields.contains("image_b64")) {
+        if (!fields["image_b64"].is_string()) {
+            throw serve_http_error(400, strfmt("field 'image_b64': expected a base64 string, got %s",
+                                               fields["image_b64"].type_name()));
+        }
+        b64_image(fields["image_b64"].get_ref<const std::string &>());
+        fields.erase("image_b64");
+    }
 }
 
 void serve_request_shelve_image(serve_request & r, std::string && encoded) {

@@ -52,6 +52,12 @@ struct serve_request {
     serve_maps    maps    = serve_maps::b64;  // /attend: how the maps come back
 };
 
+// The body of a POST as one JSON object of fields plus the encoded image bytes: a multipart/form-data body
+// (`form` set; the image is the part 'image', or base64 in 'image_b64') or a JSON object (the image base64 in
+// 'image_b64'). Frees `body` as soon as it is parsed. Throws serve_http_error (400 malformed, 413 image too large).
+void serve_parse_body(const std::string & content_type, std::string & body, const serve_limits & limits,
+                      nlohmann::json & fields, std::string & image, bool & form);
+
 // Parses the fields of one request. `fields` is a JSON object whose values are JSON values (a JSON body, form
 // false: numbers must be JSON numbers, flags booleans or 0/1, text strings) or the strings of multipart form fields
 // (form true: numbers in decimal, flags 0/1/true/false). null is refused, not taken as "absent". `image` holds the
