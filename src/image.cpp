@@ -43,8 +43,10 @@ static void check_size(int64_t w, int64_t h, int64_t max_pixels, const std::stri
     }
 }
 
-// libjpeg with default settings (ISLOW DCT, fancy upsampling): the same pixels as Pillow.
-static image_u8 decode_jpeg(const uint8_t * data, size_t size, const std::string & what, int64_t max_pixels) {
+// libjpeg with default settings (ISLOW DCT, fancy upsampling): the same pixels as Pillow. With keep false the rows
+// are decoded and dropped (image_verify): the memory is one row.
+static image_u8 decode_jpeg(const uint8_t * data, size_t size, const std::string & what, int64_t max_pixels,
+                            bool keep = true) {
     jpeg_decompress_struct cinfo;
     jpeg_err               err;
     cinfo.err                = jpeg_std_error(&err.mgr);
@@ -65,12 +67,15 @@ static image_u8 decode_jpeg(const uint8_t * data, size_t size, const std::string
     jpeg_start_decompress(&cinfo);
     img.w = (int) cinfo.output_width;
     img.h = (int) cinfo.output_height;
-    img.rgb.resize((size_t) img.w * img.h * 3);
+    img.rgb.resize(keep ? (size_t) img.w * img.h * 3 : 0);
     row.resize((size_t) img.w * cinfo.output_components);
     while (cinfo.output_scanline < cinfo.output_height) {
         const int  y   = (int) cinfo.output_scanline;
         JSAMPROW   ptr = row.data();
         jpeg_read_scanlines(&cinfo, &ptr, 1);
+        if (!keep) {
+            continue;
+        }
         uint8_t * dst = img.at(0, y);
         if (!cmyk) {
             memcpy(dst, row.data(), (size_t) img.w * 3);
@@ -156,12 +161,14 @@ static void png_check_chunks(const uint8_t * d, size_t n, const std::string & wh
     }
 }
 
-image_u8 image_decode(const uint8_t * data, size_t size, const std::string & what, int64_t max_pixels) {
+// The checks before any pixel is decoded: not empty, the PNG chunk structure, the size against max_pixels.
+// Returns true for a JPEG (libjpeg decodes it), false for the formats of stb_image.
+static bool check_header(const uint8_t * data, size_t size, const std::string & what, int64_t max_pixels) {
     if (size == 0) {
         fail("%s: empty image file", what.c_str());
     }
     if (is_jpeg(data, size)) {
-        return decode_jpeg(data, size, what, max_pixels);
+        return true;
     }
     static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n' };
     if (size >= 24 && memcmp(data, png_sig, 8) == 0) {
@@ -173,10 +180,18 @@ image_u8 image_decode(const uint8_t * data, size_t size, const std::string & wha
         png_check_chunks(data, size, what);
     }
     int w = 0, h = 0, comp = 0;
-    if (!stbi_info_from_memory(data, (int) size, &w, &h, &comp)) {
-        fail("%s: not a decodable image (%s)", what.c_str(), stbi_failure_reason());
+    if (size > (size_t) INT32_MAX || !stbi_info_from_memory(data, (int) size, &w, &h, &comp)) {
+        fail("%s: not a decodable image (%s)", what.c_str(), size > (size_t) INT32_MAX ? "over 2 GiB" : stbi_failure_reason());
     }
     check_size(w, h, max_pixels, what);
+    return false;
+}
+
+image_u8 image_decode(const uint8_t * data, size_t size, const std::string & what, int64_t max_pixels) {
+    if (check_header(data, size, what, max_pixels)) {
+        return decode_jpeg(data, size, what, max_pixels);
+    }
+    int      w = 0, h = 0, comp = 0;
     uint8_t * px = stbi_load_from_memory(data, (int) size, &w, &h, &comp, 3);
     if (!px) {
         fail("%s: image does not decode (%s)", what.c_str(), stbi_failure_reason());
@@ -187,6 +202,19 @@ image_u8 image_decode(const uint8_t * data, size_t size, const std::string & wha
     img.rgb.assign(px, px + (size_t) w * h * 3);
     stbi_image_free(px);
     return img;
+}
+
+void image_verify(const uint8_t * data, size_t size, const std::string & what, int64_t max_pixels) {
+    if (check_header(data, size, what, max_pixels)) {
+        decode_jpeg(data, size, what, max_pixels, /*keep=*/false);
+        return;
+    }
+    int       w = 0, h = 0, comp = 0;
+    uint8_t * px = stbi_load_from_memory(data, (int) size, &w, &h, &comp, 0);  // at the file's channel count
+    if (!px) {
+        fail("%s: image does not decode (%s)", what.c_str(), stbi_failure_reason());
+    }
+    stbi_image_free(px);
 }
 
 image_u8 image_load(const std::string & path, int64_t max_pixels) {

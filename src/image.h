@@ -30,6 +30,10 @@ constexpr int64_t k_max_image_pixels = 178956970;  // Pillow's MAX_IMAGE_PIXELS 
 image_u8 image_load(const std::string & path, int64_t max_pixels = k_max_image_pixels);
 image_u8 image_decode(const uint8_t * data, size_t size, const std::string & what,
                       int64_t max_pixels = k_max_image_pixels);
+// Decodes the file as image_decode does, with the same checks and errors, but keeps no pixels: JPEG row by row,
+// the other formats at their own channel count. For validating an image that is decoded later (a server queue).
+void     image_verify(const uint8_t * data, size_t size, const std::string & what,
+                      int64_t max_pixels = k_max_image_pixels);
 void     image_save_png(const std::string & path, const image_u8 & img);
 std::vector<uint8_t> image_encode_png(const image_u8 & img);
 

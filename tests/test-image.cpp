@@ -128,6 +128,10 @@ TEST(Image, CorruptPngSaysWhatIsWrong) {
         EXPECT_NE(std::string(e.what()).find("PNG truncated"), std::string::npos) << e.what();
     }
     EXPECT_NO_THROW(image_decode(good.data(), good.size(), "good.png"));
+    // image_verify: the same checks without keeping pixels
+    EXPECT_NO_THROW(image_verify(good.data(), good.size(), "good.png"));
+    EXPECT_THROW(image_verify(bad.data(), bad.size(), "corrupt_crc.png"), glm::error);
+    EXPECT_THROW(image_verify(good.data(), good.size(), "big.png", 255), glm::error);
 }
 
 static std::vector<uint8_t> encode_jpeg(const image_u8 & img) {
@@ -173,9 +177,10 @@ TEST(Image, TruncatedJpegWarns) {
     const image_u8 whole = image_decode(jpg.data(), jpg.size(), "whole.jpg");
     EXPECT_TRUE(warnings.empty());
     const image_u8 cut = image_decode(jpg.data(), jpg.size() * 6 / 10, "truncated.jpg");
+    image_verify(jpg.data(), jpg.size() * 6 / 10, "truncated.jpg");
     log_set(nullptr, nullptr);
     EXPECT_EQ(cut.w, 64);
-    ASSERT_EQ(warnings.size(), 1u);
+    ASSERT_EQ(warnings.size(), 2u);
     EXPECT_NE(warnings[0].find("truncated.jpg: damaged or truncated JPEG"), std::string::npos) << warnings[0];
 }
 

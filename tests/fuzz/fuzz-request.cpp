@@ -26,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         glm::serve_parse_body(ctype, body, lim, fields, image, form);
         const glm::serve_kind kind = data[0] & 2 ? glm::serve_kind::attend : glm::serve_kind::ground;
         glm::serve_request    r    = glm::serve_parse_request(kind, fields, image, lim, form);
+        glm::serve_request_decode_image(r, lim);  // what the queue does when the job starts
         if (r.image.w <= 0 || r.image.h <= 0 || r.image.rgb.size() != (size_t) r.image.w * r.image.h * 3) {
             abort();
         }

@@ -116,9 +116,10 @@ void serve_server::parse_and_post(parse_task & t) {
         std::string image;
         bool        form = false;
         serve_parse_body(t.content_type, t.body, limits_, fields, image, form);
-        serve_request sr = serve_parse_request(t.kind, fields, image, limits_, form);
+        serve_request sr = serve_parse_request(t.kind, fields, image, limits_, form);  // image checked, not kept
+        image.clear();
+        image.shrink_to_fit();
         engine_.check_fits(sr);
-        serve_request_shelve_image(sr, std::move(image));  // a waiting job holds the encoded bytes only
         const uint64_t conn = t.conn, seq = t.seq;
         serve_done_fn  done = [this, conn, seq](const serve_job & j) {
             serve_event e;
@@ -486,6 +487,7 @@ void serve_server::event_loop() {
     std::vector<pollfd>   pfds;
     std::vector<uint64_t> ids;
     double                drain_deadline = 0;
+    double                accept_pause_until = 0;  // after running out of file descriptors
     for (;;) {
         const bool draining = drain_;  // set once every reply is in events_: those are taken first
         {
@@ -533,11 +535,12 @@ void serve_server::event_loop() {
         pfds.clear();
         ids.clear();
         pfds.push_back({ wake_fd_, POLLIN, 0 });
-        if (listen_fd_ >= 0) {
+        const bool accepting = listen_fd_ >= 0 && now >= accept_pause_until;
+        if (accepting) {
             pfds.push_back({ listen_fd_, POLLIN, 0 });
         }
         const size_t first_conn = pfds.size();
-        double       next       = now + 1.0;
+        double       next       = listen_fd_ >= 0 && !accepting ? std::min(now + 1.0, accept_pause_until) : now + 1.0;
         for (auto & kv : conns_) {
             serve_conn & c  = *kv.second;
             short        ev = 0;
@@ -564,15 +567,17 @@ void serve_server::event_loop() {
             uint64_t v;
             (void) !read(wake_fd_, &v, sizeof(v));
         }
-        if (listen_fd_ >= 0 && (pfds[1].revents & POLLIN)) {
+        if (accepting && (pfds[1].revents & POLLIN)) {
             for (;;) {
                 const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
                     if (errno == EINTR) {
                         continue;
                     }
-                    if (errno == EMFILE || errno == ENFILE) {
-                        GLM_LOG_WARN("serve: out of file descriptors (%d connections)", (int) conns_.size());
+                    if (errno == EMFILE || errno == ENFILE) {  // the listener stays readable: do not spin on it
+                        GLM_LOG_WARN("serve: out of file descriptors (%d connections); not accepting for 100 ms",
+                                     (int) conns_.size());
+                        accept_pause_until = now_s() + 0.1;
                     }
                     break;
                 }

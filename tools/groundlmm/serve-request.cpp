@@ -245,11 +245,12 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
         throw serve_http_error(413, strfmt("image of %zu bytes, the server accepts at most %zu (--max-image-mb)",
                                            image.size(), limits.max_image_bytes));
     }
-    try {
-        r.image = image_decode((const uint8_t *) image.data(), image.size(), "image", limits.max_image_pixels);
+    try {  // the whole file is decoded to check it, its pixels are not kept: see serve_request_decode_image
+        image_verify((const uint8_t *) image.data(), image.size(), "image", limits.max_image_pixels);
     } catch (const glm::error & e) {
         bad(e.what());
     }
+    r.image_data = image;
     return r;
 }
 
@@ -317,11 +318,6 @@ void serve_parse_body(const std::string & content_type, std::string & body, cons
         b64_image(fields["image_b64"].get_ref<const std::string &>());
         fields.erase("image_b64");
     }
-}
-
-void serve_request_shelve_image(serve_request & r, std::string && encoded) {
-    r.image      = image_u8();
-    r.image_data = std::move(encoded);
 }
 
 void serve_request_decode_image(serve_request & r, const serve_limits & limits) {

@@ -41,8 +41,8 @@ struct serve_limits {
 
 struct serve_request {
     serve_kind    kind = serve_kind::ground;
-    image_u8      image;                      // the decoded pixels (serve_request_decode_image fills them)
-    std::string   image_data;                 // the encoded image while the request waits in the queue
+    image_u8      image;                      // the pixels, once serve_request_decode_image ran
+    std::string   image_data;                 // the encoded image (checked), until serve_request_decode_image
     gen_params    gen;                        // prompt, n_predict, temp, top_k, top_p, seed
     std::string   answer;                     // "" = generate; else this text is teacher-forced and grounded
     attn_heads    heads = attn_heads::all;    // all | official (dump is not served: it keeps every head)
@@ -58,17 +58,17 @@ struct serve_request {
 void serve_parse_body(const std::string & content_type, std::string & body, const serve_limits & limits,
                       nlohmann::json & fields, std::string & image, bool & form);
 
-// Parses the fields of one request. `fields` is a JSON object whose values are JSON values (a JSON body, form
+// Parses the fields of one request and checks its image (fully decoded, pixels dropped: r.image_data holds the
+// file, r.image stays empty). `fields` is a JSON object whose values are JSON values (a JSON body, form
 // false: numbers must be JSON numbers, flags booleans or 0/1, text strings) or the strings of multipart form fields
 // (form true: numbers in decimal, flags 0/1/true/false). null is refused, not taken as "absent". `image` holds the
 // encoded image bytes. Unknown fields are refused (a typo must not silently fall back to a default).
 serve_request serve_parse_request(serve_kind kind, const nlohmann::json & fields, const std::string & image,
                                   const serve_limits & limits, bool form = false);
 
-// Keeps the encoded image instead of its pixels while the request waits (a waiting job then holds its encoded
-// bytes only), and decodes it again when the job starts; the second decode throws serve_http_error(400) like
-// the first. Decoding is deterministic, so the pixels are those the validation saw.
-void serve_request_shelve_image(serve_request & r, std::string && encoded);
+// A request keeps its encoded image while it waits in the queue (serve_parse_request checks that it decodes
+// but keeps no pixels), so that a waiting job holds its encoded bytes only; this decodes it when the job starts
+// (throws serve_http_error(400) like the check). Decoding is deterministic: the pixels are those checked.
 void serve_request_decode_image(serve_request & r, const serve_limits & limits);
 
 // Standard base64 (RFC 4648, with padding). Decoding skips ASCII whitespace, accepts a "data:...;base64,"
