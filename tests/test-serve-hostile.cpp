@@ -340,7 +340,9 @@ TEST_F(Hostile, WaitingJobsHoldEncodedImages) {
     ASSERT_TRUE(wait_for([&] { return srv_->stats().waiting == 4; }, 60.0));
     const double grown = rss_mib() - rss0;
     EXPECT_EQ(srv_->stats().waiting_bytes, 4 * png.size());
+#ifndef __SANITIZE_ADDRESS__  // ASan keeps freed memory in quarantine: the resident set then says nothing here
     EXPECT_LT(grown, 40.0) << "4 waiting jobs of 48 MB of pixels each grew the server by " << grown << " MiB";
+#endif
     std::thread stopper([&] { srv_->stop(); });  // the waiting ones: 503; the held one finishes once opened
     ASSERT_TRUE(wait_for([&] { return srv_->stats().stopped; }));
     hold_.set_open(true);
