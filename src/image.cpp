@@ -63,7 +63,12 @@ static image_u8 decode_jpeg(const uint8_t * data, size_t size, const std::string
     jpeg_read_header(&cinfo, TRUE);
     const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
-    check_size(cinfo.image_width, cinfo.image_height, max_pixels, what);
+    try {  // a C++ exception must not leak the decompressor (libjpeg's own errors come back through setjmp)
+        check_size(cinfo.image_width, cinfo.image_height, max_pixels, what);
+    } catch (...) {
+        jpeg_destroy_decompress(&cinfo);
+        throw;
+    }
     jpeg_start_decompress(&cinfo);
     img.w = (int) cinfo.output_width;
     img.h = (int) cinfo.output_height;
