@@ -30,7 +30,9 @@ struct disc_refiner : refiner {
         h = img.h;
         ++n_set;
     }
-    refined_mask refine(int x, int y, mask_select, bool keep_all) override {
+    refined_mask refine(const refine_prompt & q) override {
+        const int  x = q.points.at(0).x, y = q.points.at(0).y;
+        const bool keep_all = q.keep_all;
         refined_mask m;
         m.w = w;
         m.h = h;
