@@ -33,6 +33,13 @@ static int png_size(const char * path, long * w, long * h) {
     return 1;
 }
 
+static int n_streamed = 0;
+static bool count_tokens(const char * piece, int32_t index, void * user_data) {
+    (void) piece;
+    *(int *) user_data = index + 1;
+    return true;
+}
+
 int main(int argc, char ** argv) {
     const char * dir = argc > 1 ? argv[1] : GLM_GOLDEN_DEFAULT;
     char         model[1024], vision[1024], image[1024], err[512];
@@ -72,6 +79,83 @@ int main(int argc, char ** argv) {
         printf("answer: %s (%d phrases)\n", glm_result_answer(r), glm_result_n_phrases(r));
         glm_result_free(r);
     }
+    /* the model/context API: refiner "region" and "none" (the first API rejected "region"), streaming, stage 1 */
+    {
+        static const enum glm_refiner_type refiners[] = { GLM_REFINER_REGION, GLM_REFINER_NONE };
+        for (int k = 0; k < 2; ++k) {
+            struct glm_model_params mp = glm_model_default_params();
+            mp.model                   = model;
+            mp.vision                  = vision;
+            mp.refiner                 = refiners[k];
+            mp.n_threads               = 2;
+            struct glm_model * m       = glm_model_load(&mp, err, sizeof(err));
+            CHECK(m != NULL, "%s", err);
+            if (!m) {
+                continue;
+            }
+            struct glm_ctx_params cp2 = glm_ctx_default_params();
+            cp2.n_ctx                 = 1024;
+            struct glm_context * c2   = glm_context_new(m, &cp2, err, sizeof(err));
+            glm_model_free(m); /* the context keeps the model alive */
+            CHECK(c2 != NULL, "%s", err);
+            if (!c2) {
+                continue;
+            }
+            struct glm_run_params rp = glm_run_default_params();
+            rp.n_predict             = 12;
+            rp.on_token              = count_tokens;
+            rp.on_token_user_data    = &n_streamed;
+            n_streamed               = 0;
+            struct glm_result * r2   = glm_run_file(c2, image, &rp, err, sizeof(err));
+            CHECK(r2 != NULL, "%s: %s", glm_refiner_type_name(refiners[k]), err);
+            if (r2) {
+                CHECK(n_streamed == 12 || strstr(glm_result_json(r2), "\"eos\"") != NULL || n_streamed > 0,
+                      "streamed %d tokens", n_streamed);
+                int n_masks = 0, n_points = 0;
+                for (int32_t i = 0; i < glm_result_n_phrases(r2); ++i) {
+                    struct glm_phrase p;
+                    CHECK(glm_result_phrase(r2, i, &p), "phrase %d", i);
+                    n_points += p.x >= 0;
+                    n_masks += p.mask_rle != NULL;
+                    int32_t rows = 0, cols = 0;
+                    if (p.x >= 0) {
+                        CHECK(glm_result_phrase_map(r2, i, &rows, &cols) != NULL && rows > 0 && cols > 0, "map %d", i);
+                    }
+                }
+                CHECK(glm_result_n_phrases(r2) > 0 && n_points > 0, "%s: no phrase with a point", glm_refiner_type_name(refiners[k]));
+                if (refiners[k] == GLM_REFINER_NONE) {
+                    CHECK(n_masks == 0, "refiner none gave %d masks", n_masks);
+                } else {
+                    CHECK(n_masks == n_points, "refiner region: %d masks for %d points", n_masks, n_points);
+                    CHECK(strstr(glm_result_json(r2), "\"refiner\": \"region") != NULL, "region in result.json");
+                }
+                glm_result_free(r2);
+            }
+            /* stage 1 alone, its layout, then stage 2 on it */
+            struct glm_attend * a = glm_attend_file(c2, image, &rp, err, sizeof(err));
+            CHECK(a != NULL, "%s", err);
+            if (a) {
+                struct glm_grid g;
+                CHECK(glm_attend_n_grids(a) == 1 && glm_attend_grid(a, 0, &g), "one grid");
+                CHECK(g.rows * g.cols == glm_attend_n_image_tokens(a), "grid %dx%d of %d tokens", g.rows, g.cols,
+                      glm_attend_n_image_tokens(a));
+                CHECK(g.w == (img_w > img_h ? img_w : img_h) && g.h == g.w, "padded square %dx%d", g.w, g.h);
+                CHECK(glm_attend_map(a, 0, GLM_ATTN_HEADS_ALL) != NULL && glm_attend_map(a, 9999, GLM_ATTN_HEADS_ALL) == NULL, "maps");
+                struct glm_result * r3 = glm_ground_attend(c2, a, image, &rp, err, sizeof(err));
+                CHECK(r3 != NULL, "%s", err);
+                if (r3) {
+                    CHECK(strcmp(glm_result_answer(r3), glm_attend_answer(a)) == 0, "same answer");
+                    glm_result_free(r3);
+                }
+                glm_attend_free(a);
+            }
+            /* a bad enum value is an error naming the setting, not a crash */
+            rp.mask_select = (enum glm_mask_select) 7;
+            CHECK(glm_run_file(c2, image, &rp, err, sizeof(err)) == NULL && strstr(err, "mask_select") != NULL, "%s", err);
+            glm_free(c2);
+        }
+    }
+
     /* errors: a file that is not an image, out-of-range options, a missing model */
     r = glm_ground_file(ctx, model, &gp, err, sizeof(err));
     CHECK(r == NULL && strstr(err, "decod") != NULL, "%s", err);
