@@ -7,7 +7,7 @@
 #include "common.h"
 #include "difflmm-convert.h"
 #include "difflmm.h"
-#include "models/clip-text.h"
+#include "clip-text.h"
 #include "safetensors.h"
 #include "util/difflmm-golden.h"
 #include "util/random-llama.h"
