@@ -7,6 +7,7 @@
 // reuses stage 1, and bad input gives clear errors or counted misses.
 #include "common.h"
 #include "eval/category-match.h"
+#include "eval/cocoeval.h"
 #include "eval/run-coco.h"
 #include "eval/run-gcg.h"
 #include "eval/text-sim.h"
@@ -187,6 +188,23 @@ TEST(EvalCoco, EndToEndTable) {
         EXPECT_TRUE(v == -1.0 || (v >= 0.0 && v <= 1.0));
     }
     EXPECT_EQ(r.detections.size(), (size_t) r.n_detections);
+    // the content: the table's numbers are those of its detections, evaluated on their own by COCOeval and the point
+    // rule (both checked against pycocotools by test-golden-coco); the detections are the phrases' masks and points
+    const coco_dataset ds = coco_load_dataset(coco6().ann);
+    ASSERT_GT(r.n_detections, 0);
+    const cocoeval_result e = coco_evaluate_segm(ds, coco_parse_results(ds, r.detections, "report detections"));
+    for (int i = 0; i < 12; ++i) {
+        EXPECT_EQ(e.stats[i], r.eval.stats[i]) << coco_stat_names()[i];
+    }
+    std::vector<coco_point> pts;
+    for (const json & d : r.detections) {
+        pts.push_back({ d.at("image_id").get<int64_t>(), d.at("category_id").get<int64_t>(), d.at("point")[0].get<int>(),
+                        d.at("point")[1].get<int>() });
+    }
+    const point_accuracy pa = coco_point_accuracy(ds, pts);
+    EXPECT_EQ(pa.n_correct, r.pacc.n_correct);
+    EXPECT_EQ(pa.n_total, r.pacc.n_total);
+    EXPECT_GT(r.eval.stats[0], -1.0);  // AP computed (-1 would mean no ground truth was evaluated)
 }
 
 TEST(EvalCoco, ShardedAndMergedEqualsUnsharded) {
