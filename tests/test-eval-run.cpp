@@ -8,6 +8,7 @@
 #include "common.h"
 #include "eval/category-match.h"
 #include "eval/cocoeval.h"
+#include "eval/gcg.h"
 #include "eval/run-coco.h"
 #include "eval/run-gcg.h"
 #include "eval/text-sim.h"
@@ -544,6 +545,36 @@ TEST(EvalGcg, EndToEndFallbackTableAndShards) {
     EXPECT_GE(r.gcg.n_gt_phrases, 5);
     EXPECT_GE(r.gcg.miou, 0.0);
     EXPECT_LE(r.gcg.miou, 1.0);
+    // the content: mIoU and recall are those of the per-image predictions against the ground truth's masks, paired
+    // by GLaMM's rules (gcg_evaluate, checked against the reference by test-golden-coco)
+    {
+        const json               mj = json::parse(std::ifstream(t.mask));
+        std::vector<gcg_image>   imgs;
+        for (const auto & kv : t.captions) {
+            const json pj = json::parse(std::ifstream(out + "/images/" + kv.first + ".json"));
+            gcg_image  gi;
+            for (const json & a : mj.at("annotations")) {
+                if (a.at("image_id") == kv.first) {
+                    gi.gt_masks.push_back(coco_segmentation_to_rle(a.at("segmentation"), 0, 0, kv.first));
+                }
+            }
+            for (const json & pm : pj.at("pred_masks")) {
+                gi.pred_masks.push_back(coco_segmentation_to_rle(pm, 0, 0, kv.first));
+            }
+            for (const json & row : pj.at("text_similarity").at("matrix")) {
+                gi.text_similarity.push_back(row.get<std::vector<double>>());
+            }
+            ASSERT_EQ(gi.text_similarity.size(), gi.gt_masks.size()) << kv.first;
+            imgs.push_back(std::move(gi));
+        }
+        const gcg_result want = gcg_evaluate(imgs, gcg_params());
+        EXPECT_EQ(r.gcg.n_gt_phrases, want.n_gt_phrases);
+        EXPECT_EQ(r.gcg.n_matches, want.n_matches);
+        EXPECT_DOUBLE_EQ(r.gcg.miou, want.miou);
+        EXPECT_DOUBLE_EQ(r.gcg.recall, want.recall);
+        printf("gcg: mIoU %.4f, recall %.4f (%d of %d), recomputed from the per-image files\n", want.miou, want.recall,
+               want.n_matches, want.n_gt_phrases);
+    }
     // GLaMM's prediction format in each per-image file
     const json one = json::parse(std::ifstream(out + "/images/toy_001.json"));
     EXPECT_EQ(one["image_id"], "toy_001");
