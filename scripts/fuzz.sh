@@ -13,7 +13,7 @@ build="${3:-$root/build}"
 out="$root/build-fuzz"
 mkdir -p "$out"
 flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-       -I"$root/src" -I"$root/include" -I"$root/tools/groundlmm" -I"$root/third_party/llama.cpp/include"
+       -I"$root/src" -I"$root/src/io" -I"$root/src/models" -I"$root/include" -I"$root/tools/groundlmm" -I"$root/third_party/llama.cpp/include"
        -I"$root/third_party/llama.cpp/ggml/include")
 libs=("$build/src/libgroundlmm-core.a" "$build/llama.cpp/src/libllama.a" "$build/llama.cpp/ggml/src/libggml.a"
       "$build/llama.cpp/ggml/src/libggml-cpu.a" "$build/llama.cpp/ggml/src/libggml-base.a"
@@ -21,8 +21,8 @@ libs=("$build/src/libgroundlmm-core.a" "$build/llama.cpp/src/libllama.a" "$build
 for t in $targets; do
     case "$t" in
         http)    srcs=(tools/groundlmm/serve-http-parse.cpp) ;;
-        request) srcs=(tools/groundlmm/serve-request.cpp tools/groundlmm/serve-http-parse.cpp src/image.cpp) ;;
-        image)   srcs=(src/image.cpp) ;;
+        request) srcs=(tools/groundlmm/serve-request.cpp tools/groundlmm/serve-http-parse.cpp src/io/image.cpp) ;;
+        image)   srcs=(src/io/image.cpp) ;;
         *) echo "unknown target $t (http, request, image)" >&2; exit 2 ;;
     esac
     (cd "$root" && clang++ "${flags[@]}" "tests/fuzz/fuzz-$t.cpp" "${srcs[@]}" "${libs[@]}" -o "$out/fuzz-$t")

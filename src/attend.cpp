@@ -68,12 +68,18 @@ attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8
     const double  t0 = now_s();
     vision_output v  = enc.encode(img);
     r.t_vision_s     = now_s() - t0;
-    r.grid_w         = v.grid_w;
-    r.grid_h         = v.grid_h;
+    v.layout.validate("vision model layout");
+    if (v.layout.n_tokens != v.n_tokens) {
+        fail("attend: the vision model's layout describes %d image tokens, it returned %d", v.layout.n_tokens,
+             v.n_tokens);
+    }
+    r.layout         = v.layout;
+    r.grid_w         = v.layout.grids[(size_t) v.layout.primary].cols;
+    r.grid_h         = v.layout.grids[(size_t) v.layout.primary].rows;
     r.geom           = v.geom;
     r.out            = lmm.generate(v.embd.data(), v.n_tokens, gp);
-    if (r.out.maps.n_img != r.grid_w * r.grid_h) {
-        fail("attend: %d image cells captured for a %dx%d grid", r.out.maps.n_img, r.grid_w, r.grid_h);
+    if (r.out.maps.n_img != r.layout.n_tokens) {
+        fail("attend: %d image cells captured for %d image tokens", r.out.maps.n_img, r.layout.n_tokens);
     }
     return r;
 }
@@ -99,6 +105,7 @@ json attend_to_json(const attend_result & r) {
             { "input_size", r.geom.input_size },
             { "scale", r.geom.scale } } },
         { "grid", { { "w", r.grid_w }, { "h", r.grid_h } } },
+        { "layout", layout_to_json(r.layout) },
         { "model",
           { { "llm", r.llm_path },
             { "llm_desc", r.llm_desc },
@@ -143,12 +150,18 @@ void attend_save(const attend_result & r, const std::string & dir) {
         ids.push_back(t.id);
     }
     const json j = attend_to_json(r);
+    // one grid covering the whole block (LLaVA-1.5): [T, rows, cols]; otherwise one value per image token
+    const std::vector<int64_t> shape = r.layout.is_single_contiguous()
+                                           ? std::vector<int64_t>{ T, r.grid_h, r.grid_w }
+                                           : std::vector<int64_t>{ T, r.layout.n_tokens };
+    std::vector<int64_t> full_shape = { T, m.n_layer, m.n_head };
+    full_shape.insert(full_shape.end(), shape.begin() + 1, shape.end());
     safetensors_writer w;
-    w.add_f32("maps_mean", { T, r.grid_h, r.grid_w }, m.mean);
-    w.add_f32("maps_official", { T, r.grid_h, r.grid_w }, m.official);
+    w.add_f32("maps_mean", shape, m.mean);
+    w.add_f32("maps_official", shape, m.official);
     w.add_i32("token_ids", { T }, ids);
     if (!m.full.empty()) {
-        w.add_f32("attn_full", { T, m.n_layer, m.n_head, r.grid_h, r.grid_w }, m.full);
+        w.add_f32("attn_full", full_shape, m.full);
     }
     w.set_metadata("format", k_format);
     w.write(dir + "/attention.safetensors");
@@ -197,6 +210,9 @@ attend_result attend_load(const std::string & dir) {
         r.geom.scale     = g.at("scale");
         r.grid_w         = j.at("grid").at("w");
         r.grid_h         = j.at("grid").at("h");
+        // outputs written before layouts existed: one square grid over the padded square (all encoders padded)
+        r.layout = j.contains("layout") ? layout_from_json(j.at("layout"))
+                                        : image_layout::single(r.grid_h, r.grid_w, rect_padded_square(r.image_w, r.image_h));
         const json & mo  = j.at("model");
         r.llm_path       = mo.at("llm");
         r.llm_desc       = mo.at("llm_desc");
@@ -231,9 +247,14 @@ attend_result attend_load(const std::string & dir) {
     const int64_t          T = (int64_t) r.out.tokens.size();
     attn_maps &            m = r.out.maps;
     m.n_rows                 = (int) T;
-    m.n_img                  = r.grid_w * r.grid_h;
-    m.mean                   = st.get("maps_mean", { T, r.grid_h, r.grid_w }).to_f32();
-    m.official               = st.get("maps_official", { T, r.grid_h, r.grid_w }).to_f32();
+    m.n_img                  = r.layout.n_tokens;
+    const std::vector<int64_t> shape = r.layout.is_single_contiguous()
+                                           ? std::vector<int64_t>{ T, r.grid_h, r.grid_w }
+                                           : std::vector<int64_t>{ T, r.layout.n_tokens };
+    std::vector<int64_t> full_shape = { T, m.n_layer, m.n_head };
+    full_shape.insert(full_shape.end(), shape.begin() + 1, shape.end());
+    m.mean                   = st.get("maps_mean", shape).to_f32();
+    m.official               = st.get("maps_official", shape).to_f32();
     if (st.get("token_ids", { T }).to_i32() != [&] {
             std::vector<int32_t> ids;
             for (const auto & t : r.out.tokens) {
@@ -244,7 +265,7 @@ attend_result attend_load(const std::string & dir) {
         fail("%s: token ids differ from %s", st.path().c_str(), jpath.c_str());
     }
     if (st.has("attn_full")) {
-        m.full = st.get("attn_full", { T, m.n_layer, m.n_head, r.grid_h, r.grid_w }).to_f32();
+        m.full = st.get("attn_full", full_shape).to_f32();
     }
     return r;
 }

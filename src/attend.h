@@ -9,6 +9,7 @@
 #pragma once
 
 #include "image.h"
+#include "layout.h"
 #include "lmm.h"
 #include "vision.h"
 
@@ -37,12 +38,13 @@ struct attend_result {
     std::string llm_path, llm_desc, vision_path, vision_desc;
     // the run
     gen_result   out;          // answer, tokens with spans, prompt ids, maps, stop reason
-    int          grid_w = 0, grid_h = 0;
-    pad_geometry geom;
+    image_layout layout;       // where the image tokens sit and which pixels each grid covers (layout.h)
+    int          grid_w = 0, grid_h = 0;  // the primary grid's size
+    pad_geometry geom;         // the encoder's letterbox geometry (informative; stage 2 reads the layout)
     double       t_vision_s = 0;
 
     int n_tokens() const { return (int) out.tokens.size(); }
-    // The map row of token k under the chosen head setting (grid_h x grid_w floats).
+    // The map row of token k under the chosen head setting: one value per image token (layout.n_tokens floats).
     const float * map(int k) const;
     const float * map(int k, attn_heads which) const;
 };

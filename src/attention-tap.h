@@ -36,6 +36,7 @@ struct attn_maps {
 class attention_tap {
 public:
     attention_tap(int n_layer, int n_head, bool dump);
+    void set_dump(bool dump) { dump_ = dump; }  // between runs only
 
     // The KV cells of the image tokens: [first_cell, first_cell + n_img).
     void set_image_cells(int first_cell, int n_img);

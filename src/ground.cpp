@@ -4,18 +4,6 @@
 
 namespace glm {
 
-const char * mask_select_name(mask_select m) { return m == mask_select::index2 ? "index2" : "best"; }
-
-mask_select mask_select_from_name(const std::string & s) {
-    if (s == "2" || s == "index2") {
-        return mask_select::index2;
-    }
-    if (s == "best") {
-        return mask_select::best;
-    }
-    fail("mask selection: expected 2 (official) or best, got '%s'", s.c_str());
-}
-
 ground_params ground_default_params() { return ground_params(); }
 
 ground_result ground(const attend_result & att, const image_u8 & img, const phrase_chunker & chunker, refiner * ref,
@@ -27,13 +15,27 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
     if (p.min_score < 0.0f || p.min_score > 1.0f) {
         fail("score threshold %g out of range [0, 1]", p.min_score);
     }
-    ground_result r;
+    const image_layout & lay = att.layout;
+    const int            gi  = p.grid < 0 ? lay.primary : p.grid;
+    if (gi >= (int) lay.grids.size()) {
+        fail("grid %d: the image layout has %zu grids", gi, lay.grids.size());
+    }
+    const token_grid & grid = lay.grids[(size_t) gi];
+    ground_result      r;
     r.answer  = att.out.answer;
     r.width   = img.w;
     r.height  = img.h;
-    r.grid_w  = att.grid_w;
-    r.grid_h  = att.grid_h;
+    r.grid_w  = grid.cols;
+    r.grid_h  = grid.rows;
     r.params  = p;
+    r.params.grid = gi;
+    if (p.aspect_auto) {  // what the layout says, named as the official settings where it is one of them
+        r.params.aspect_auto = false;
+        r.params.maps.rect   = grid.rect;
+        r.params.maps.aspect = grid.rect == rect_padded_square(img.w, img.h) ? map_aspect::pad
+                             : grid.rect == grid_rect{ 0, 0, img.w, img.h } ? map_aspect::original
+                                                                             : map_aspect::rect;
+    }
     r.refiner = ref ? ref->name() : "";
 
     // 1. noun phrases and their head nouns
@@ -57,10 +59,11 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
     t0 = now_s();
     token_maps tm;
     tm.n_tokens = att.out.maps.n_rows;
-    tm.gh       = att.grid_h;
-    tm.gw       = att.grid_w;
-    tm.data     = p.heads == attn_heads::official ? att.out.maps.official : att.out.maps.mean;
-    maps_params mp     = p.maps;
+    tm.gh       = grid.rows;
+    tm.gw       = grid.cols;
+    tm.data     = layout_grid_maps(lay, gi, p.heads == attn_heads::official ? att.out.maps.official : att.out.maps.mean,
+                                   att.out.maps.n_rows);
+    maps_params mp     = r.params.maps;
     mp.keep_upsampled  = false;
     const maps_result mr = maps_ground(tm, groups, img.w, img.h, mp);
     r.t_maps_s           = now_s() - t0;

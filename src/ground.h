@@ -19,6 +19,9 @@ namespace glm {
 struct ground_params {
     attn_heads  heads      = attn_heads::all;     // which map: layer-and-head mean or the official head H-2
     maps_params maps;                             // normalisation, aspect, corner removal
+    bool        aspect_auto = true;               // the grid's rectangle from the image layout (maps.aspect is then
+                                                  // set to what it amounts to: pad, original or rect)
+    int         grid       = -1;                  // which grid of the layout to point from; -1 = its primary
     mask_select select     = mask_select::index2; // SAM multimask choice (official: index 2)
     float       min_score  = 0.0f;   // drop masks whose refiner score is below (0 keeps all)
     bool        keep_empty = true;   // list phrases whose head noun spans no token (no point, no mask)
@@ -46,10 +49,10 @@ struct ground_phrase {
 struct ground_result {
     std::string                answer;
     int                        width = 0, height = 0;
-    int                        grid_w = 0, grid_h = 0;
+    int                        grid_w = 0, grid_h = 0;  // the grid pointed from
     std::vector<ground_phrase> phrases;
     int                        n_sentences = 0, n_fallback_sentences = 0;
-    ground_params              params;
+    ground_params              params;    // as used: aspect resolved (aspect_auto false), grid index set
     std::string                refiner;   // "" when no refiner was used (points only)
     double                     t_phrases_s = 0, t_maps_s = 0, t_refine_s = 0;
 };

@@ -187,6 +187,13 @@ void lmm_session::decode_prompt(const int32_t * toks, const float * embd, int n,
     }
 }
 
+void lmm_session::set_tap_dump(bool dump) {
+    if (!tap_) {
+        fail("the LMM session was created without the attention tap");
+    }
+    tap_->set_dump(dump);
+}
+
 static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
 gen_layout gen_plan(const lmm_model & model, const gen_params & gp, int n_img, int n_ctx) {
@@ -307,6 +314,10 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
         t.eog = llama_vocab_is_eog(model_.vocab(), next);
         t.text = t.eog ? std::string() : model_.piece(next);
         r.tokens.push_back(t);
+        if (gp.on_token && !gp.on_token(r.tokens.back(), k)) {
+            r.stop_reason = "aborted";
+            break;
+        }
         if (forced.empty() && t.eog) {
             r.stop_reason = "eos";
             break;

@@ -8,6 +8,7 @@
 
 #include "attention-tap.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ struct lmm_params {
     bool        tap_dump     = false;  // keep every layer's and head's map (memory: rows x L x H x image)
 };
 
+struct gen_token;
+
 struct gen_params {
     std::string prompt    = "Describe the image in detail.";
     std::string templ;             // "" = the model's groundlmm.prompt_template key, else llava_v1
@@ -48,6 +51,9 @@ struct gen_params {
     std::string answer;            // teacher forcing by text: ground this answer instead of generating one
                                    // (tokenised without BOS, as generated tokens are); "" = generate
     bool        keep_logits = false;  // keep each step's logits (n_steps x n_vocab)
+    // Called after each generated (or forced) token k with its piece (streaming); return false to stop: the run
+    // then ends with stop_reason "aborted". Runs on the generating thread.
+    std::function<bool(const gen_token & token, int k)> on_token;
 };
 
 struct gen_token {
@@ -65,7 +71,7 @@ struct gen_result {
     std::vector<int32_t>   prompt_post;   // tokens of the text after the image
     int                    image_start = 0;  // position (= KV cell) of the first image token
     int                    prompt_len  = 0;  // P = pre + image + post
-    std::string            stop_reason;   // "eos", "length" or "forced"
+    std::string            stop_reason;   // "eos", "length", "forced" or "aborted" (on_token returned false)
     std::vector<float>     logits;        // n_steps x n_vocab, when gen_params.keep_logits
     attn_maps              maps;          // one row per generated token (empty when the tap is off)
     double                 t_prompt_s = 0, t_gen_s = 0;
@@ -128,6 +134,8 @@ public:
     const lmm_model & model() const { return model_; }
     int               n_ctx() const;
     bool              tapping() const { return tap_ != nullptr; }
+    // Keep every layer's and head's map in the next runs (attn_heads dump); the tap must be on.
+    void              set_tap_dump(bool dump);
 
 private:
     void decode_prompt(const int32_t * toks, const float * embd, int n, int pos0);

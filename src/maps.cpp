@@ -10,7 +10,7 @@
 namespace glm {
 
 const char * map_aspect_name(map_aspect a) {
-    return a == map_aspect::pad ? "pad" : "original";
+    return a == map_aspect::pad ? "pad" : a == map_aspect::original ? "original" : "rect";
 }
 
 map_aspect map_aspect_from_name(const std::string & s) {
@@ -20,7 +20,10 @@ map_aspect map_aspect_from_name(const std::string & s) {
     if (s == "original") {
         return map_aspect::original;
     }
-    fail("aspect mode: expected 'pad' or 'original', got '%s'", s.c_str());
+    if (s == "rect") {
+        return map_aspect::rect;
+    }
+    fail("aspect mode: expected 'pad', 'original' or 'rect', got '%s'", s.c_str());
 }
 
 maps_params maps_default_params() {
@@ -286,8 +289,33 @@ upsample_geometry maps_upsample_geometry(int width, int height, map_aspect aspec
     return g;
 }
 
+upsample_geometry maps_upsample_geometry(int width, int height, const grid_rect & rect) {
+    if (width <= 0 || height <= 0) {
+        fail("upsampling: invalid image size %dx%d", width, height);
+    }
+    if (rect.w <= 0 || rect.h <= 0) {
+        fail("upsampling: the grid covers an empty rectangle (%dx%d)", rect.w, rect.h);
+    }
+    upsample_geometry g;
+    g.width  = width;
+    g.height = height;
+    g.out_w  = rect.w;
+    g.out_h  = rect.h;
+    g.x0     = -rect.x;
+    g.y0     = -rect.y;
+    return g;
+}
+
+upsample_geometry maps_upsample_geometry(int width, int height, const maps_params & params) {
+    return params.aspect == map_aspect::rect ? maps_upsample_geometry(width, height, params.rect)
+                                             : maps_upsample_geometry(width, height, params.aspect);
+}
+
 std::vector<float> maps_upsample(const float * grid, int gh, int gw, int width, int height, map_aspect aspect) {
-    const upsample_geometry g = maps_upsample_geometry(width, height, aspect);
+    return maps_upsample(grid, gh, gw, maps_upsample_geometry(width, height, aspect));
+}
+
+std::vector<float> maps_upsample(const float * grid, int gh, int gw, const upsample_geometry & g) {
     return torch_interpolate_window(grid, 1, gh, gw, g.out_h, g.out_w, g.x0, g.y0, g.width, g.height,
                                     interp_mode::bicubic);
 }
@@ -307,7 +335,11 @@ void argmax_2d(const float * v, int w, int h, int * x, int * y, float * peak) {
 
 void maps_argmax(const float * grid, int gh, int gw, int width, int height, map_aspect aspect, int * x, int * y,
                  float * peak) {
-    const upsample_geometry g = maps_upsample_geometry(width, height, aspect);
+    maps_argmax(grid, gh, gw, maps_upsample_geometry(width, height, aspect), x, y, peak);
+}
+
+void maps_argmax(const float * grid, int gh, int gw, const upsample_geometry & g, int * x, int * y, float * peak) {
+    const int width = g.width, height = g.height;
     // bands of about 4 M values; each band holds identical values to the full upsampling
     const int band = (int) std::max<int64_t>(1, std::min<int64_t>(height, (int64_t) (1 << 22) / width));
     bool      have = false;
@@ -339,6 +371,7 @@ maps_result maps_ground(const token_maps & maps, const std::vector<std::vector<i
     res.width  = width;
     res.height = height;
     res.params = params;
+    const upsample_geometry geom = maps_upsample_geometry(width, height, params);
 
     const token_maps * src = &maps;
     token_maps         normalized;
@@ -366,10 +399,10 @@ maps_result maps_ground(const token_maps & maps, const std::vector<std::vector<i
             continue;
         }
         if (params.keep_upsampled) {
-            p.upsampled = maps_upsample(p.grid.data(), maps.gh, maps.gw, width, height, params.aspect);
+            p.upsampled = maps_upsample(p.grid.data(), maps.gh, maps.gw, geom);
             argmax_2d(p.upsampled.data(), width, height, &p.x, &p.y, &p.peak);
         } else {
-            maps_argmax(p.grid.data(), maps.gh, maps.gw, width, height, params.aspect, &p.x, &p.y, &p.peak);
+            maps_argmax(p.grid.data(), maps.gh, maps.gw, geom, &p.x, &p.y, &p.peak);
         }
     }
     if (n_empty > 0) {

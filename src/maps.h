@@ -30,6 +30,8 @@
 // threads at once.
 #pragma once
 
+#include "layout.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -40,14 +42,16 @@ namespace glm {
 enum class map_aspect {
     pad,       // the grid covers the padded square (LLaVA-1.5 'pad' preprocessing): upsample to side, crop the image
     original,  // the grid covers the image stretched (resize/crop preprocessing): upsample straight to H x W
+    rect,      // the grid covers maps_params::rect (from the vision model's image layout, layout.h)
 };
 
-const char * map_aspect_name(map_aspect a);              // "pad" / "original"
+const char * map_aspect_name(map_aspect a);              // "pad" / "original" / "rect"
 map_aspect   map_aspect_from_name(const std::string & s);  // throws glm::error on anything else
 
 // User settings of the post-processing. Defaults are the official code's defaults.
 struct maps_params {
     map_aspect aspect         = map_aspect::pad;  // official --aspect-ratio (default 'pad')
+    grid_rect  rect;                              // with aspect = rect: the image pixels the grid covers
     bool       normalize      = true;   // subtract the mean map over all output tokens (official: always)
     bool       remove_corner  = false;  // official --remove-corner: corner cells := min over all phrase maps
     bool       keep_upsampled = false;  // keep each phrase's H x W map in the result (4*H*W bytes per phrase);
@@ -128,13 +132,20 @@ struct upsample_geometry {
     int width = 0, height = 0;
 };
 upsample_geometry maps_upsample_geometry(int width, int height, map_aspect aspect);
+// The same from a grid's rectangle (layout.h): the grid is upsampled to rect.w x rect.h, the image is the window at
+// (-rect.x, -rect.y). rect_padded_square(W, H) gives exactly the 'pad' geometry, (0, 0, W, H) the 'original' one.
+upsample_geometry maps_upsample_geometry(int width, int height, const grid_rect & rect);
+// From the settings: aspect pad / original, or params.rect.
+upsample_geometry maps_upsample_geometry(int width, int height, const maps_params & params);
 
 // The [height, width] upsampled (and cropped) map of one [gh, gw] grid.
 std::vector<float> maps_upsample(const float * grid, int gh, int gw, int width, int height, map_aspect aspect);
+std::vector<float> maps_upsample(const float * grid, int gh, int gw, const upsample_geometry & g);
 
 // First maximum, row-major, of the upsampled map, computed in bands of rows without materialising it all.
 void maps_argmax(const float * grid, int gh, int gw, int width, int height, map_aspect aspect, int * x, int * y,
                  float * peak);
+void maps_argmax(const float * grid, int gh, int gw, const upsample_geometry & g, int * x, int * y, float * peak);
 
 // First maximum (row-major) of a [h, w] map.
 void argmax_2d(const float * v, int w, int h, int * x, int * y, float * peak);

@@ -1,5 +1,7 @@
 #include "outputs.h"
 
+#include "settings.h"
+
 #include "common.h"
 
 #include <stb/stb_easy_font.h>
@@ -60,25 +62,24 @@ json ground_to_json(const ground_result & g, const attend_result & att) {
         }
         phrases.push_back(j);
     }
-    const ground_params & s = g.params;
+    // the settings table's names and values (settings.h), as used: stage 1 from the run, stage 2 resolved
+    run_settings rs;
+    rs.gen    = att.gen;
+    rs.heads  = g.params.heads;
+    rs.ground = g.params;
+    json settings = settings_to_json(rs);
+    settings["refiner"] = g.refiner;
+    if (g.params.maps.aspect == map_aspect::rect) {
+        const grid_rect & r = g.params.maps.rect;
+        settings["rect"]    = { r.x, r.y, r.w, r.h };
+    }
     return {
         { "format", k_result_format },
         { "answer", g.answer },
         { "image", { { "path", att.image_path }, { "width", g.width }, { "height", g.height } } },
         { "phrases", phrases },
         { "sentences", { { "count", g.n_sentences }, { "fallback", g.n_fallback_sentences } } },
-        { "settings",
-          { { "attn_heads", attn_heads_name(s.heads) },
-            { "aspect", map_aspect_name(s.maps.aspect) },
-            { "normalize", s.maps.normalize },
-            { "remove_corner", s.maps.remove_corner },
-            { "refiner", g.refiner },
-            { "mask_select", mask_select_name(s.select) },
-            { "min_score", s.min_score },
-            { "prompt", att.gen.prompt },
-            { "n_predict", att.gen.n_predict },
-            { "temp", att.gen.temp },
-            { "seed", att.gen.seed } } },
+        { "settings", settings },
         { "models", { { "llm", att.llm_path }, { "vision", att.vision_path } } },
         { "grid", { { "w", g.grid_w }, { "h", g.grid_h } } },
         { "timings",
@@ -112,7 +113,12 @@ ground_result ground_from_json(const json & j) {
         g.n_fallback_sentences = j.at("sentences").at("fallback");
         const json & s         = j.at("settings");
         g.params.heads         = attn_heads_from_name(s.at("attn_heads"));
+        g.params.aspect_auto   = false;
         g.params.maps.aspect   = map_aspect_from_name(s.at("aspect"));
+        if (g.params.maps.aspect == map_aspect::rect) {
+            const json & r     = s.at("rect");
+            g.params.maps.rect = { r.at(0).get<int>(), r.at(1).get<int>(), r.at(2).get<int>(), r.at(3).get<int>() };
+        }
         g.params.maps.normalize     = s.at("normalize");
         g.params.maps.remove_corner = s.at("remove_corner");
         g.params.select        = mask_select_from_name(s.at("mask_select"));
@@ -178,6 +184,11 @@ static void fill_rect(image_u8 & img, int x0, int y0, int x1, int y1, const uint
 static int draw_text(image_u8 & img, int x, int y, const std::string & text, const uint8_t c[3], int scale) {
     std::vector<char> vb(std::max<size_t>(64, text.size() * 300));
     std::string       t  = text;
+    for (char & ch : t) {  // stb_easy_font has glyphs for ASCII 32..126 only; other bytes read past its tables
+        if ((unsigned char) ch < 32 || (unsigned char) ch > 126) {
+            ch = '?';
+        }
+    }
     const int         nq = stb_easy_font_print(0, 0, t.data(), nullptr, vb.data(), (int) vb.size());
     int               maxx = 0;
     for (int q = 0; q < nq; ++q) {
@@ -324,7 +335,8 @@ image_u8 render_heatmap(const image_u8 & img, const ground_result & g, int i) {
     if (p.grid.empty()) {
         fail("phrase %d has no kept map (ground_params::keep_maps)", i);
     }
-    const std::vector<float> up = maps_upsample(p.grid.data(), g.grid_h, g.grid_w, img.w, img.h, g.params.maps.aspect);
+    const std::vector<float> up =
+        maps_upsample(p.grid.data(), g.grid_h, g.grid_w, maps_upsample_geometry(img.w, img.h, g.params.maps));
     const auto [mn, mx]         = std::minmax_element(up.begin(), up.end());
     const float lo = *mn, span = std::max(*mx - *mn, 1e-12f);
     image_u8    out = img;

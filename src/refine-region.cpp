@@ -117,14 +117,44 @@ void region_refiner::set_image(const image_u8 & img) {
     smooth_ = median_filter(img, params_.smooth_radius);
 }
 
-refined_mask region_refiner::refine(int x, int y, mask_select, bool keep_all) {
+refined_mask region_refiner::refine(const refine_prompt & q) {
     if (raw_.empty()) {
         fail("region refiner: refine() before set_image()");
     }
     refined_mask r;
-    r.w     = raw_.w;
-    r.h     = raw_.h;
-    r.mask  = grow(raw_, smooth_, x, y, params_);
+    r.w = raw_.w;
+    r.h = raw_.h;
+    // seeds: the positive points, or the box centre when there is only a box
+    std::vector<refine_point> pts = q.points;
+    if (pts.empty() && q.has_box) {
+        pts.push_back({ (q.box[0] + q.box[2]) / 2, (q.box[1] + q.box[3]) / 2, 1 });
+    }
+    if (pts.empty()) {
+        fail("region refiner: the prompt has no point and no box");
+    }
+    r.mask.assign((size_t) r.w * r.h, 0);
+    for (int pass = 1; pass >= 0; --pass) {  // the union of the positive regions, minus the negative ones
+        for (const refine_point & p : pts) {
+            if (p.label != pass) {
+                continue;
+            }
+            const std::vector<uint8_t> m = grow(raw_, smooth_, p.x, p.y, params_);
+            for (size_t i = 0; i < m.size(); ++i) {
+                if (m[i]) {
+                    r.mask[i] = (uint8_t) pass;
+                }
+            }
+        }
+    }
+    if (q.has_box) {  // clipped to the box
+        for (int y = 0; y < r.h; ++y) {
+            for (int x = 0; x < r.w; ++x) {
+                if (x < q.box[0] || x >= q.box[2] || y < q.box[1] || y >= q.box[3]) {
+                    r.mask[(size_t) y * r.w + x] = 0;
+                }
+            }
+        }
+    }
     int64_t area = 0;
     for (uint8_t v : r.mask) {
         area += v;
@@ -132,7 +162,7 @@ refined_mask region_refiner::refine(int x, int y, mask_select, bool keep_all) {
     r.score      = 1.0f - (float) area / (float) r.mask.size();
     r.index      = 0;
     r.all_scores = { r.score };
-    if (keep_all) {
+    if (q.keep_all) {
         r.all_masks = { r.mask };
     }
     return r;

@@ -30,7 +30,8 @@ public:
 
     std::string  name() const override;
     void         set_image(const image_u8 & img) override;
-    refined_mask refine(int x, int y, mask_select select, bool keep_all) override;
+    refined_mask refine(const refine_prompt & prompt) override;
+    using refiner::refine;
 
 private:
     region_params params_;

@@ -11,11 +11,31 @@ sam_refiner::sam_refiner(std::shared_ptr<const sam_model> model, compute_backend
 
 std::string sam_refiner::name() const { return "sam (" + state_.model().path() + ")"; }
 
-void sam_refiner::set_image(const image_u8 & img) { state_.set_image(img); }
+void sam_refiner::set_image(const image_u8 & img) {
+    if (!last_.empty() && last_.w == img.w && last_.h == img.h && last_.rgb == img.rgb) {
+        return;  // the cached embedding is this image's
+    }
+    last_ = image_u8();  // not valid while encoding (an error leaves no stale cache)
+    state_.set_image(img);
+    last_ = img;
+}
 
-refined_mask sam_refiner::refine(int x, int y, mask_select select, bool keep_all) {
-    sam_prompt p;
-    p.points.push_back({ (float) x, (float) y, 1 });  // SamPredictor.predict(point_coords=[[x, y]], labels=[1])
+refined_mask sam_refiner::refine(const refine_prompt & q) {
+    const mask_select select   = q.select;
+    const bool        keep_all = q.keep_all;
+    sam_prompt        p;
+    for (const refine_point & pt : q.points) {  // SamPredictor.predict(point_coords=[[x, y]], labels=[1])
+        p.points.push_back({ (float) pt.x, (float) pt.y, pt.label });
+    }
+    if (q.has_box) {
+        p.has_box = true;
+        for (int i = 0; i < 4; ++i) {
+            p.box[i] = (float) q.box[i];
+        }
+    }
+    if (p.points.empty() && !p.has_box) {
+        fail("sam refiner: the prompt has no point and no box (a map alone is not a SAM prompt)");
+    }
     p.multimask = true;
     const sam_result r = state_.predict(p);
     if (r.n_masks <= 0) {

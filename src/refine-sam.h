@@ -1,6 +1,6 @@
 // refine-sam.h: the SAM refiner of attend-and-segment — the phrase's point as one positive click,
 // multimask_output=True, keeping mask index 2 as the official code does (or the best-scoring mask).
-// Holds a sam_state (the cached image embedding): one thread at a time.
+// Holds a sam_state (the cached image embedding; set_image on the same pixels again keeps it): one thread at a time.
 #pragma once
 
 #include "refine.h"
@@ -16,12 +16,14 @@ public:
 
     std::string  name() const override;
     void         set_image(const image_u8 & img) override;
-    refined_mask refine(int x, int y, mask_select select, bool keep_all) override;
+    refined_mask refine(const refine_prompt & prompt) override;
+    using refiner::refine;
 
     sam_state & state() { return state_; }
 
 private:
     sam_state state_;
+    image_u8  last_;  // the image whose embedding state_ holds: the same image again is not re-encoded
 };
 
 }  // namespace glm

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "image.h"
+#include "layout.h"
 
 #include <cstdint>
 #include <memory>
@@ -30,15 +31,51 @@ enum class mask_select { index2, best };
 const char * mask_select_name(mask_select m);
 mask_select  mask_select_from_name(const std::string & s);
 
+// What a refiner is asked to refine, in pixels of the image given to set_image: one or more points (label 1
+// positive, 0 negative), a box, and/or the phrase's attention map over its grid (with the rectangle of the image the
+// grid covers). A refiner uses what it understands and fails naming what it does not.
+struct refine_point {
+    int x = 0, y = 0;
+    int label = 1;
+};
+
+struct refine_prompt {
+    std::vector<refine_point> points;
+    bool                      has_box = false;
+    int                       box[4]  = { 0, 0, 0, 0 };  // x0, y0, x1, y1 (pixels, x1/y1 exclusive)
+    const float *             map     = nullptr;          // the phrase's grid map, rows x cols (optional)
+    int                       map_rows = 0, map_cols = 0;
+    grid_rect                 map_rect;                   // the pixels the grid covers (layout.h)
+    mask_select               select   = mask_select::index2;  // multimask choice (refiners with one candidate ignore it)
+    bool                      keep_all = false;           // also return every candidate
+
+    static refine_prompt point(int x, int y, mask_select select = mask_select::index2, bool keep_all = false);
+};
+
 class refiner {
 public:
     virtual ~refiner() = default;
     virtual std::string name() const = 0;
     // Prepares for prompts on this image (SAM: runs the image encoder once).
     virtual void set_image(const image_u8 & img) = 0;
-    // The mask for a positive point (pixel coordinates of the image given to set_image). `select` picks among
-    // multimask candidates (refiners with one candidate ignore it); keep_all also returns every candidate.
-    virtual refined_mask refine(int x, int y, mask_select select, bool keep_all) = 0;
+    // The mask for a prompt.
+    virtual refined_mask refine(const refine_prompt & prompt) = 0;
+    // The mask for one positive point (the attend-and-segment prompt).
+    refined_mask refine(int x, int y, mask_select select, bool keep_all) {
+        return refine(refine_prompt::point(x, y, select, keep_all));
+    }
 };
+
+// The refiners by name. "sam" needs a SAM model file; "region" is colour region growing (the toy world); "none"
+// gives no refiner (points only: a null pointer).
+struct refiner_params {
+    std::string name;      // sam | region | none; "" = sam when sam_path is set, else none
+    std::string sam_path;  // SAM GGUF (groundlmm convert-sam)
+};
+
+// The names refiner_create accepts, for help texts and errors.
+const std::vector<std::string> & refiner_names();
+// "" resolved as documented; throws glm::error for an unknown name or a missing SAM file.
+std::string refiner_resolve(const refiner_params & p);
 
 }  // namespace glm

@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "image.h"
+#include "layout.h"
 
 #include <cstdint>
 #include <memory>
@@ -19,9 +20,10 @@ struct vision_output {
     std::vector<float> embd;         // n_tokens x n_embd, token-major (row t = token t)
     int                n_tokens = 0;
     int                n_embd   = 0;
-    int                grid_w   = 0;  // tokens form a grid_h x grid_w grid in row-major order
+    int                grid_w   = 0;  // the primary grid's size (layout.grids[layout.primary])
     int                grid_h   = 0;
     pad_geometry       geom;          // how the image was placed in the encoder input
+    image_layout       layout;        // where the n_tokens sit and which pixels each grid covers
 };
 
 class vision_encoder {

@@ -2,19 +2,44 @@
 //
 // Every golden test takes its data folder as the first argument (default: the copy in tests/golden/<name>),
 // prints one line per compared quantity with its max errors and tolerance, and exits 1 if any fails.
+// A NaN or an infinity on either side fails a comparison (util/max-error.h), whatever the tolerance.
 #pragma once
+
+#include "util/max-error.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace golden {
 
+// Thrown by a report at its first failure when the environment sets GLM_GOLDEN_FAIL_FAST=1 (the mutation check,
+// tests/util/golden-mutate.cpp, only needs to know that a test fails); the test's catch block then ends the run.
+struct stop : std::runtime_error {
+    stop() : std::runtime_error("stopped at the first failure (GLM_GOLDEN_FAIL_FAST)") {}
+};
+
 struct report {
-    int  n_fail = 0;
-    int  n_pass = 0;
+    int  n_fail    = 0;
+    int  n_pass    = 0;
+    bool fail_fast = getenv("GLM_GOLDEN_FAIL_FAST") && strcmp(getenv("GLM_GOLDEN_FAIL_FAST"), "0") != 0;
+    bool stopped   = false;
+
+    void count(bool ok) {
+        (ok ? n_pass : n_fail)++;
+        // not from inside a catch block (a test's "run" failure): a throw there would end in std::terminate
+        if (!ok && fail_fast && !stopped && !std::current_exception()) {
+            stopped = true;
+            fflush(stdout);
+            throw stop();
+        }
+    }
 
     // Max absolute error |a-b| and relative error max|a-b| / max|b|; passes when within tol (of the chosen kind).
     bool compare(const std::string & what, const float * got, const float * want, size_t n, double tol,
@@ -23,15 +48,22 @@ struct report {
         size_t worst   = 0;
         bool   finite  = true;
         for (size_t i = 0; i < n; ++i) {
-            if (!std::isfinite(got[i])) {
+            if (!std::isfinite(got[i]) || !std::isfinite(want[i])) {
+                if (finite) {
+                    worst = i;  // the first non-finite value is the one reported
+                }
                 finite = false;
+                continue;
             }
             const double d = std::fabs((double) got[i] - (double) want[i]);
-            if (d > max_abs || std::isnan(d)) {
-                max_abs = d;
-                worst   = i;
+            if (finite && d > max_abs) {
+                worst = i;
             }
-            max_ref = std::max(max_ref, std::fabs((double) want[i]));
+            max_abs = glm::test::max_err(max_abs, d);
+            max_ref = glm::test::max_err(max_ref, std::fabs((double) want[i]));
+        }
+        if (!finite) {
+            max_abs = std::nan("");
         }
         const double rel = max_ref > 0 ? max_abs / max_ref : max_abs;
         const double err = relative ? rel : max_abs;
@@ -42,7 +74,7 @@ struct report {
             printf("  worst at %zu: got %.6g want %.6g", worst, got[worst], want[worst]);
         }
         printf("\n");
-        (ok ? n_pass : n_fail)++;
+        count(ok);
         return ok;
     }
 
@@ -56,7 +88,7 @@ struct report {
 
     bool check(const std::string & what, bool ok, const std::string & detail = "") {
         printf("%-4s %s%s%s\n", ok ? "ok" : "FAIL", what.c_str(), detail.empty() ? "" : ": ", detail.c_str());
-        (ok ? n_pass : n_fail)++;
+        count(ok);
         return ok;
     }
 

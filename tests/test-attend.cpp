@@ -5,6 +5,7 @@
 #include "common.h"
 #include "models/clip.h"
 #include "util/golden-models.h"
+#include "util/max-error.h"
 #include "util/random-llama.h"
 
 #include <gtest/gtest.h>
@@ -179,11 +180,7 @@ TEST(Attend, LoraAdapterIsApplied) {
     const std::vector<float> base = logits("", 1.0f), with = logits(dir + "/lora.gguf", 1.0f),
                              zero = logits(dir + "/lora.gguf", 0.0f);
     ASSERT_EQ(base.size(), with.size());
-    double diff = 0, diff0 = 0;
-    for (size_t i = 0; i < base.size(); ++i) {
-        diff  = std::max(diff, (double) std::fabs(base[i] - with[i]));
-        diff0 = std::max(diff0, (double) std::fabs(base[i] - zero[i]));
-    }
+    const double diff = test::max_abs_diff(base, with), diff0 = test::max_abs_diff(base, zero);
     EXPECT_GT(diff, 1e-3);   // the adapter changes the model
     EXPECT_LT(diff0, 1e-5);  // at scale 0 it does not
     // an adapter for another model is refused with the reason

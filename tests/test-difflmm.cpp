@@ -7,9 +7,10 @@
 #include "common.h"
 #include "difflmm-convert.h"
 #include "difflmm.h"
-#include "models/clip-text.h"
+#include "clip-text.h"
 #include "safetensors.h"
 #include "util/difflmm-golden.h"
+#include "util/max-error.h"
 #include "util/random-llama.h"
 
 #include <gtest/gtest.h>
@@ -21,22 +22,8 @@
 
 static const std::string k_dir = std::string(GLM_SOURCE_DIR) + "/tests/data/difflmm";
 
-static double max_abs_diff(const std::vector<float> & a, const std::vector<float> & b) {
-    EXPECT_EQ(a.size(), b.size());
-    double m = 0;
-    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-        m = std::max(m, (double) std::fabs(a[i] - b[i]));
-    }
-    return m;
-}
-
-static double max_abs(const std::vector<float> & a) {
-    double m = 0;
-    for (float v : a) {
-        m = std::max(m, (double) std::fabs(v));
-    }
-    return m;
-}
+using glm::test::max_abs;
+using glm::test::max_abs_diff;
 
 TEST(DiffLMM, TorchRandnMatchesPyTorch) {
     const glm::safetensors_file ref(k_dir + "/reference.safetensors");
@@ -73,7 +60,7 @@ TEST(DiffLMM, AlphasCumprodMatchesDiffusers) {
         double worst = 0;
         for (int t = 0; t < hp.num_train_timesteps; ++t) {
             const float a = glm::difflmm_alpha_cumprod(hp, t);
-            worst         = std::max(worst, std::fabs((double) a - want[(size_t) t]) / want[(size_t) t]);
+            worst         = glm::test::max_err(worst, std::fabs((double) a - want[(size_t) t]) / want[(size_t) t]);
         }
         // ATen's vectorised linspace rounds some betas differently in the last bit
         printf("alphas_cumprod %-13s max rel %.3e\n", sched, worst);

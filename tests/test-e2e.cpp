@@ -53,6 +53,13 @@ TEST(EndToEnd, LlavaPlusSam) {
         EXPECT_EQ(best.score, *std::max_element(p.all_scores.begin(), p.all_scores.end()));
         EXPECT_EQ(rle_to_string(rle_encode(best.mask.data(), best.h, best.w)), rle_to_string(p.all_masks[best.index]));
     }
+    // the content: the points are those the reference's own maps of the golden continuation give (see
+    // golden_reference_points); SAM's masks and scores are checked against the official code by test-golden-sam
+    const maps_result want = test::golden_reference_points(k_root + "/llava", g);
+    for (size_t i = 0; i < g.phrases.size(); ++i) {
+        EXPECT_EQ(g.phrases[i].x, want.phrases[i].x) << g.phrases[i].np.text;
+        EXPECT_EQ(g.phrases[i].y, want.phrases[i].y) << g.phrases[i].np.text;
+    }
     ground_save(dir + "/out", img, g, att);
     const ground_result back = ground_from_json(nlohmann::json::parse(std::ifstream(dir + "/out/result.json")));
     ASSERT_EQ(back.phrases.size(), g.phrases.size());

@@ -7,6 +7,8 @@
 // reuses stage 1, and bad input gives clear errors or counted misses.
 #include "common.h"
 #include "eval/category-match.h"
+#include "eval/cocoeval.h"
+#include "eval/gcg.h"
 #include "eval/run-coco.h"
 #include "eval/run-gcg.h"
 #include "eval/text-sim.h"
@@ -187,6 +189,23 @@ TEST(EvalCoco, EndToEndTable) {
         EXPECT_TRUE(v == -1.0 || (v >= 0.0 && v <= 1.0));
     }
     EXPECT_EQ(r.detections.size(), (size_t) r.n_detections);
+    // the content: the table's numbers are those of its detections, evaluated on their own by COCOeval and the point
+    // rule (both checked against pycocotools by test-golden-coco); the detections are the phrases' masks and points
+    const coco_dataset ds = coco_load_dataset(coco6().ann);
+    ASSERT_GT(r.n_detections, 0);
+    const cocoeval_result e = coco_evaluate_segm(ds, coco_parse_results(ds, r.detections, "report detections"));
+    for (int i = 0; i < 12; ++i) {
+        EXPECT_EQ(e.stats[i], r.eval.stats[i]) << coco_stat_names()[i];
+    }
+    std::vector<coco_point> pts;
+    for (const json & d : r.detections) {
+        pts.push_back({ d.at("image_id").get<int64_t>(), d.at("category_id").get<int64_t>(), d.at("point")[0].get<int>(),
+                        d.at("point")[1].get<int>() });
+    }
+    const point_accuracy pa = coco_point_accuracy(ds, pts);
+    EXPECT_EQ(pa.n_correct, r.pacc.n_correct);
+    EXPECT_EQ(pa.n_total, r.pacc.n_total);
+    EXPECT_GT(r.eval.stats[0], -1.0);  // AP computed (-1 would mean no ground truth was evaluated)
 }
 
 TEST(EvalCoco, ShardedAndMergedEqualsUnsharded) {
@@ -526,6 +545,36 @@ TEST(EvalGcg, EndToEndFallbackTableAndShards) {
     EXPECT_GE(r.gcg.n_gt_phrases, 5);
     EXPECT_GE(r.gcg.miou, 0.0);
     EXPECT_LE(r.gcg.miou, 1.0);
+    // the content: mIoU and recall are those of the per-image predictions against the ground truth's masks, paired
+    // by GLaMM's rules (gcg_evaluate, checked against the reference by test-golden-coco)
+    {
+        const json               mj = json::parse(std::ifstream(t.mask));
+        std::vector<gcg_image>   imgs;
+        for (const auto & kv : t.captions) {
+            const json pj = json::parse(std::ifstream(out + "/images/" + kv.first + ".json"));
+            gcg_image  gi;
+            for (const json & a : mj.at("annotations")) {
+                if (a.at("image_id") == kv.first) {
+                    gi.gt_masks.push_back(coco_segmentation_to_rle(a.at("segmentation"), 0, 0, kv.first));
+                }
+            }
+            for (const json & pm : pj.at("pred_masks")) {
+                gi.pred_masks.push_back(coco_segmentation_to_rle(pm, 0, 0, kv.first));
+            }
+            for (const json & row : pj.at("text_similarity").at("matrix")) {
+                gi.text_similarity.push_back(row.get<std::vector<double>>());
+            }
+            ASSERT_EQ(gi.text_similarity.size(), gi.gt_masks.size()) << kv.first;
+            imgs.push_back(std::move(gi));
+        }
+        const gcg_result want = gcg_evaluate(imgs, gcg_params());
+        EXPECT_EQ(r.gcg.n_gt_phrases, want.n_gt_phrases);
+        EXPECT_EQ(r.gcg.n_matches, want.n_matches);
+        EXPECT_DOUBLE_EQ(r.gcg.miou, want.miou);
+        EXPECT_DOUBLE_EQ(r.gcg.recall, want.recall);
+        printf("gcg: mIoU %.4f, recall %.4f (%d of %d), recomputed from the per-image files\n", want.miou, want.recall,
+               want.n_matches, want.n_gt_phrases);
+    }
     // GLaMM's prediction format in each per-image file
     const json one = json::parse(std::ifstream(out + "/images/toy_001.json"));
     EXPECT_EQ(one["image_id"], "toy_001");

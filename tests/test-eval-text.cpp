@@ -3,6 +3,7 @@
 // random BERT GGUF written here and run through libllama, checked against a naive re-implementation of BERT's
 // forward pass (mean over all tokens, [CLS] and [SEP] included), and the head-noun fallback.
 #include "common.h"
+#include "util/max-error.h"
 #include "eval/category-match.h"
 #include "eval/progress.h"
 #include "eval/run-util.h"
@@ -256,8 +257,8 @@ TEST(TextSim, TinyBertThroughLibllamaMatchesTheReferenceMeanPooling) {
         const std::vector<double> ref = tb.embed(bert.tokens(text));
         ASSERT_EQ(got.size(), ref.size());
         for (size_t i = 0; i < ref.size(); ++i) {
-            max_err = std::max(max_err, std::fabs(got[i] - ref[i]));
-            max_ref = std::max(max_ref, std::fabs(ref[i]));
+            max_err = test::max_err(max_err, std::fabs(got[i] - ref[i]));
+            max_ref = test::max_err(max_ref, std::fabs(ref[i]));
         }
     }
     printf("tiny BERT: max |libllama - reference| = %.3g (max |ref| %.3g)\n", max_err, max_ref);

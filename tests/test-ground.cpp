@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -24,13 +25,16 @@ struct disc_refiner : refiner {
     int   w = 0, h = 0, r = 10;
     float score = 0.9f;
     int   n_set = 0;
+    using refiner::refine;
     std::string name() const override { return "disc"; }
     void        set_image(const image_u8 & img) override {
         w = img.w;
         h = img.h;
         ++n_set;
     }
-    refined_mask refine(int x, int y, mask_select, bool keep_all) override {
+    refined_mask refine(const refine_prompt & q) override {
+        const int  x = q.points.at(0).x, y = q.points.at(0).y;
+        const bool keep_all = q.keep_all;
         refined_mask m;
         m.w = w;
         m.h = h;
@@ -95,6 +99,26 @@ TEST(Ground, KnownAnswerEndToEndWithFiles) {
     }
     EXPECT_EQ(heads, (std::vector<std::string>{ "image", "circle", "square" }));
     EXPECT_EQ(ref.n_set, 1);  // one image embedding for all phrases
+
+    // the content: the answer is the golden continuation, so the reference's own attention maps of it (attn_mean,
+    // the layer-and-head mean ground uses by default) give the points, through maps_ground (checked against the
+    // official post-processing by test-golden-aas); the disc refiner's mask is the disc around each point
+    {
+        ASSERT_EQ(att.out.maps.n_rows, 12);  // the golden's continuation: one map row per token
+        const maps_result want = test::golden_reference_points(k_dir, g);
+        for (size_t i = 0; i < g.phrases.size(); ++i) {
+            const ground_phrase & p = g.phrases[i];
+            printf("%-16s point (%d, %d), from the reference maps (%d, %d); peak %.6f vs %.6f\n", p.np.text.c_str(),
+                   p.x, p.y, want.phrases[i].x, want.phrases[i].y, p.peak, want.phrases[i].peak);
+            EXPECT_EQ(p.x, want.phrases[i].x) << p.np.text;
+            EXPECT_EQ(p.y, want.phrases[i].y) << p.np.text;
+            // our CLIP (F16 projector) and F16 KV cache against the float32 reference: measured 4.4e-5
+            EXPECT_NEAR(p.peak, want.phrases[i].peak, 1e-3) << p.np.text;
+            const refined_mask disc = ref.refine(p.x, p.y, mask_select::index2, false);
+            EXPECT_EQ(rle_decode(p.mask), disc.mask) << p.np.text;
+            EXPECT_FLOAT_EQ(p.score, ref.score);
+        }
+    }
 
     const std::string dir = (std::filesystem::temp_directory_path() / "glm-test-ground").string();
     std::filesystem::remove_all(dir);

@@ -3,6 +3,7 @@
 // conversions (close to F32 on the tiny golden model).
 #include "backend.h"
 #include "common.h"
+#include "util/max-error.h"
 #include "gguf-loader.h"
 #include "image.h"
 #include "safetensors.h"
@@ -197,11 +198,7 @@ TEST_F(SamFixture, BatchesEqualSingles) {
         EXPECT_EQ(batch[i].iou.size(), one.iou.size());
     }
     // the mask prompt changes the result
-    float d = 0;
-    for (size_t k = 0; k < batch[0].low_res_logits.size(); ++k) {
-        d = std::max(d, std::fabs(batch[0].low_res_logits[k] - batch[4].low_res_logits[k]));
-    }
-    EXPECT_GT(d, 1e-3f);
+    EXPECT_GT(test::max_abs_diff(batch[0].low_res_logits, batch[4].low_res_logits), 1e-3);
 }
 
 // F16 and Q8_0 conversions of the golden model (every linear weight converted: the threshold is lowered for
@@ -240,11 +237,7 @@ TEST_F(SamFixture, ReducedPrecisionConversions) {
         sam_state s(m, *backend_);
         s.set_image(img);
         const std::vector<float> e = s.image_embedding_chw();
-        float                    dmax = 0, ref_max = 0;
-        for (size_t i = 0; i < e.size(); ++i) {
-            dmax    = std::max(dmax, std::fabs(e[i] - e32[i]));
-            ref_max = std::max(ref_max, std::fabs(e32[i]));
-        }
+        const double             dmax = test::max_abs_diff(e, e32), ref_max = test::max_abs(e32);
         printf("%s: embeddings max |diff| %.3e (rel %.3e)\n", ggml_type_name(t), dmax, dmax / ref_max);
         EXPECT_LT(dmax / ref_max, c.emb_rel);
         const sam_result r = s.predict(p);

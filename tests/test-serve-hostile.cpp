@@ -67,11 +67,13 @@ protected:
         signal(SIGPIPE, SIG_IGN);
         log_route_ggml(false);
         serve_model_params mp;
-        mp.lmm     = golden_llm_params(k_root + "/llava/llava-tiny-f32.gguf");
-        mp.backend = { 2, true, 0 };
-        mp.vision  = k_root + "/llava/mmproj-llava-tiny-f32.gguf";
-        mp.refiner = "none";
-        engine_    = new serve_engine(mp);
+        const lmm_params   lp = golden_llm_params(k_root + "/llava/llava-tiny-f32.gguf");
+        mp.model.llm          = lp.model;
+        mp.model.n_threads    = 2;
+        mp.model.vision       = k_root + "/llava/mmproj-llava-tiny-f32.gguf";
+        mp.model.refiner.name = "none";  // points only
+        mp.context.n_ctx      = lp.n_ctx;
+        engine_               = new serve_engine(mp);
         const std::vector<uint8_t> png = read_file(k_root + "/llava/image.png");
         image_.assign(png.begin(), png.end());
     }

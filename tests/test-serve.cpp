@@ -75,12 +75,14 @@ protected:
         dir_ = test::fresh_tmp_dir("serve");
 
         serve_model_params mp;
-        mp.lmm     = test::golden_llm_params(k_root + "/llava/llava-tiny-f32.gguf");
-        mp.backend = { 2, true, 0 };
-        mp.vision  = k_root + "/llava/mmproj-llava-tiny-f32.gguf";
-        mp.sam     = test::convert_golden_sam(k_root + "/sam", dir_);
+        const lmm_params lp    = test::golden_llm_params(k_root + "/llava/llava-tiny-f32.gguf");
+        mp.model.llm           = lp.model;
+        mp.model.n_threads     = 2;
+        mp.model.vision        = k_root + "/llava/mmproj-llava-tiny-f32.gguf";
+        mp.model.refiner.sam_path = test::convert_golden_sam(k_root + "/sam", dir_);
+        mp.context.n_ctx       = lp.n_ctx;
         engine_sam_      = new serve_engine(mp);
-        mp.refiner       = "none";  // points only: the queue and validation tests need no masks (SAM is slow here)
+        mp.model.refiner.name = "none";  // points only: the queue and validation tests need no masks (SAM is slow here)
         engine_points_   = new serve_engine(mp);
         image_           = file_text(k_root + "/llava/image.png");
     }

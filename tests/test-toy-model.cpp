@@ -3,6 +3,7 @@
 // loss falls.
 #include "backend.h"
 #include "common.h"
+#include "util/max-error.h"
 #include "lmm.h"
 #include "models/toy-vit.h"
 #include "toy/batch.h"
@@ -142,10 +143,7 @@ TEST(ToyModel, ExportReloadAndLlamaTokenizer) {
         ASSERT_EQ(ggml_backend_graph_compute(m.backend(), gf), GGML_STATUS_SUCCESS);
         const std::vector<float> ref = host(out);
         ggml_gallocr_free(ga);
-        double err = 0.0;
-        for (size_t i = 0; i < ref.size(); ++i) {
-            err = std::max(err, (double) std::fabs(ref[i] - vo.embd[i]));
-        }
+        const double err = test::max_abs_diff(ref, vo.embd);
         printf("toy-vit module vs training graph: max abs error %.3g\n", err);
         EXPECT_LT(err, 1e-5);
     }

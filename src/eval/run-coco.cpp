@@ -46,10 +46,8 @@ static json stage2_settings(const coco_run_params & p) {
         { "mask_select", mask_select_name(p.run.ground.select) },
     };
     if (p.method == coco_method::attend_segment) {
-        s["heads"]           = attn_heads_name(p.run.ground.heads);
-        s["aspect"]          = map_aspect_name(p.run.ground.maps.aspect);
-        s["normalize"]       = p.run.ground.maps.normalize;
-        s["remove_corner"]   = p.run.ground.maps.remove_corner;
+        s                    = eval_stage2_settings(p.run.ground);
+        s["refiner"]         = p.run.refiner_name;
         s["similarity"]      = p.similarity_name;
         s["category_thresh"] = effective_thresh(p);
     } else {

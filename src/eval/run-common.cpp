@@ -3,6 +3,7 @@
 #include "eval/run-common.h"
 
 #include "common.h"
+#include "settings.h"
 
 #include <unistd.h>
 
@@ -14,20 +15,26 @@ namespace glm {
 using json = nlohmann::json;
 
 json eval_stage1_settings(const eval_stage1_params & p) {
-    return {
-        { "llm", p.llm_name },
-        { "vision", p.vision_name },
-        { "lora", p.lora_name },
-        { "prompt", p.gen.prompt },
-        { "template", p.gen.templ },
-        { "n_predict", p.gen.n_predict },
-        { "temp", p.gen.temp },
-        { "top_k", p.gen.top_k },
-        { "top_p", p.gen.top_p },
-        { "seed", p.gen.seed },
-        { "heads", attn_heads_name(p.heads) },
-        { "forced", p.forced_answer != nullptr },
-    };
+    // the settings table's stage-1 names and values (settings.h); the answer is per image (forced_answer)
+    run_settings rs;
+    rs.gen   = p.gen;
+    rs.heads = p.heads;
+    json s   = settings_to_json(rs, setting_stage::stage1);
+    s.erase("answer");
+    s["llm"]    = p.llm_name;
+    s["vision"] = p.vision_name;
+    s["lora"]   = p.lora_name;
+    s["forced"] = p.forced_answer != nullptr;
+    return s;
+}
+
+json eval_stage2_settings(const ground_params & g) {
+    run_settings rs;
+    rs.heads  = g.heads;
+    rs.ground = g;
+    json s    = settings_to_json(rs, setting_stage::stage2);
+    s["attn_heads"] = attn_heads_name(g.heads);  // the map stage 2 reads
+    return s;
 }
 
 bool eval_attend_exists(const std::string & attend_dir, const std::string & id) {
@@ -42,10 +49,10 @@ attend_result eval_attend_run_and_save(eval_models & m, const eval_stage1_params
     if (p.forced_answer) {
         const std::string text = p.forced_answer(id, p.forced_user_data);
         if (!text.empty()) {
-            gp.forced = m.lmm().model().tokenize(text, false);
+            gp.answer = text;  // teacher forcing by text (tokenised without BOS, as generated tokens are)
         }
     }
-    attend_result r = attend_run(m.encoder(), m.lmm(), img, gp, p.heads);
+    attend_result r = m.attend(img, gp, p.heads);
     r.image_path    = image_path;
     r.vision_path   = p.vision_name;
     // write into a private folder, then rename: the final folder exists only when complete

@@ -44,6 +44,10 @@ public:
     virtual const phrase_chunker &  chunker() = 0;
     virtual const word_similarity & words()   = 0;  // category matching (eval-coco), fallback text similarity
     virtual text_similarity &       text()    = 0;  // phrase similarity (eval-gcg)
+    // Stage 1 of one image; the default runs encoder() and lmm() (attend_run). A pipeline overrides it.
+    virtual attend_result attend(const image_u8 & img, const gen_params & gp, attn_heads heads) {
+        return attend_run(encoder(), lmm(), img, gp, heads);
+    }
 };
 
 // Test hook: an answer to teacher-force for an image ("" = generate). Returns the text; user_data is passed through.
@@ -59,6 +63,9 @@ struct eval_stage1_params {
 
 // The settings that make stage-1 outputs comparable (the attend folder's eval.json "settings").
 nlohmann::json eval_stage1_settings(const eval_stage1_params & p);
+
+// The stage-2 settings of a run manifest: the settings table's stage-2 names and values, plus the map read.
+nlohmann::json eval_stage2_settings(const ground_params & g);
 
 // Whether <attend_dir>/<id>/ holds a complete stage-1 output.
 bool eval_attend_exists(const std::string & attend_dir, const std::string & id);

@@ -220,14 +220,12 @@ eval_run_summary gcg_run(eval_models & m, const gcg_run_params & p) {
         { "mask_gt", eval_base_name(p.mask_gt_path) },
         { "n_images", (int64_t) gt.images.size() },
         { "method", "attend-and-segment" },
-        { "stage2",
-          { { "refiner", p.run.refiner_name },
-            { "mask_select", mask_select_name(g.select) },
-            { "heads", attn_heads_name(g.heads) },
-            { "aspect", map_aspect_name(g.maps.aspect) },
-            { "normalize", g.maps.normalize },
-            { "remove_corner", g.maps.remove_corner },
-            { "text_similarity", p.text_sim_name } } },
+        { "stage2", [&] {
+             json s2               = eval_stage2_settings(g);
+             s2["refiner"]         = p.run.refiner_name;
+             s2["text_similarity"] = p.text_sim_name;
+             return s2;
+         }() },
     };
     e.manifest = { { "caption_gt_path", abs_path(p.caption_gt_path) }, { "mask_gt_path", abs_path(p.mask_gt_path) } };
     e.n_images   = (int64_t) gt.images.size();

@@ -220,6 +220,8 @@ vision_output clip_encoder::encode(const image_u8 & img) {
     out.n_embd                   = n_embd();
     out.grid_w                   = grid_w();
     out.grid_h                   = grid_h();
+    // one square grid over LLaVA's padded square (expand2square), tokens in raster order
+    out.layout = image_layout::single(out.grid_h, out.grid_w, rect_padded_square(img.w, img.h));
     return out;
 }
 

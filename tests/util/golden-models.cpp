@@ -1,6 +1,7 @@
 #include "util/golden-models.h"
 
 #include "common.h"
+#include "safetensors.h"
 #include "sam-convert.h"
 
 #include <nlohmann/json.hpp>
@@ -41,5 +42,24 @@ golden_llava::golden_llava(const std::string & llava_dir, const backend_params &
     lp(golden_llm_params(llava_dir + "/llava-tiny-f32.gguf")),
     lm(lp),
     ls(lm, lp) {}
+
+maps_result golden_reference_points(const std::string & llava_dir, const ground_result & g) {
+    const safetensors_file st(llava_dir + "/cases.safetensors");
+    const st_tensor &      t = st.get(g.params.heads == attn_heads::official ? "attn_head_m2" : "attn_mean");
+    token_maps             tm;
+    tm.n_tokens = (int) t.shape.at(0);
+    tm.gh       = g.grid_h;
+    tm.gw       = g.grid_w;
+    tm.data     = t.to_f32();
+    if (tm.data.size() != (size_t) tm.n_tokens * g.grid_h * g.grid_w) {
+        fail("%s: %s has shape %s, expected [K, %d]", st.path().c_str(), t.name.c_str(), t.shape_str().c_str(),
+             g.grid_h * g.grid_w);
+    }
+    std::vector<std::vector<int>> groups;
+    for (const ground_phrase & p : g.phrases) {
+        groups.push_back(p.tokens);
+    }
+    return maps_ground(tm, groups, g.width, g.height, g.params.maps);
+}
 
 }  // namespace glm::test

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "backend.h"
+#include "ground.h"
+#include "maps.h"
 #include "lmm.h"
 #include "models/clip.h"
 
@@ -30,5 +32,11 @@ struct golden_llava {
 
     explicit golden_llava(const std::string & llava_dir, const backend_params & bp = { 2, true, 0 });
 };
+
+// The points the reference's own maps give to the phrases of `g`, an answer teacher-forced to the golden's
+// continuation: <llava_dir>/cases.safetensors' attn_mean (the layer-and-head mean, [K, n_img]) or attn_head_m2
+// (heads == official) through maps_ground with the settings, grid, image size and token groups of `g`.
+// So an end-to-end test can check its points against the reference rather than only their range.
+maps_result golden_reference_points(const std::string & llava_dir, const ground_result & g);
 
 }  // namespace glm::test

@@ -1,7 +1,9 @@
 #include "cli-common.h"
 
 #include "common.h"
+#include "rle.h"
 
+#include <algorithm>
 #include <cstdio>
 
 void cli_model_opts::add(CLI::App & app, bool require_model) {
@@ -25,71 +27,124 @@ void cli_model_opts::add(CLI::App & app, bool require_model) {
     app.add_flag("-v,--verbose", verbose, "show ggml/libllama logs");
 }
 
-glm::lmm_params cli_model_opts::lmm_params(bool tap_dump) const {
-    glm::lmm_params p;
-    p.model        = model;
-    p.lora         = lora;
-    p.lora_scale   = lora_scale;
-    p.n_ctx        = n_ctx;
-    p.n_batch      = n_batch;
-    p.n_threads    = n_threads;
-    p.n_gpu_layers = cpu_only ? 0 : n_gpu_layers;
-    p.kv_f32       = kv_f32;
-    p.tap          = true;
-    p.tap_dump     = tap_dump;
+void cli_model_opts::add_refiner(CLI::App & app) {
+    app.add_option("--sam", sam_path, "SAM GGUF (groundlmm convert-sam)");
+    app.add_option("--refiner", refiner, "sam (default with --sam), region (colour region growing) or none (points only)")
+        ->check(CLI::IsMember(glm::refiner_names()));
+}
+
+glm::pipeline_model_params cli_model_opts::model_params() const {
+    glm::pipeline_model_params p;
+    p.llm              = model;
+    p.vision           = vision;
+    p.lora             = lora;
+    p.lora_scale       = lora_scale;
+    p.refiner.name     = refiner;
+    p.refiner.sam_path = sam_path;
+    p.n_threads        = n_threads;
+    p.n_gpu_layers     = n_gpu_layers;
+    p.use_gpu          = !cpu_only;
     return p;
 }
 
-glm::backend_params cli_model_opts::backend_params() const {
-    glm::backend_params b;
-    b.n_threads = n_threads;
-    b.use_gpu   = !cpu_only;
-    return b;
+glm::pipeline_context_params cli_model_opts::context_params() const {
+    glm::pipeline_context_params p;
+    p.n_ctx   = n_ctx;
+    p.n_batch = n_batch;
+    p.kv_f32  = kv_f32;
+    return p;
 }
 
-void cli_gen_opts::add(CLI::App & app) {
-    app.add_option("-p,--prompt", prompt, "the question about the image")->capture_default_str();
-    app.add_option("--template", templ, "prompt template with <image> and {prompt} (default: the model's, else llava_v1)");
-    app.add_option("-n,--n-predict", n_predict, "max tokens to generate")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-    app.add_option("--temp", temp, "sampling temperature (0 = greedy)")->capture_default_str()->check(CLI::Range(0.0f, 100.0f));
-    app.add_option("--top-k", top_k, "top-k sampling (0 = off)")->capture_default_str()->check(CLI::Range(0, 1 << 20));
-    app.add_option("--top-p", top_p, "top-p sampling (1 = off)")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
-    app.add_option("--answer", answer, "ground this answer instead of generating one (teacher forcing)");
-    app.add_option("-s,--seed", seed, "seed of sampling and of encoder noise (DiffLMM)")->capture_default_str();
-    app.add_option("--attn-heads", heads,
-                   "map used downstream: all (mean over layers and heads, the paper), official (head H-2 averaged "
-                   "over layers, the released code), dump (also save every layer and head)")
-        ->capture_default_str()
-        ->check(CLI::IsMember({ "all", "official", "dump" }));
-}
-
-glm::gen_params cli_gen_opts::gen_params() const {
-    glm::gen_params g;
-    g.prompt    = prompt;
-    g.templ     = templ;
-    g.n_predict = n_predict;
-    g.temp      = temp;
-    g.top_k     = top_k;
-    g.top_p     = top_p;
-    g.seed      = seed;
-    g.answer    = answer;
-    return g;
-}
-
-cli_lmm::cli_lmm(const cli_model_opts & mo, bool tap_dump) {
-    glm::log_route_ggml(mo.verbose);
-    if (mo.verbose) {
+std::shared_ptr<glm::pipeline_model> cli_model_opts::load() const {
+    glm::log_route_ggml(verbose);
+    if (verbose) {
         glm::log_set_level(glm::log_level::debug);
     }
-    backend = std::make_unique<glm::compute_backend>(mo.backend_params());
-    encoder = glm::vision_encoder_load(mo.vision, *backend);
-    const glm::lmm_params lp = mo.lmm_params(tap_dump);
-    model   = std::make_unique<glm::lmm_model>(lp);
-    if (encoder->n_embd() != model->n_embd()) {
-        glm::fail("mismatched model pair: %s outputs embeddings of width %d, the LLM %s expects %d", mo.vision.c_str(),
-                  encoder->n_embd(), mo.model.c_str(), model->n_embd());
+    return glm::pipeline_model::load(model_params());
+}
+
+static std::string cli_flag(const std::string & name) {
+    std::string f = "--" + name;
+    for (char & c : f) {
+        c = c == '_' ? '-' : c;
     }
-    session = std::make_unique<glm::lmm_session>(*model, lp);
+    return f;
+}
+
+void cli_settings::add(CLI::App & app, bool stage1, bool stage2, const std::vector<std::string> & skip) {
+    for (const glm::setting_def & d : glm::settings_table()) {
+        if ((d.stage == glm::setting_stage::stage1 && !stage1) || (d.stage == glm::setting_stage::stage2 && !stage2) ||
+            std::find(skip.begin(), skip.end(), d.name) != skip.end()) {
+            continue;
+        }
+        const std::string def_text = [&] {
+            const nlohmann::json v = d.get(defaults);
+            return v.is_string() ? v.get<std::string>() : v.dump();
+        }();
+        std::vector<std::pair<std::string, bool>> names = { { d.name, false } };
+        for (const glm::setting_alias & a : d.aliases) {
+            names.emplace_back(a.name, a.invert);
+        }
+        for (const auto & [name, invert] : names) {
+            slots_.push_back({ &d, name });
+            slot &            s     = slots_.back();
+            const bool        alias = name != d.name;
+            const std::string help  = alias ? glm::strfmt("deprecated: use %s%s", invert ? "--no-" : "--",
+                                                     cli_flag(d.name).substr(2).c_str())
+                                            : std::string(d.help);
+            if (d.type == glm::setting_type::boolean) {
+                s.opt = app.add_flag(cli_flag(name), s.flag, alias ? help : help + " (default: " + def_text + ")");
+                if (!alias) {
+                    s.neg = app.add_flag("--no-" + cli_flag(name).substr(2), s.neg_flag, "the opposite of " + cli_flag(name));
+                }
+            } else {
+                std::string flags = cli_flag(name);
+                if (!alias && d.cli_short) {
+                    flags = std::string(d.cli_short) + "," + flags;
+                }
+                s.opt = app.add_option(flags, s.text, alias ? help : help);
+                if (!alias) {
+                    s.opt->default_str(def_text);
+                }
+                if (d.type == glm::setting_type::choice && !alias) {
+                    std::vector<std::string> allowed = d.choices;
+                    for (const auto & va : d.value_aliases) {
+                        allowed.push_back(va.first);
+                    }
+                    s.opt->check(CLI::IsMember(allowed));
+                }
+            }
+            if (alias) {
+                s.opt->group("Deprecated");
+            }
+        }
+    }
+}
+
+glm::run_settings cli_settings::get() const {
+    glm::run_settings r = defaults;
+    for (const slot & s : slots_) {
+        if (s.def->type == glm::setting_type::boolean) {
+            if (s.opt->count() > 0) {
+                glm::settings_set(r, s.name, true, "option");
+            }
+            if (s.neg && s.neg->count() > 0) {
+                glm::settings_set(r, s.name, false, "option");
+            }
+        } else if (s.opt->count() > 0) {
+            glm::settings_set(r, s.name, s.text, "option");
+        }
+    }
+    return r;
+}
+
+bool cli_settings::given(const std::string & name) const {
+    for (const slot & s : slots_) {
+        if (s.def->name == name && ((s.opt && s.opt->count() > 0) || (s.neg && s.neg->count() > 0))) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void cli_print_grounded(const glm::ground_result & g) {

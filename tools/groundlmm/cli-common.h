@@ -1,24 +1,25 @@
-// cli-common.h: option groups shared by the subcommands (one definition of -m, --mmproj, -t, -ngl, ... as
-// llama.cpp users know them) and the objects they build.
+// cli-common.h: option groups shared by the subcommands. The model options (-m, --mmproj, -t, -ngl, ... as
+// llama.cpp users know them) build a glm::pipeline_model; the run settings come from the one settings table
+// (src/settings.h): every setting is --name-with-dashes, booleans also --no-name, old spellings are aliases.
 #pragma once
 
-#include "attend.h"
-#include "ground.h"
-#include "backend.h"
-#include "lmm.h"
-#include "vision.h"
+#include "pipeline.h"
+#include "settings.h"
 
 #include <CLI/CLI.hpp>
 
+#include <deque>
 #include <memory>
 #include <string>
 
-// The LMM: LLM GGUF, vision GGUF (LLaVA mmproj, DiffLMM or toy encoder), optional LoRA, and where it runs.
+// The LMM: LLM GGUF, vision GGUF (LLaVA mmproj, DiffLMM or toy encoder), optional LoRA, the refiner, where it runs.
 struct cli_model_opts {
     std::string model;
     std::string vision;
     std::string lora;
     float       lora_scale   = 1.0f;
+    std::string sam_path;
+    std::string refiner;      // sam | region | none ("" = sam with --sam, else none)
     int         n_threads    = 0;
     int         n_gpu_layers = -1;
     int         n_ctx        = 4096;
@@ -28,35 +29,34 @@ struct cli_model_opts {
     bool        verbose      = false;
 
     void add(CLI::App & app, bool require_model = true);
-    glm::lmm_params     lmm_params(bool tap_dump) const;
-    glm::backend_params backend_params() const;
+    // --sam and --refiner (every command that refines)
+    void add_refiner(CLI::App & app);
+    glm::pipeline_model_params   model_params() const;
+    glm::pipeline_context_params context_params() const;
+    // Routes the logs (-v) and loads nothing: parts load on first use.
+    std::shared_ptr<glm::pipeline_model> load() const;
 };
 
-// Generation and attention settings.
-struct cli_gen_opts {
-    std::string prompt    = "Describe the image in detail.";
-    std::string templ;
-    int         n_predict = 512;
-    float       temp      = 0.0f;
-    int         top_k     = 0;
-    float       top_p     = 1.0f;
-    uint32_t    seed      = 0;
-    std::string heads     = "all";
-    std::string answer;
+// The run settings of the table, stage 1 and/or stage 2.
+class cli_settings {
+public:
+    glm::run_settings defaults;  // change before add() to change the defaults shown and used
 
-    void add(CLI::App & app);
-    glm::gen_params  gen_params() const;
-    glm::attn_heads  attn_heads() const { return glm::attn_heads_from_name(heads); }
-};
+    void              add(CLI::App & app, bool stage1, bool stage2, const std::vector<std::string> & skip = {});
+    glm::run_settings get() const;                    // defaults + what was given on the command line
+    bool              given(const std::string & name) const;  // canonical name
 
-// Everything attend needs, built from the options (models loaded once, reused for every image).
-struct cli_lmm {
-    std::unique_ptr<glm::compute_backend> backend;
-    std::unique_ptr<glm::vision_encoder>  encoder;
-    std::unique_ptr<glm::lmm_model>       model;
-    std::unique_ptr<glm::lmm_session>     session;
-
-    cli_lmm(const cli_model_opts & mo, bool tap_dump);
+private:
+    struct slot {
+        const glm::setting_def * def;
+        std::string              name;   // as given (an alias is applied through its own name)
+        CLI::Option *            opt   = nullptr;
+        CLI::Option *            neg   = nullptr;  // --no-name
+        std::string              text;
+        bool                     flag  = false;
+        bool                     neg_flag = false;
+    };
+    std::deque<slot> slots_;
 };
 
 // Prints the answer and one line per phrase (point, mask area, score, status) to stdout.

@@ -1,8 +1,6 @@
 #include "cli-eval.h"
 
 #include "common.h"
-#include "refine-region.h"
-#include "refine-sam.h"
 
 #include <cstdio>
 
@@ -23,22 +21,13 @@ void cli_eval_opts::add(CLI::App & app) {
         ->check(CLI::Range(1, 1 << 20));
     app.add_option("--chunk-idx", chunk_idx, "which chunk this process runs (0-based)")->capture_default_str()->check(CLI::Range(0, 1 << 20));
     app.add_option("--limit", limit, "stop after computing this many images (-1 = all); rerun to resume")->capture_default_str();
-    app.add_option("--sam", sam_path, "SAM GGUF (groundlmm convert-sam)");
-    app.add_option("--refiner", refiner_name, "sam (default) or region (colour region growing, toy world)")
-        ->check(CLI::IsMember({ "sam", "region" }));
-    app.add_option("--mask-index", mask_index, "SAM multimask output kept: 2 (official) or best")
-        ->capture_default_str()
-        ->check(CLI::IsMember({ "2", "best" }));
-    app.add_option("--aspect", aspect, "pad (LLaVA-1.5) or original")->capture_default_str()->check(CLI::IsMember({ "pad", "original" }));
-    app.add_flag("--remove-corner", remove_corner, "set the 4 corner cells of every map to the global minimum");
-    app.add_flag("--no-normalize", no_normalize, "do not subtract the mean map over the output tokens");
     app.add_flag("--no-progress", no_progress, "no progress bar on stderr");
     app.add_option("--wordnet", wordnet_dir, "WordNet 3.0 dict folder (Debian wordnet-base)")->capture_default_str();
 }
 
 int cli_eval_opts::stage_number() const { return stage == "all" ? 0 : std::stoi(stage); }
 
-glm::eval_run_params cli_eval_opts::run_params(const cli_model_opts & mo, const cli_gen_opts & go) const {
+glm::eval_run_params cli_eval_opts::run_params(const cli_model_opts & mo, const glm::run_settings & s) const {
     glm::eval_run_params p;
     p.images_dir         = images;
     p.out_dir            = out;
@@ -46,34 +35,30 @@ glm::eval_run_params cli_eval_opts::run_params(const cli_model_opts & mo, const 
     p.stage              = stage_number();
     p.shard              = { num_chunks, chunk_idx };
     p.max_images         = limit;
-    p.stage1.gen         = go.gen_params();
-    p.stage1.heads       = go.attn_heads();
+    p.stage1.gen         = s.gen;
+    p.stage1.heads       = s.heads;
     p.stage1.llm_name    = cli_base_name(mo.model);
     p.stage1.vision_name = cli_base_name(mo.vision);
     p.stage1.lora_name   = cli_base_name(mo.lora);
-    p.ground             = glm::ground_default_params();
-    p.ground.heads              = go.attn_heads();
-    p.ground.maps.aspect        = glm::map_aspect_from_name(aspect);
-    p.ground.maps.normalize     = !no_normalize;
-    p.ground.maps.remove_corner = remove_corner;
-    p.ground.select             = glm::mask_select_from_name(mask_index);
-    p.refiner_name       = refiner_label();
+    p.ground             = s.ground;
+    p.ground.heads       = s.heads;
+    p.refiner_name       = refiner_label(mo);
     p.progress.enabled   = !no_progress;
     return p;
 }
 
-std::string cli_eval_opts::refiner_label() const {
-    if (refiner_name == "region") {
+std::string cli_eval_opts::refiner_label(const cli_model_opts & mo) {
+    if (mo.refiner == "region") {
         return "region";
     }
-    return "sam:" + cli_base_name(sam_path);
+    return "sam:" + cli_base_name(mo.sam_path);
 }
 
 void cli_eval_opts::check(bool needs_lmm, int st, const cli_model_opts & mo) const {
     if (chunk_idx >= num_chunks) {
         glm::fail("--chunk-idx %d must be below --num-chunks %d", chunk_idx, num_chunks);
     }
-    if (st != 1 && refiner_name != "region" && sam_path.empty()) {
+    if (st != 1 && mo.refiner != "region" && mo.sam_path.empty()) {
         glm::fail("stage 2 needs a refiner: --sam sam.gguf (or --refiner region for the toy world)");
     }
     if (needs_lmm && st != 2 && (mo.model.empty() || mo.vision.empty())) {
@@ -81,47 +66,49 @@ void cli_eval_opts::check(bool needs_lmm, int st, const cli_model_opts & mo) con
     }
 }
 
-cli_eval_models::cli_eval_models(const cli_model_opts & mo, const cli_eval_opts & eo, bool tap_dump)
-    : mo_(mo), eo_(eo), tap_dump_(tap_dump) {
-    glm::log_route_ggml(mo.verbose);
-    if (mo.verbose) {
+cli_eval_models::cli_eval_models(const cli_model_opts & mo, const cli_eval_opts & eo) : mo_(mo), eo_(eo) {
+    if (mo_.refiner.empty()) {
+        mo_.refiner = "sam";  // evaluation refines with SAM unless told otherwise (region: the toy world)
+    }
+    if (mo_.refiner == "none") {
+        glm::fail("evaluation needs masks: --refiner sam (with --sam) or region");
+    }
+    glm::pipeline_model_params mp = mo_.model_params();
+    // a stage-2 run may have no LMM files: the pipeline is built all the same and never loads them
+    mp.llm    = mp.llm.empty() ? "(not given)" : mp.llm;
+    mp.vision = mp.vision.empty() ? "(not given)" : mp.vision;
+    if (mo_.refiner == "sam" && mo_.sam_path.empty()) {
+        mp.refiner.name = "region";  // stage 1 only (checked by cli_eval_opts::check); never used
+    }
+    glm::log_route_ggml(mo_.verbose);
+    if (mo_.verbose) {
         glm::log_set_level(glm::log_level::debug);
     }
+    pipeline_ = std::make_unique<glm::pipeline>(glm::pipeline_model::load(mp), mo_.context_params());
 }
 
 cli_eval_models::~cli_eval_models() = default;
 
-glm::vision_encoder & cli_eval_models::encoder() {
-    if (!lmm_) {
-        lmm_ = std::make_unique<cli_lmm>(mo_, tap_dump_);
-    }
-    return *lmm_->encoder;
-}
+glm::vision_encoder & cli_eval_models::encoder() { glm::fail("cli_eval_models: stage 1 runs through attend()"); }
 
-glm::lmm_session & cli_eval_models::lmm() {
-    encoder();
-    return *lmm_->session;
+glm::lmm_session & cli_eval_models::lmm() { return pipeline_->session(); }
+
+glm::attend_result cli_eval_models::attend(const glm::image_u8 & img, const glm::gen_params & gp, glm::attn_heads heads) {
+    glm::run_settings s;
+    s.gen   = gp;
+    s.heads = heads;
+    return pipeline_->attend(img, s);
 }
 
 glm::refiner & cli_eval_models::refine() {
-    if (!refiner_) {
-        if (eo_.refiner_name == "region") {
-            refiner_ = std::make_unique<glm::region_refiner>();
-        } else {
-            sam_backend_ = std::make_unique<glm::compute_backend>(mo_.backend_params());
-            refiner_     = std::make_unique<glm::sam_refiner>(glm::sam_model::load(eo_.sam_path, *sam_backend_),
-                                                              *sam_backend_);
-        }
+    glm::refiner * r = pipeline_->get_refiner();
+    if (!r) {
+        glm::fail("evaluation needs a refiner");
     }
-    return *refiner_;
+    return *r;
 }
 
-const glm::phrase_chunker & cli_eval_models::chunker() {
-    if (!chunker_) {
-        chunker_ = std::make_unique<glm::phrase_chunker>();
-    }
-    return *chunker_;
-}
+const glm::phrase_chunker & cli_eval_models::chunker() { return pipeline_->model().chunker(); }
 
 const glm::word_similarity & cli_eval_models::words() {
     if (!words_) {

@@ -22,27 +22,20 @@ struct cli_eval_opts {
     int         num_chunks = 1;
     int         chunk_idx  = 0;
     int64_t     limit      = -1;
-    // stage 2
-    std::string sam_path;
-    std::string refiner_name;   // sam | region ("" = sam)
-    std::string mask_index = "2";
-    std::string aspect     = "pad";
-    bool        remove_corner = false;
-    bool        no_normalize  = false;
     bool        no_progress   = false;
     std::string wordnet_dir   = "/usr/share/wordnet";
 
     void add(CLI::App & app);
     int  stage_number() const;            // 0 = all, 1, 2
     // The settings every run has (folders, stage, shard, limit, the LMM run, ground and refiner settings, progress).
-    glm::eval_run_params run_params(const cli_model_opts & mo, const cli_gen_opts & go) const;
-    std::string          refiner_label() const;  // "sam:<file>" | "region"
+    glm::eval_run_params run_params(const cli_model_opts & mo, const glm::run_settings & s) const;
+    static std::string   refiner_label(const cli_model_opts & mo);  // "sam:<file>" | "region"
     void                 check(bool needs_lmm, int stage, const cli_model_opts & mo) const;
 };
 
 class cli_eval_models : public glm::eval_models {
 public:
-    cli_eval_models(const cli_model_opts & mo, const cli_eval_opts & eo, bool tap_dump);
+    cli_eval_models(const cli_model_opts & mo, const cli_eval_opts & eo);
     ~cli_eval_models() override;
 
     glm::vision_encoder &        encoder() override;
@@ -51,6 +44,7 @@ public:
     const glm::phrase_chunker &  chunker() override;
     const glm::word_similarity & words() override;
     glm::text_similarity &       text() override;
+    glm::attend_result           attend(const glm::image_u8 & img, const glm::gen_params & gp, glm::attn_heads heads) override;
 
     // what words() / text() will be, without loading them (for manifests); set before use
     std::string word_vectors;   // GloVe / fastText file ("" = WordNet)
@@ -61,11 +55,7 @@ public:
 private:
     cli_model_opts                             mo_;
     cli_eval_opts                              eo_;
-    bool                                       tap_dump_;
-    std::unique_ptr<cli_lmm>                   lmm_;
-    std::unique_ptr<glm::compute_backend>      sam_backend_;
-    std::unique_ptr<glm::refiner>              refiner_;
-    std::unique_ptr<glm::phrase_chunker>       chunker_;
+    std::unique_ptr<glm::pipeline>             pipeline_;  // its parts load on first use
     std::unique_ptr<glm::word_similarity>      words_;
     std::unique_ptr<glm::text_similarity>      text_;
 };

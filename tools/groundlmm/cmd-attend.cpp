@@ -1,5 +1,5 @@
 // groundlmm attend: runs a LLaVA-style model on an image and saves, for every generated token, its attention
-// map over the image-token grid (attend.json + attention.safetensors; see docs/formats.md).
+// map over the image tokens (attend.json + attention.safetensors; see docs/formats.md).
 #include "cli-common.h"
 #include "common.h"
 
@@ -8,21 +8,19 @@
 int cmd_attend(int argc, char ** argv) {
     CLI::App       app("Run a LLaVA-style model on an image and save per-token attention maps", argv[0]);
     cli_model_opts mo;
-    cli_gen_opts   go;
+    cli_settings   so;
     std::string    image, out;
     mo.add(app);
-    go.add(app);
+    so.add(app, /*stage1=*/true, /*stage2=*/false);
     app.add_option("--image", image, "input image (PNG, JPEG, ...)")->required();
     app.add_option("-o,--output", out, "output folder (attend.json, attention.safetensors)");
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
     }
-    const glm::attn_heads heads = go.attn_heads();
-    cli_lmm               lmm(mo, heads == glm::attn_heads::dump);
-    const glm::image_u8   img = glm::image_load(image);
-    glm::attend_result    r   = glm::attend_run(*lmm.encoder, *lmm.session, img, go.gen_params(), heads);
-    r.image_path              = image;
-    r.vision_path             = mo.vision;
+    const glm::run_settings s = so.get();
+    glm::pipeline           ctx(mo.load(), mo.context_params());
+    const glm::image_u8     img = glm::image_load(image);
+    const glm::attend_result r  = ctx.attend(img, s, image);
     printf("%s\n", r.out.answer.c_str());
     fflush(stdout);
     fprintf(stderr, "%d tokens (%s), %dx%d maps; vision %.2fs, prompt %.2fs (%d tokens), generation %.2fs (%.1f tok/s)\n",

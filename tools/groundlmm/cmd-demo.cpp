@@ -7,7 +7,6 @@
 #include "common.h"
 #include "ground.h"
 #include "outputs.h"
-#include "refine-region.h"
 
 #include <cstdio>
 #include <string>
@@ -31,7 +30,6 @@ int cmd_demo(int argc, char ** argv) {
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
     }
-    glm::log_route_ggml(verbose);
     const std::string mdir = out + "/model";
     glm::make_dirs(mdir);
     glm::write_file(mdir + "/toy-llm.gguf", glm_toy_llm_begin, (size_t) (glm_toy_llm_end - glm_toy_llm_begin));
@@ -45,22 +43,18 @@ int cmd_demo(int argc, char ** argv) {
     cli_model_opts mo;
     mo.model     = mdir + "/toy-llm.gguf";
     mo.vision    = mdir + "/toy-vit.gguf";
+    mo.refiner   = "region";
     mo.n_threads = n_threads;
     mo.n_ctx     = 256;
     mo.verbose   = verbose;
-    cli_lmm           lmm(mo, /*tap_dump=*/false);
-    glm::gen_params   gp;  // the model's own template (its prompt is fixed: "describe the scene.")
-    gp.n_predict            = n_predict;
-    glm::attend_result att  = glm::attend_run(*lmm.encoder, *lmm.session, img, gp, glm::attn_heads::all);
-    att.image_path          = image;
-    att.vision_path         = mo.vision;
-
-    glm::ground_params g_params;
-    g_params.keep_maps = true;
-    g_params.min_score = 0.5f;  // the region refiner scores 1 - area/image: a point on the background floods it
-    glm::region_refiner      ref;
-    const glm::phrase_chunker chunker;
-    const glm::ground_result  g = glm::ground(att, img, chunker, &ref, g_params);
+    glm::pipeline     ctx(mo.load(), mo.context_params());
+    glm::run_settings s;  // the model's own template (its prompt is fixed: "describe the scene.")
+    s.gen.n_predict    = n_predict;
+    s.ground.keep_maps = true;
+    s.ground.min_score = 0.5f;  // the region refiner scores 1 - area/image: a point on the background floods it
+    const glm::grounding r   = ctx.run(img, s, image);
+    const glm::attend_result & att = r.att;
+    const glm::ground_result & g   = r.g;
 
     cli_print_grounded(g);
     glm::attend_save(att, out);
@@ -68,7 +62,7 @@ int cmd_demo(int argc, char ** argv) {
     fprintf(stderr,
             "wrote %s/{overlay.png, answer.html, result.json, heatmap-*.png} (model: %s, scene: %s)\n"
             "same run by hand: groundlmm ground -m %s/toy-llm.gguf --mmproj %s/toy-vit.gguf --image %s --refiner "
-            "region --score-thresh 0.5 --heatmaps -c 256 -o %s\n",
+            "region --min-score 0.5 --heatmaps -c 256 -o %s\n",
             out.c_str(), mdir.c_str(), image.c_str(), mdir.c_str(), mdir.c_str(), image.c_str(), out.c_str());
     return 0;
 }

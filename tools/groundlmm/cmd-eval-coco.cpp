@@ -10,18 +10,17 @@
 int cmd_eval_coco(int argc, char ** argv) {
     CLI::App       app("COCO instance segmentation from free-form descriptions (the paper's pilot study)", argv[0]);
     cli_model_opts mo;
-    cli_gen_opts   go;
+    cli_settings   so;
     cli_eval_opts  eo;
     std::string    ann, baseline = "none", word_vectors;
     double         thresh   = -1.0;
-    bool           more     = false;
     uint32_t       bseed    = 0;
     mo.add(app, /*require_model=*/false);
-    go.add(app);
+    mo.add_refiner(app);
+    so.add(app, /*stage1=*/true, /*stage2=*/true, { "answer" });
     eo.add(app);
     app.add_option("--ann", ann, "COCO instances file (instances_val2017.json)")->required();
     app.add_option("--images", eo.images, "image folder (val2017/)")->required();
-    app.add_flag("--more-masks", more, "all three SAM masks of each point as detections, each scored by its IoU");
     app.add_option("--category-thresh", thresh,
                    "keep a phrase when its head noun's similarity to the best category is >= this "
                    "(default: 0.8 for WordNet, 0.5 for word vectors)");
@@ -38,12 +37,12 @@ int cmd_eval_coco(int argc, char ** argv) {
     const int  stage  = eo.stage_number();
     eo.check(!random, stage, mo);
 
-    cli_eval_models models(mo, eo, go.attn_heads() == glm::attn_heads::dump);
+    cli_eval_models models(mo, eo);
+    const glm::run_settings settings = so.get();
     models.word_vectors = word_vectors;
 
     glm::coco_run_params p;
-    p.run                       = eo.run_params(mo, go);
-    p.run.ground.more_masks     = more;
+    p.run                       = eo.run_params(mo, settings);
     p.ann_path                  = ann;
     p.method                    = random ? glm::coco_method::random_point : glm::coco_method::attend_segment;
     p.category_thresh           = thresh;

@@ -10,11 +10,12 @@
 int cmd_eval_gcg(int argc, char ** argv) {
     CLI::App       app("Grounded conversation generation (GranD-f GCG): METEOR, AP50, mIoU, recall", argv[0]);
     cli_model_opts mo;
-    cli_gen_opts   go;
+    cli_settings   so;
     cli_eval_opts  eo;
     std::string    cap_gt, mask_gt, bert, word_vectors;
     mo.add(app, /*require_model=*/false);
-    go.add(app);
+    mo.add_refiner(app);
+    so.add(app, /*stage1=*/true, /*stage2=*/true, { "answer" });
     eo.add(app);
     app.add_option("--gt-caption", cap_gt, "val_gcg_coco_caption_gt.json (or test_)")->required();
     app.add_option("--gt-mask", mask_gt, "val_gcg_coco_mask_gt.json (or test_)")->required();
@@ -32,12 +33,13 @@ int cmd_eval_gcg(int argc, char ** argv) {
         fprintf(stderr, "eval-gcg: no --bert given: recall uses the FALLBACK phrase similarity (head nouns), labelled "
                         "as such in the table; it is not GLaMM's BERT recall\n");
     }
-    cli_eval_models models(mo, eo, go.attn_heads() == glm::attn_heads::dump);
+    cli_eval_models models(mo, eo);
+    const glm::run_settings settings = so.get();
     models.word_vectors = word_vectors;
     models.bert_path    = bert;
 
     glm::gcg_run_params p;
-    p.run             = eo.run_params(mo, go);
+    p.run             = eo.run_params(mo, settings);
     p.caption_gt_path = cap_gt;
     p.mask_gt_path    = mask_gt;
     p.text_sim_name   = models.text_name();

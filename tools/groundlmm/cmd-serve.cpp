@@ -20,11 +20,8 @@ int cmd_serve(int argc, char ** argv) {
     CLI::App          app("Serve attend-and-segment over HTTP (GET /health, POST /ground, POST /attend)", argv[0]);
     cli_model_opts    mo;
     glm::serve_params sp;
-    std::string       sam_path, refiner_name;
     mo.add(app, /*require_model=*/true);
-    app.add_option("--sam", sam_path, "SAM GGUF (groundlmm convert-sam)");
-    app.add_option("--refiner", refiner_name, "sam (default with --sam), region (colour region growing) or none (points only)")
-        ->check(CLI::IsMember({ "sam", "region", "none" }));
+    mo.add_refiner(app);
     app.add_option("--host", sp.host, "address to listen on")->capture_default_str();
     app.add_option("--port", sp.port, "port to listen on (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
     app.add_option("--queue", sp.queue, "requests that may wait for the models; more are refused with 503")
@@ -55,7 +52,7 @@ int cmd_serve(int argc, char ** argv) {
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
     }
-    if (refiner_name.empty() && sam_path.empty()) {
+    if (mo.refiner.empty() && mo.sam_path.empty()) {
         glm::fail("no refiner: give --sam sam.gguf, or --refiner region (toy world) or --refiner none (points only)");
     }
 
@@ -73,11 +70,8 @@ int cmd_serve(int argc, char ** argv) {
         glm::log_set_level(glm::log_level::debug);
     }
     glm::serve_model_params mp;
-    mp.lmm     = mo.lmm_params(false);
-    mp.backend = mo.backend_params();
-    mp.vision  = mo.vision;
-    mp.sam     = sam_path;
-    mp.refiner = refiner_name;
+    mp.model   = mo.model_params();
+    mp.context = mo.context_params();
     glm::serve_engine engine(mp);
     glm::serve_server server(engine, sp);
     const int         port = server.start();

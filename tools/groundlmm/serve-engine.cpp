@@ -4,52 +4,22 @@
 #include "common.h"
 #include "ground.h"
 #include "outputs.h"
-#include "refine-region.h"
-#include "refine-sam.h"
 
 namespace glm {
 
 using json = nlohmann::json;
 
 serve_engine::serve_engine(const serve_model_params & params) : params_(params) {
-    if (params_.lmm.model.empty() || params_.vision.empty()) {
+    if (params_.model.llm.empty() || params_.model.vision.empty()) {
         fail("serve: give the LLM (-m) and the vision model (--mmproj)");
     }
-    std::string ref = params_.refiner.empty() ? (params_.sam.empty() ? "none" : "sam") : params_.refiner;
-    if (ref != "sam" && ref != "region" && ref != "none") {
-        fail("unknown refiner '%s' (expected sam, region or none)", ref.c_str());
-    }
-    if (ref == "sam" && params_.sam.empty()) {
-        fail("--refiner sam needs --sam sam.gguf");
-    }
-    params_.refiner      = ref;
-    params_.lmm.tap      = true;
-    params_.lmm.tap_dump = false;
-
-    backend_ = std::make_unique<compute_backend>(params_.backend);
-    encoder_ = vision_encoder_load(params_.vision, *backend_);
-    model_   = std::make_unique<lmm_model>(params_.lmm);
-    if (encoder_->n_embd() != model_->n_embd()) {
-        fail("mismatched model pair: %s outputs embeddings of width %d, the LLM %s expects %d", params_.vision.c_str(),
-             encoder_->n_embd(), params_.lmm.model.c_str(), model_->n_embd());
-    }
-    session_ = std::make_unique<lmm_session>(*model_, params_.lmm);
-    n_ctx_   = session_->n_ctx();
-    if (ref == "sam") {
-        refiner_ = std::make_unique<sam_refiner>(sam_model::load(params_.sam, *backend_), *backend_);
-    } else if (ref == "region") {
-        refiner_ = std::make_unique<region_refiner>();
-    }
-    chunker_ = std::make_unique<phrase_chunker>();
-
-    info_ = {
-        { "llm", { { "path", params_.lmm.model }, { "desc", model_->desc() }, { "lora", params_.lmm.lora } } },
-        { "vision", { { "path", params_.vision }, { "desc", encoder_->name() } } },
-        { "refiner", refiner_ ? json(refiner_->name()) : json("none") },
-        { "sam", params_.sam.empty() ? json(nullptr) : json(params_.sam) },
-        { "backend", backend_->name() },
-        { "n_ctx", n_ctx_ },
-    };
+    auto model = pipeline_model::load(params_.model);
+    model->preload();  // every file is checked before the server listens
+    pipeline_ = std::make_unique<pipeline>(model, params_.context);
+    n_ctx_    = pipeline_->n_ctx();
+    n_img_    = model->n_image_tokens();
+    info_     = model->info();
+    info_["n_ctx"] = n_ctx_;
 }
 
 serve_engine::~serve_engine() = default;
@@ -58,35 +28,37 @@ void serve_engine::check_fits(const serve_request & r) const {
     gen_params gp = r.gen;
     gp.answer     = r.answer;
     try {
-        gen_plan(*model_, gp, encoder_->grid_w() * encoder_->grid_h(), n_ctx_);
+        gen_plan(pipeline_->model().llm(), gp, n_img_, n_ctx_);
     } catch (const glm::error & e) {
         throw serve_http_error(400, strfmt("the request does not fit the model: %s", e.what()));
     }
 }
 
 // The LMM pass shared by both endpoints: generate, or teacher-force the given answer.
-static attend_result run_stage1(vision_encoder & enc, lmm_model & model, lmm_session & session, int n_ctx,
-                                const serve_request & r, const std::string & vision_path) {
-    gen_params gp = r.gen;
+static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r) {
+    run_settings s;
+    s.gen   = r.gen;
+    s.heads = r.heads;
     if (!r.answer.empty()) {
-        gp.forced = model.tokenize(r.answer, false);
-        if (gp.forced.empty()) {
+        const size_t n = p.model().llm().tokenize(r.answer, false).size();
+        if (n == 0) {
             throw serve_http_error(400, "field 'answer': no tokens");
         }
-        if ((int) gp.forced.size() >= n_ctx) {
-            throw serve_http_error(400, strfmt("field 'answer': %zu tokens, the context holds %d", gp.forced.size(),
-                                               n_ctx));
+        if ((int) n >= n_ctx) {
+            throw serve_http_error(400, strfmt("field 'answer': %zu tokens, the context holds %d", n, n_ctx));
         }
+        s.gen.answer = r.answer;
     }
-    attend_result att = attend_run(enc, session, r.image, gp, r.heads);
-    att.vision_path   = vision_path;
-    return att;
+    return p.attend(r.image, s);
 }
 
 json serve_engine::run_ground(const serve_request & r) {
-    const attend_result att = run_stage1(*encoder_, *model_, *session_, n_ctx_, r, params_.vision);
-    const ground_result g   = ground(att, r.image, *chunker_, refiner_.get(), r.ground);
-    json                j   = ground_to_json(g, att);
+    const attend_result att = run_stage1(*pipeline_, n_ctx_, r);
+    run_settings        s;
+    s.heads             = r.heads;
+    s.ground            = r.ground;
+    const ground_result g = pipeline_->ground(att, r.image, s);
+    json                j = ground_to_json(g, att);
     if (r.overlay || r.html) {
         const std::vector<uint8_t> png = image_encode_png(render_overlay(r.image, g));
         const std::string          b64 = base64_encode(png.data(), png.size());
@@ -101,7 +73,7 @@ json serve_engine::run_ground(const serve_request & r) {
 }
 
 json serve_engine::run_attend(const serve_request & r) {
-    const attend_result att = run_stage1(*encoder_, *model_, *session_, n_ctx_, r, params_.vision);
+    const attend_result att = run_stage1(*pipeline_, n_ctx_, r);
     json                j   = attend_to_json(att);
     const attn_maps &   m   = att.out.maps;
     json &              jm  = j["maps"];

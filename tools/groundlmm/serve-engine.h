@@ -1,18 +1,13 @@
 // serve-engine.h: the models of `groundlmm serve` and the work of one request — the only code that touches them.
-// serve_engine loads the vision encoder, the LLM (+ LoRA) with its session (context, KV cache, attention tap),
-// the refiner (SAM or region growing) and the phrase chunker once; process() runs stage 1 (attend) and, for
-// /ground, stage 2 (ground) and the optional renderings, and returns the JSON reply.
+// serve_engine is a thin adapter over one glm::pipeline (models loaded once, at start); process() runs stage 1
+// (attend) and, for /ground, stage 2 (ground) and the optional renderings, and returns the JSON reply.
 //
 // Thread-safety: process() uses the per-request state (session, SAM image embedding): one call at a time,
 // from the inference loop only. info(), n_ctx() and check_fits() read facts fixed at load: any thread.
 #pragma once
 
-#include "backend.h"
-#include "lmm.h"
-#include "phrases.h"
-#include "refine.h"
+#include "pipeline.h"
 #include "serve-queue.h"
-#include "vision.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,11 +17,8 @@
 namespace glm {
 
 struct serve_model_params {
-    lmm_params     lmm;      // LLM GGUF, LoRA, context, threads, GPU layers (the tap is always on, dump off)
-    backend_params backend;  // where the vision encoder and SAM run
-    std::string    vision;   // vision GGUF: LLaVA-1.5 mmproj, DiffLMM encoder or toy encoder (required)
-    std::string    sam;      // SAM GGUF (groundlmm convert-sam); "" = none
-    std::string    refiner;  // sam | region | none; "" = sam when `sam` is set, else none (points only)
+    pipeline_model_params   model;    // LLM, vision model, LoRA, refiner (+ SAM file), threads, GPU
+    pipeline_context_params context;  // context length, batch, KV type
 };
 
 class serve_engine {
@@ -52,14 +44,10 @@ private:
     nlohmann::json run_attend(const serve_request & r);
 
     serve_model_params                params_;
-    std::unique_ptr<compute_backend>  backend_;
-    std::unique_ptr<vision_encoder>   encoder_;
-    std::unique_ptr<lmm_model>        model_;
-    std::unique_ptr<lmm_session>      session_;
-    std::unique_ptr<refiner>          refiner_;
-    std::unique_ptr<phrase_chunker>   chunker_;
+    std::unique_ptr<pipeline>         pipeline_;
     nlohmann::json                    info_;
     int                               n_ctx_ = 0;
+    int                               n_img_ = 0;  // image tokens per request (check_fits)
 };
 
 }  // namespace glm

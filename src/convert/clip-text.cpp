@@ -1,4 +1,4 @@
-#include "models/clip-text.h"
+#include "clip-text.h"
 
 #include "backend.h"
 #include "common.h"

@@ -522,6 +522,8 @@ vision_output difflmm_encoder::encode(const image_u8 & img) {
     out.n_embd   = h.n_embd;
     out.grid_w   = h.grid;
     out.grid_h   = h.grid;
+    // one square grid over LLaVA's padded square (expand2square), tokens in raster order
+    out.layout = image_layout::single(out.grid_h, out.grid_w, rect_padded_square(img.w, img.h));
     GLM_LOG_DEBUG("difflmm: preprocess %.3f s, clip %.3f s, vae %.3f s, unet %.3f s, projector %.3f s\n",
                   timings_.preprocess, timings_.clip, timings_.vae, timings_.unet, timings_.projector);
     return out;

@@ -2,7 +2,7 @@
 
 #include "common.h"
 #include "gguf-loader.h"
-#include "models/clip-text.h"
+#include "clip-text.h"
 #include "safetensors.h"
 #include "torch-checkpoint.h"
 
