@@ -131,7 +131,7 @@ std::string    Hostile::image_;
 // Row 1: a gzip body is refused from its headers: no byte of it is read, nothing is inflated.
 TEST_F(Hostile, ContentEncodingRefusedBeforeTheBody) {
     start();
-    reset_peak_rss();
+    const bool peak_ok = reset_peak_rss();
     const double rss0 = rss_mib();
     raw_client   c(port_);
     const double t0 = now_s();
@@ -141,7 +141,7 @@ TEST_F(Hostile, ContentEncodingRefusedBeforeTheBody) {
     EXPECT_EQ(reply_status(r), 415) << r;
     EXPECT_NE(reply_body(r).find("Content-Encoding 'gzip'"), std::string::npos) << r;
     EXPECT_LT(now_s() - t0, 1.0);
-    EXPECT_LT(peak_rss_mib() - rss0, 16.0);
+    EXPECT_TRUE(!peak_ok || peak_rss_mib() - rss0 < 16.0) << "peak resident memory grew by " << peak_rss_mib() - rss0 << " MiB";
 }
 
 // Row 2: a chunked body is cut at the body limit: the client cannot push more than the limit plus socket buffers.
@@ -149,7 +149,7 @@ TEST_F(Hostile, ChunkedBodyCutAtTheLimit) {
     serve_params sp;
     sp.max_image_mb = 1.0;  // body limit: 4/3 MiB + 1 MiB
     start(sp);
-    reset_peak_rss();
+    const bool peak_ok = reset_peak_rss();
     const double rss0 = rss_mib();
     raw_client   c(port_);
     c.send_all("POST /ground HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -166,13 +166,13 @@ TEST_F(Hostile, ChunkedBodyCutAtTheLimit) {
     EXPECT_EQ(reply_status(r), 413) << r;
     EXPECT_NE(reply_body(r).find("too large"), std::string::npos) << r;
     EXPECT_LT(sent, (size_t) 40 << 20) << "the server kept reading past its limit";
-    EXPECT_LT(peak_rss_mib() - rss0, 24.0);
+    EXPECT_TRUE(!peak_ok || peak_rss_mib() - rss0 < 24.0) << "peak resident memory grew by " << peak_rss_mib() - rss0 << " MiB";
 }
 
 // Row 3: a request line without end and a header block without end are cut at their caps.
 TEST_F(Hostile, EndlessRequestLineAndHeaders) {
     start();
-    reset_peak_rss();
+    const bool peak_ok = reset_peak_rss();
     const double rss0 = rss_mib();
     {
         raw_client  c(port_);
@@ -208,7 +208,7 @@ TEST_F(Hostile, EndlessRequestLineAndHeaders) {
         }
         EXPECT_EQ(reply_status(http_roundtrip(port_, head + "\r\n", 5.0)), 431);
     }
-    EXPECT_LT(peak_rss_mib() - rss0, 16.0);
+    EXPECT_TRUE(!peak_ok || peak_rss_mib() - rss0 < 16.0) << "peak resident memory grew by " << peak_rss_mib() - rss0 << " MiB";
 }
 
 // Rows 4-5: clients that trickle a request one byte at a time get 408 at the whole-request deadline; /health

@@ -166,9 +166,11 @@ static double status_mib(const char * key) {
 double rss_mib() { return status_mib("VmRSS"); }
 double peak_rss_mib() { return status_mib("VmHWM"); }
 
-void reset_peak_rss() {
+bool reset_peak_rss() {
     std::ofstream f("/proc/self/clear_refs");
     f << "5";  // resets VmHWM to the current RSS (Linux 4.0+)
+    f.flush();
+    return f.good() && peak_rss_mib() - rss_mib() < 1.0;
 }
 
 }  // namespace glm::test

@@ -41,6 +41,6 @@ std::string http_roundtrip(int port, const std::string & request, double timeout
 // Resident memory of this process (MiB), and its peak since the last reset_peak_rss().
 double rss_mib();
 double peak_rss_mib();
-void   reset_peak_rss();
+bool   reset_peak_rss();  // false where /proc/self/clear_refs cannot be written: peaks are then not measurable
 
 }  // namespace glm::test
