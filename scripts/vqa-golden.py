@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""Golden cases for `groundlmm vqa-score`: crafted answer files scored by the OFFICIAL evaluators.
+
+Every expected number in tests/golden/vqa/<bench>/expected.json comes from running the official Python code (never
+from a re-implementation of ours); this script only writes the crafted inputs, calls that code and records what it
+returns. The official sources are not part of this repository; give their checkouts on the command line:
+
+  --llava DIR     haotian-liu/LLaVA at c121f0432da27facab705978f83c4ada465e46fd (llava/eval/m4c_evaluator.py,
+                  llava/eval/eval_textvqa.py, llava/eval/eval_pope.py, llava/eval/eval_science_qa.py,
+                  scripts/convert_vqav2_for_submission.py, scripts/convert_vizwiz_for_submission.py,
+                  scripts/convert_gqa_for_eval.py); DIR needs llava/__init__.py and llava/eval/__init__.py (empty files
+                  are enough: the package's own __init__ imports torch and the model code).
+  --vqa DIR       GT-Vision-Lab/VQA at a013f0043c1e2cdc995922dfe257f7149aa9af06 (PythonHelperTools/vqaTools/vqa.py,
+                  PythonEvaluationTools/vqaEvaluation/vqaEval.py). That code is Python 2; it is run here under Python 3
+                  after two mechanical changes made in memory: leading tabs expanded as Python 2 reads them (8 columns)
+                  and `print x` statements turned into print(x) calls. Nothing else is touched.
+  --gqa-eval F    GQA's eval.py as LLaVA's docs/Evaluation.md asks it to be modified (gist db6eddc2 by haotian-liu:
+                  scene graphs and choices not loaded, questions file "{tier}_questions.json"); the copy used is
+                  afra-baas/LLaVA@5caf817b5ae1b0419b0fd6f9cf36a3927f84820d playground/data/eval/gqa/data/eval.py (it
+                  also writes its printout to --output-dir). The scores are read from the script's globals (runpy),
+                  unrounded.
+
+Needs tqdm and pandas (Debian: python3-tqdm python3-pandas). Run with /usr/bin/python3:
+  /usr/bin/python3 scripts/vqa-golden.py --llava REF/LLaVA --vqa REF/VQA --gqa-eval REF/eval.py --out tests/golden/vqa
+"""
+import argparse
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--llava", required=True)
+ap.add_argument("--vqa", required=True)
+ap.add_argument("--gqa-eval", required=True)
+ap.add_argument("--out", required=True)
+args = ap.parse_args()
+OUT = os.path.abspath(args.out)
+LLAVA = os.path.abspath(args.llava)
+sys.path.insert(0, LLAVA)
+
+
+def write_json(path, obj, compact=False):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=None if compact else 1, ensure_ascii=False)
+        f.write("\n")
+
+
+def write_jsonl(path, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def answer(qid, text, prompt="", **extra):
+    r = {"question_id": qid, "prompt": prompt, "text": text, "answer_id": "a%s" % qid, "model_id": "crafted",
+         "metadata": {}}
+    r.update(extra)
+    return r
+
+
+# Answers that exercise every rule of the VQA normalisation (EvalAI's processor as LLaVA applies it, then the
+# official tool's): commas (dropped by LLaVA's processor, also between digits), periods (kept before a digit, at
+# most 32 removed per answer: re.sub's count is re.UNICODE), punctuation next to spaces or digits, number words,
+# articles, contractions, "'s", case, newlines and tabs, non-ASCII letters, digits and spaces (no capital sigma at
+# the end of a word: Python lowers it to a final sigma by context, which src/eval/vqa-text.h does not model).
+VQA_TEXTS = [
+    "Yes", "Yes,", "yes.", "No", "Two", "2.", "two dogs", "A dog.", "the Dog", "an apple", "Dogs", "cant", "dont",
+    "Can't", "t-shirt", "T - Shirt", "10,000", "10000", "3.5", "3.5.", "3 . 5", "It's red", "Let's go", "Im here",
+    "None", "zero", "ten", "eleven", "red!", "(red)", "red/blue", "red;blue", "yes\nno", "\tyes\t", "  Yes  ",
+    "wouldnt've", "couldn'tve", "Ive", "I've", "whats", "a.b.c", "." * 40, "1,2,3", "1, 2, 3", "\"quoted\"",
+    "@home", "<tag>", "C++", "under_score", "back\\slash", "`tick`", "CAFÉ", "café", "É", "٣,٤", "٣٤", "١.٥",
+    "yes\u00a0no", "no\u2003way", "İstanbul", "ΑΒΓ", "ﬁsh", "", " ", "?", "!!!", "the", "a an the", "One.",
+    "ONE", "Nine!", "8:30", "8.30", "$5", "5%", "left, right", "yes?", "x=y+z", "[a]", "{b}", "The answer is two.",
+]
+
+
+def vqa_gt_pool():
+    # ground-truth answer sets: 10 answers each (the tool and m4c's evaluator assume ten)
+    return [
+        ["yes"] * 10,
+        ["yes"] * 7 + ["no"] * 3,
+        ["2"] * 4 + ["two"] * 3 + ["2."] * 3,
+        ["dog"] * 5 + ["dogs"] * 2 + ["the dog"] * 2 + ["a dog"],
+        ["can't"] * 3 + ["cant"] * 3 + ["can not"] * 4,
+        ["t-shirt"] * 4 + ["t shirt"] * 3 + ["tshirt"] * 3,
+        ["10,000"] * 3 + ["10000"] * 3 + ["10 000"] * 4,
+        ["3.5"] * 5 + ["3.50"] * 5,
+        ["red"] * 2 + ["red!"] * 2 + ["(red)"] * 2 + ["red/blue"] * 2 + ["red blue"] * 2,
+        ["it's red"] * 3 + ["its red"] * 3 + ["it 's red"] * 4,
+        ["0"] * 3 + ["none"] * 3 + ["zero"] * 4,
+        ["café"] * 4 + ["CAFÉ"] * 3 + ["cafe"] * 3,
+        ["34"] * 3 + ["٣٤"] * 4 + ["3,4"] * 3,
+        ["yes no"] * 5 + ["yes\u00a0no"] * 5,
+        ["8:30"] * 3 + ["8.30"] * 3 + ["830"] * 4,
+        ["what's"] * 5 + ["whats"] * 5,
+        ["i've"] * 5 + ["ive"] * 5,
+        ["left right"] * 4 + ["left, right"] * 3 + ["left,right"] * 3,
+        ["1,2,3"] * 5 + ["123"] * 5,
+        ["no"] * 10,
+    ]
+
+
+def vqa_like_case():
+    """VQAv2 val-format annotations + questions; every crafted answer against several ground-truth sets."""
+    pool = vqa_gt_pool()
+    anns, ques, rows = [], [], []
+    qtypes = ["is the", "how many", "what color is the", "what is", "none of the above"]
+    atypes = {"yes": "yes/no", "no": "yes/no"}
+    qid = 1000
+    for i, text in enumerate(VQA_TEXTS):
+        for k in range(2):
+            gts = pool[(i * 7 + k * 5) % len(pool)]
+            if k == 0:  # ground truth made of the answer's own variants: matches after normalisation, or not
+                gts = [text] * 3 + [text.upper()] * 3 + [text.strip(".")] * 2 + ["zzz", "Zzz."]
+            qid += 1
+            img = 500000 + i
+            atype = atypes.get(gts[0], "number" if gts[0][:1].isdigit() else "other")
+            anns.append({"question_id": qid, "image_id": img, "question_type": qtypes[(i + k) % len(qtypes)],
+                         "answer_type": atype, "multiple_choice_answer": gts[0],
+                         "answers": [{"answer": a, "answer_confidence": "yes", "answer_id": j + 1}
+                                     for j, a in enumerate(gts)]})
+            ques.append({"image_id": img, "question": "Question %d?" % qid, "question_id": qid})
+            if (i + k) % 17 == 5:
+                continue  # no answer: LLaVA's converter submits '' for it
+            rows.append(answer(qid, text, "Question %d?\nAnswer the question using a single word or phrase." % qid))
+    return anns, ques, rows
+
+
+def import_path(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def py2_module(name, path):
+    """Loads a Python 2 module of the VQA tool under Python 3: tabs expanded, print statements as calls."""
+    src = open(path, encoding="utf-8").read()
+    lines = []
+    for line in src.split("\n"):
+        stripped = line.lstrip(" \t")
+        indent = line[: len(line) - len(stripped)].expandtabs(8)
+        m = re.match(r"print\s+(?!\()(.*)$", stripped)
+        if m:
+            stripped = "print(%s)" % m.group(1)
+        lines.append(indent + stripped)
+    mod = type(sys)(name)
+    exec(compile("\n".join(lines), path, "exec"), mod.__dict__)
+    sys.modules[name] = mod
+    return mod
+
+
+def quiet():
+    return contextlib.redirect_stdout(io.StringIO())
+
+
+def make_vqav2():
+    d = os.path.join(OUT, "vqav2")
+    anns, ques, rows = vqa_like_case()
+    ann_file = os.path.join(d, "v2_mscoco_val2014_annotations.json")
+    q_file = os.path.join(d, "v2_OpenEnded_mscoco_val2014_questions.json")
+    write_json(ann_file, {"info": {}, "license": {}, "data_subtype": "val2014", "annotations": anns}, compact=True)
+    write_json(q_file, {"info": {}, "task_type": "Open-Ended", "data_type": "mscoco", "data_subtype": "val2014",
+                        "license": {}, "questions": ques}, compact=True)
+    write_jsonl(os.path.join(d, "answers.jsonl"), rows)
+    # LLaVA's converter, run as LLaVA runs it (paths under --dir): its question list is the split's questions
+    with tempfile.TemporaryDirectory() as tmp:
+        split, ckpt = "val", "crafted"
+        os.makedirs(os.path.join(tmp, "answers", split, ckpt))
+        shutil.copy(os.path.join(d, "answers.jsonl"), os.path.join(tmp, "answers", split, ckpt, "merge.jsonl"))
+        write_jsonl(os.path.join(tmp, "llava_vqav2_mscoco_test2015.jsonl"),
+                    [{"question_id": q["question_id"], "image": "x.jpg", "text": q["question"]} for q in ques])
+        env = dict(os.environ, PYTHONPATH=LLAVA)
+        subprocess.run([sys.executable, os.path.join(LLAVA, "scripts/convert_vqav2_for_submission.py"), "--dir", tmp,
+                        "--ckpt", ckpt, "--split", split], check=True, env=env, stdout=subprocess.DEVNULL)
+        sub_file = os.path.join(tmp, "answers_upload", split, ckpt + ".json")
+        submission = json.load(open(sub_file))
+        vqa_mod = py2_module("vqa", os.path.join(args.vqa, "PythonHelperTools/vqaTools/vqa.py"))
+        eval_mod = py2_module("vqaEval", os.path.join(args.vqa, "PythonEvaluationTools/vqaEvaluation/vqaEval.py"))
+        with quiet():
+            vqa = vqa_mod.VQA(ann_file, q_file)
+            res = vqa.loadRes(sub_file, q_file)
+            ev = eval_mod.VQAEval(vqa, res, n=2)
+            ev.evaluate()
+    n_answers = len(rows)
+    write_json(os.path.join(d, "expected-submission.json"), submission)
+    write_json(os.path.join(d, "expected.json"), {
+        "bench": "vqav2", "n_questions": len(anns), "n_answers": n_answers, "n_missing": len(anns) - n_answers,
+        "accuracy": ev.accuracy})
+
+
+def make_vizwiz():
+    d = os.path.join(OUT, "vizwiz")
+    qs = [{"question_id": i, "image": "VizWiz_test_%08d.jpg" % i, "text": "Q%d?\nWhen the provided information is "
+           "insufficient, respond with 'Unanswerable'.\nAnswer the question using a single word or phrase." % i}
+          for i in range(len(VQA_TEXTS))]
+    rows = [answer(q["question_id"], t, q["text"]) for q, t in zip(qs, VQA_TEXTS)]
+    rows.reverse()  # the converter follows the question file's order, not the answers'
+    write_jsonl(os.path.join(d, "llava_test.jsonl"), qs)
+    write_jsonl(os.path.join(d, "answers.jsonl"), rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        up = os.path.join(tmp, "up", "crafted.json")
+        env = dict(os.environ, PYTHONPATH=LLAVA)
+        subprocess.run([sys.executable, os.path.join(LLAVA, "scripts/convert_vizwiz_for_submission.py"),
+                        "--annotation-file", os.path.join(d, "llava_test.jsonl"), "--result-file",
+                        os.path.join(d, "answers.jsonl"), "--result-upload-file", up], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        write_json(os.path.join(d, "expected-submission.json"), json.load(open(up)))
+    write_json(os.path.join(d, "expected.json"), {"bench": "vizwiz", "n_questions": len(qs), "n_answers": len(rows),
+                                                  "n_missing": 0})
+
+
+def make_textvqa():
+    d = os.path.join(OUT, "textvqa")
+    pool = vqa_gt_pool()
+    data, rows = [], []
+    suffix = "Answer the question using a single word or phrase."
+    for i, text in enumerate(VQA_TEXTS):
+        img = "%016x" % (0xabc000 + i // 2)  # two questions per image
+        q = ["What is written on the Sign %d?" % i, "WHAT does it say (%d)?" % i][i % 2]
+        gts = pool[(i * 3) % len(pool)]
+        if i % 2 == 0:
+            gts = [text] * 4 + [text.title()] * 3 + [text.rstrip("!.")] * 2 + ["zzz"]
+        data.append({"image_id": img, "question": q, "question_id": 34602 + i, "answers": gts,
+                     "image_classes": [], "set_name": "val"})
+        ocr = "Reference OCR token: STOP, %d, Café" % i
+        form = i % 4
+        if form == 0:
+            prompt = "%s\n%s\n%s" % (q, ocr, suffix)
+        elif form == 1:
+            prompt = "%s\n%s\n%s" % (ocr, q, suffix)
+        elif form == 2:
+            prompt = "%s\n%s" % (q, suffix)
+        else:
+            prompt = "OCR tokens: stop, go Question: %s Short answer:" % q
+        rows.append(answer(img, text, prompt))
+    write_json(os.path.join(d, "TextVQA_0.5.1_val.json"), {"dataset_type": "val", "dataset_name": "textvqa",
+                                                            "dataset_version": "0.5.1", "data": data}, compact=True)
+    write_jsonl(os.path.join(d, "answers.jsonl"), rows)
+    from llava.eval import eval_textvqa, m4c_evaluator
+    got = []
+    orig = m4c_evaluator.TextVQAAccuracyEvaluator.eval_pred_list
+
+    def spy(self, pred_list):
+        acc = orig(self, pred_list)
+        got.append((len(pred_list), acc))
+        return acc
+    eval_textvqa.TextVQAAccuracyEvaluator.eval_pred_list = spy
+    with quiet(), contextlib.redirect_stderr(io.StringIO()):
+        eval_textvqa.eval_single(os.path.join(d, "TextVQA_0.5.1_val.json"), os.path.join(d, "answers.jsonl"))
+    n, acc = got[0]
+    write_json(os.path.join(d, "expected.json"), {"bench": "textvqa", "n_samples": n, "accuracy": 100. * acc})
+
+
+POPE_TEXTS = ["Yes", "No", "yes", "no", "Yes, there is a dog in the image.", "No, there is not.",
+              "There is no dog.", "yes.", "No.", "NO", "Not sure", "I think so", "no, yes", "Yes,no", "Yes. No.",
+              "The answer is no", "nope", "", "no\nyes", "Yes\nno", "There is not a cat. No.", "not", "No!", "no,",
+              "Certainly not.", "Yes; no", "Is there? no", "no. yes"]
+
+
+def make_pope():
+    d = os.path.join(OUT, "pope")
+    cats = ["adversarial", "popular", "random"]
+    qs, rows, labels = [], [], {c: [] for c in cats}
+    qid = 0
+    objs = ["dog", "cat", "snowboard", "dining table", "person"]
+    for ci, c in enumerate(cats):
+        for j in range(len(POPE_TEXTS) + 2 * ci):
+            qid += 1
+            img = "COCO_val2014_%012d.jpg" % (1000 + j // 2)
+            q = "Is there a %s in the image?" % objs[(j + ci) % len(objs)]
+            lab = "yes" if (j * 5 + ci) % 3 != 0 else "no"
+            labels[c].append({"question_id": j + 1, "image": img, "text": q, "label": lab})
+            qs.append({"question_id": qid, "image": img, "text": q + "\nAnswer the question using a single word or "
+                       "phrase.", "category": c})
+            rows.append(answer(qid, POPE_TEXTS[(j + 3 * ci) % len(POPE_TEXTS)], qs[-1]["text"]))
+    write_jsonl(os.path.join(d, "llava_pope_test.jsonl"), qs)
+    write_jsonl(os.path.join(d, "answers.jsonl"), rows)
+    for c in cats:
+        write_jsonl(os.path.join(d, "coco", "coco_pope_%s.json" % c), labels[c])
+    from llava.eval import eval_pope
+    questions = {q["question_id"]: q for q in qs}
+    out = {}
+    for c in cats:
+        cur = [json.loads(json.dumps(x)) for x in rows if questions[x["question_id"]]["category"] == c]
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            eval_pope.eval_pope(cur, os.path.join(d, "coco", "coco_pope_%s.json" % c))
+        lines = buf.getvalue().split("\n")
+        tp, fp, tn, fn = (int(v) for v in lines[1].split("\t"))
+        vals = {}
+        for line in lines[2:]:
+            if ": " in line:
+                k, v = line.split(": ", 1)
+                vals[k] = float(v)  # printed with str(float): the shortest repr, exact
+        out[c] = {"n": len(cur), "TP": tp, "FP": fp, "TN": tn, "FN": fn, "accuracy": vals["Accuracy"],
+                  "precision": vals["Precision"], "recall": vals["Recall"], "f1": vals["F1 score"],
+                  "yes_ratio": vals["Yes ratio"]}
+    write_json(os.path.join(d, "expected.json"), {"bench": "pope", "categories": out})
+
+
+SQA_TEXTS = ["A", "B", "C", "D", "E", "A.", "B. the cat", "C. ", "The answer is B.", "The answer is C",
+             "The answer is A. The answer is B.", "The answer is b.", "a", "", "Answer: C", "B.the cat", "D.  x",
+             "The answer is E.", "I think The answer is A!", "The answer is AB.", "FAILED", "Z", "The answer is Z.",
+             "The answer is D\nThe answer is D.", "AB", " A", "A ", "The answer is C.\n", "The answer is D.", "C"]
+
+
+def make_scienceqa():
+    d = os.path.join(OUT, "scienceqa")
+    problems, test, rows = {}, [], []
+    for i, text in enumerate(SQA_TEXTS * 2):
+        pid = str(100 + i)
+        n_choices = 2 + i % 4
+        has_image = i % 3 != 1
+        problems[pid] = {"question": "Q%d?" % i, "choices": ["c%d" % k for k in range(n_choices)],
+                         "answer": (i * 7) % n_choices, "hint": "", "image": "image.png" if has_image else None,
+                         "task": "closed choice", "grade": "grade3", "subject": "natural science",
+                         "topic": "t", "category": "c", "skill": "s", "lecture": "", "solution": "",
+                         "split": "test"}
+        test.append(pid)
+        if i % 11 == 4:
+            continue  # no prediction: the official script counts it as FAILED (and, without a prompt, not IMG)
+        prompt = ("<image>\n" if has_image else "") + "Q%d?\nContext: \nOptions: (A) c0 (B) c1\nAnswer with the " \
+            "option's letter from the given choices directly." % i
+        rows.append(answer(pid, text, prompt))
+    # problems outside the test split are not scored
+    problems["9000"] = dict(problems["100"], split="val")
+    write_json(os.path.join(d, "problems.json"), problems)
+    write_json(os.path.join(d, "pid_splits.json"), {"test": test, "val": ["9000"], "train": []})
+    write_jsonl(os.path.join(d, "answers.jsonl"), rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, os.path.join(LLAVA, "llava/eval/eval_science_qa.py"), "--base-dir", d,
+                        "--result-file", os.path.join(d, "answers.jsonl"), "--output-file",
+                        os.path.join(tmp, "out.json"), "--output-result", os.path.join(tmp, "res.json")],
+                       check=True, stdout=subprocess.DEVNULL)
+        res = json.load(open(os.path.join(tmp, "res.json")))
+        outs = json.load(open(os.path.join(tmp, "out.json")))
+    mc = len([x for x in outs["correct"] if x["is_multimodal"]])
+    mt = mc + len([x for x in outs["incorrect"] if x["is_multimodal"]])
+    # the official script prints IMG-Accuracy as multimodal_correct / multimodal_total * 100 (same expression here)
+    write_json(os.path.join(d, "expected.json"), {
+        "bench": "scienceqa", "acc": res["acc"], "correct": res["correct"], "count": res["count"],
+        "img_acc": mc / mt * 100, "img_correct": mc, "img_count": mt,
+        "parsed": {pid: res["results"][pid] for pid in res["results"]}})
+
+
+GQA_TEXTS = ["Yes", "yes.", "No..", "left", "Left.", "The table", "table", "table.", "red ", " red", "wood",
+             "Wooden.", "", ".", "yes ", "no", "man", "A man.", "women", "right.\n", "gray", "grey", "sitting",
+             "Sitting."]
+
+
+def make_gqa():
+    d = os.path.join(OUT, "gqa")
+    golds = ["yes", "yes", "no", "left", "left", "table", "table", "table", "red", "red", "wood", "wooden", "no",
+             "yes", "yes", "no", "man", "man", "woman", "right", "gray", "gray", "sitting", "sitting"]
+    structs = ["verify", "query", "logical", "choose", "compare", "query"]
+    sems = ["attr", "rel", "obj", "cat", "global"]
+    questions, rows = {}, []
+    for i, (text, gold) in enumerate(zip(GQA_TEXTS, golds)):
+        qid = "20%06d" % (i * 37)
+        questions[qid] = {"imageId": "n%d" % i, "question": "Is the thing %d here?" % i, "answer": gold,
+                          "fullAnswer": "", "isBalanced": True, "groups": {"global": None if i % 4 else gold,
+                                                                           "local": "x"},
+                          "types": {"structural": structs[i % len(structs)], "semantic": sems[i % len(sems)],
+                                    "detailed": "d"},
+                          "semantic": [{"operation": "select", "argument": "thing", "dependencies": []},
+                                       {"operation": ["exist", "query", "verify"][i % 3],
+                                        "argument": "name" if i % 2 else "color", "dependencies": [0]}],
+                          "annotations": {"question": {}, "answer": {}, "fullAnswer": {}}, "entailed": [],
+                          "equivalent": [qid]}
+        rows.append(answer(qid, text, "Is the thing %d here?\nAnswer the question using a single word or phrase." % i))
+    q_file = os.path.join(d, "testdev_balanced_questions.json")
+    write_json(q_file, questions)
+    write_jsonl(os.path.join(d, "answers.jsonl"), rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        pred = os.path.join(tmp, "testdev_balanced_predictions.json")
+        subprocess.run([sys.executable, os.path.join(LLAVA, "scripts/convert_gqa_for_eval.py"), "--src",
+                        os.path.join(d, "answers.jsonl"), "--dst", pred], check=True)
+        argv = sys.argv
+        sys.argv = ["eval.py", "--tier", "testdev_balanced", "--questions", q_file, "--predictions", pred,
+                    "--output-dir", os.path.join(tmp, "printout.txt")]
+        with quiet(), contextlib.redirect_stderr(io.StringIO()):
+            g = runpy.run_path(args.gqa_eval, run_name="__main__")
+        sys.argv = argv
+    s = g["scores"]
+    write_json(os.path.join(d, "expected.json"), {
+        "bench": "gqa", "n_questions": len(s["accuracy"]) if isinstance(s["accuracy"], list) else len(questions),
+        "accuracy": s["accuracy"], "binary": s["binary"], "open": s["open"],
+        "accuracyPerStructuralType": {k: v[0] for k, v in s["accuracyPerStructuralType"].items()},
+        "accuracyPerSemanticType": {k: v[0] for k, v in s["accuracyPerSemanticType"].items()}})
+
+
+make_vqav2()
+make_vizwiz()
+make_textvqa()
+make_pope()
+make_scienceqa()
+make_gqa()
+# what tests/test-golden-vqa.cpp runs: `groundlmm vqa-score` arguments per case (paths relative to this folder) and
+# the files its outputs must equal
+write_json(os.path.join(OUT, "cases.json"), [
+    {"bench": "vqav2", "pred": "vqav2/answers.jsonl", "gt": "vqav2/v2_mscoco_val2014_annotations.json",
+     "expected": "vqav2/expected.json", "expected_submission": "vqav2/expected-submission.json"},
+    {"bench": "vizwiz", "pred": "vizwiz/answers.jsonl", "questions": "vizwiz/llava_test.jsonl",
+     "expected": "vizwiz/expected.json", "expected_submission": "vizwiz/expected-submission.json"},
+    {"bench": "textvqa", "pred": "textvqa/answers.jsonl", "gt": "textvqa/TextVQA_0.5.1_val.json",
+     "expected": "textvqa/expected.json"},
+    {"bench": "pope", "pred": "pope/answers.jsonl", "gt": "pope/coco", "expected": "pope/expected.json"},
+    {"bench": "scienceqa", "pred": "scienceqa/answers.jsonl", "gt": "scienceqa", "expected": "scienceqa/expected.json"},
+    {"bench": "gqa", "pred": "gqa/answers.jsonl", "gt": "gqa/testdev_balanced_questions.json",
+     "expected": "gqa/expected.json"},
+])
+print("wrote", OUT)
