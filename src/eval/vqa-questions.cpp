@@ -17,7 +17,7 @@ static const struct {
 } k_benches[] = {
     { vqa_bench::vqav2, "vqav2" },         { vqa_bench::gqa, "gqa" },   { vqa_bench::vizwiz, "vizwiz" },
     { vqa_bench::textvqa, "textvqa" },     { vqa_bench::pope, "pope" }, { vqa_bench::scienceqa, "scienceqa" },
-    { vqa_bench::llava_bench, "llava-bench" },
+    { vqa_bench::mmbench, "mmbench" },     { vqa_bench::llava_bench, "llava-bench" },
 };
 
 std::string vqa_bench_names() {
@@ -156,6 +156,9 @@ std::vector<vqa_question> vqa_read_questions_sqa(const std::string & path) {
 }
 
 std::vector<vqa_question> vqa_read_questions(vqa_bench b, const std::string & path) {
+    if (b == vqa_bench::mmbench) {
+        fail("%s: MMBench's questions are its TSV (mmbench_read_tsv)", path.c_str());
+    }
     return b == vqa_bench::scienceqa ? vqa_read_questions_sqa(path) : vqa_read_questions_jsonl(path);
 }
 
@@ -181,6 +184,8 @@ vqa_prompt vqa_make_prompt(vqa_bench b, const vqa_question & q) {
             p.answer_prompt  = q.text;
             p.max_new_tokens = 128;
             break;
+        case vqa_bench::mmbench:
+            fail("MMBench prompts come from its TSV rows (mmbench_make_prompt)");
         case vqa_bench::llava_bench:
             // model_vqa.py: the text as given, 1024 tokens
             p.user_text      = q.text;

@@ -28,9 +28,10 @@
 
 namespace glm {
 
-enum class vqa_bench { vqav2, gqa, vizwiz, textvqa, pope, scienceqa, llava_bench };
+enum class vqa_bench { vqav2, gqa, vizwiz, textvqa, pope, scienceqa, mmbench, llava_bench };
 
-// "vqav2", "gqa", "vizwiz", "textvqa", "pope", "scienceqa", "llava-bench"; an unknown name fails listing them.
+// "vqav2", "gqa", "vizwiz", "textvqa", "pope", "scienceqa", "mmbench", "llava-bench"; an unknown name fails listing
+// them.
 vqa_bench   vqa_bench_from_name(const std::string & name);
 const char * vqa_bench_name(vqa_bench b);
 std::string vqa_bench_names();  // "vqav2, gqa, ..." for messages and --help

@@ -24,6 +24,7 @@ vqa_score_result vqa_score(const vqa_score_params & p) {
         case vqa_bench::gqa:       return vqa_score_gqa(answers, p);
         case vqa_bench::scienceqa: return vqa_score_scienceqa(answers, p);
         case vqa_bench::pope:      return vqa_score_pope(answers, p);
+        case vqa_bench::mmbench:   return vqa_score_mmbench(answers, p);
         case vqa_bench::llava_bench:
             fail("llava-bench is scored by an LLM judge, which vqa-score does not run");
     }

@@ -22,6 +22,8 @@
 //            "no" when the words hold "No", "not" or "no"; TP/FP/TN/FN, accuracy, precision, recall, F1, yes-ratio.
 //            The official script pairs a category's answers with its labels by position; here each pair is also
 //            checked (same image, question text starting with the label's), so a reordered file fails.
+//  mmbench   gt: the dev TSV (mmbench_dev_20230712.tsv). VLMEvalKit's circular evaluation with exact matching (see
+//            vqa-mmbench.h): every row of the TSV needs its answer.
 //
 // Stricter than the official scripts, never different in the numbers they compute on well-formed input: a
 // malformed line, an answer to a question the ground truth does not have, or a second answer to a question fails
@@ -60,6 +62,7 @@ vqa_score_result vqa_score_textvqa(const std::vector<vqa_answer> & answers, cons
 vqa_score_result vqa_score_gqa(const std::vector<vqa_answer> & answers, const vqa_score_params & p);
 vqa_score_result vqa_score_scienceqa(const std::vector<vqa_answer> & answers, const vqa_score_params & p);
 vqa_score_result vqa_score_pope(const std::vector<vqa_answer> & answers, const vqa_score_params & p);
+vqa_score_result vqa_score_mmbench(const std::vector<vqa_answer> & answers, const vqa_score_params & p);
 
 // Parsing rules, exposed for tests.
 bool        vqa_pope_is_no(const std::string & text);                  // eval_pope.py's yes/no decision

@@ -18,7 +18,7 @@ int cmd_vqa_score(int argc, char ** argv) {
     app.add_option("--gt", p.gt_path,
                    "ground truth: vqav2 v2_mscoco_<split>_annotations.json; textvqa TextVQA_0.5.1_val.json; gqa "
                    "<tier>_balanced_questions.json; scienceqa the folder of problems.json + pid_splits.json; pope "
-                   "coco/coco_pope_<category>.json or the coco/ folder");
+                   "coco/coco_pope_<category>.json or the coco/ folder; mmbench the dev TSV");
     app.add_option("--questions", p.questions_path,
                    "LLaVA question JSONL: vqav2 the split to submit (llava_vqav2_mscoco_test2015.jsonl; without --gt "
                    "only the submission is written); vizwiz llava_test.jsonl; pope llava_pope_test.jsonl (default: "

@@ -38,7 +38,7 @@ const std::vector<glm_command> & glm_commands() {
         { "eval-coco", "pilot study: COCO instance segmentation from descriptions (resumable, shardable)", cmd_eval_coco },
         { "eval-gcg", "grounded conversation generation on GranD-f (resumable, shardable)", cmd_eval_gcg },
         { "eval-merge", "merge eval-coco / eval-gcg shards and print the metrics table", cmd_eval_merge },
-        { "vqa-score", "score LLaVA answers of VQAv2, GQA, VizWiz, TextVQA, ScienceQA, POPE as their official evaluators do", cmd_vqa_score },
+        { "vqa-score", "score LLaVA answers of VQAv2, GQA, VizWiz, TextVQA, ScienceQA, POPE, MMBench as their official evaluators do", cmd_vqa_score },
         { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },
         { "meteor", "METEOR 1.5 over the Meteor jar's -stdio protocol (pycocoevalcap drop-in)", cmd_meteor },
         { "ptb-tokenize", "pycocoevalcap's PTBTokenizer step (Stanford PTB tokens, lowercased, punctuation dropped)", cmd_ptb_tokenize },
