@@ -14,6 +14,12 @@ returns. The official sources are not part of this repository; give their checko
                   PythonEvaluationTools/vqaEvaluation/vqaEval.py). That code is Python 2; it is run here under Python 3
                   after two mechanical changes made in memory: leading tabs expanded as Python 2 reads them (8 columns)
                   and `print x` statements turned into print(x) calls. Nothing else is touched.
+  --vlmevalkit D  open-compass/VLMEvalKit at e8e78f05f3080fe28154f2130321f17951c3be94 (vlmeval/utils/matching_util.py,
+                  vlmeval/dataset/utils/multiple_choice.py): MMBench's circular evaluation as the official toolkit runs
+                  it with judge "exact_matching" (no GPT): can_infer per rotated copy, a question counts when every copy
+                  is right; report_acc per split, l2-category and category. Its package imports are replaced by small
+                  stand-ins (logger, pickle dump/load, istype, timestr); the dataset preprocessing of
+                  ImageMCQDataset.evaluate_heuristic (index as int, sorted, prediction as str) is repeated here.
   --gqa-eval F    GQA's eval.py as LLaVA's docs/Evaluation.md asks it to be modified (gist db6eddc2 by haotian-liu:
                   scene graphs and choices not loaded, questions file "{tier}_questions.json"); the copy used is
                   afra-baas/LLaVA@5caf817b5ae1b0419b0fd6f9cf36a3927f84820d playground/data/eval/gqa/data/eval.py (it
@@ -31,6 +37,7 @@ import json
 import os
 import re
 import runpy
+import string
 import shutil
 import subprocess
 import sys
@@ -40,6 +47,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--llava", required=True)
 ap.add_argument("--vqa", required=True)
 ap.add_argument("--gqa-eval", required=True)
+ap.add_argument("--vlmevalkit", required=True)
 ap.add_argument("--out", required=True)
 args = ap.parse_args()
 OUT = os.path.abspath(args.out)
@@ -400,8 +408,130 @@ def make_gqa():
         "accuracyPerSemanticType": {k: v[0] for k, v in s["accuracyPerSemanticType"].items()}})
 
 
+# how a right answer may be written (L: the letter, T: the option text)
+MMB_RIGHT = ["{L}", "{L}.", "({L}) {T}", "The answer is {L}", "answer is **{l}**", "{T}", "{Tt}.", "[{L}]", "{L}:",
+             "The correct answer is {L}.", "Option: {L}", "{l}.", "I think it is the {T}", "{L}) {T}", "{L}\nbecause",
+             "It is {L} because the thing in the picture fits it best"]
+# answers that hit the other rules of can_infer: rejections, 'Z', several letters, letters far from the end, lower
+# case, text matching two options, nothing at all
+MMB_TRICKY = [
+    "A or B", "Option A is wrong, B is right", "Z", "", "Sorry, I can't help with images of people yet.",
+    "Failed to obtain answer via API", "Cannot determine the answer", "The answer is A, not B.", "a", "apple",
+    "B is the answer", "ÄPFEL", "The answer is **E**", "D) none", "green pear or blue", "The CORRECT ANSWER IS c",
+]
+
+
+def make_mmbench():
+    d = os.path.join(OUT, "mmbench")
+    import types
+    import pickle
+    import datetime
+    import pandas as pd
+    # stand-ins for the vlmeval package imports of the two official files
+    vl = types.ModuleType("vlmeval")
+    smp = types.ModuleType("vlmeval.smp")
+    smp_log = types.ModuleType("vlmeval.smp.log")
+    smp_vlm = types.ModuleType("vlmeval.smp.vlm")
+    utils = types.ModuleType("vlmeval.utils")
+    import logging
+    smp_log.get_logger = smp.get_logger = lambda name: logging.getLogger(name)
+
+    def dump(obj, f):
+        with open(f, "wb") as fh:
+            pickle.dump(obj, fh)
+
+    def load(f):
+        with open(f, "rb") as fh:
+            return pickle.load(fh)
+
+    def istype(s, t):
+        if isinstance(s, t):
+            return True
+        try:
+            return isinstance(eval(s), t)
+        except Exception:
+            return False
+    smp.dump, smp.load, smp.istype = dump, load, istype
+    smp.timestr = lambda granularity="second": datetime.datetime.now().strftime("%Y%m%d%H%M%S%f")
+    smp.get_pred_file_format = lambda: "pkl"
+    smp.cn_string = smp.d2df = None
+    smp_vlm.build_option_str = None
+    for name, mod in (("vlmeval", vl), ("vlmeval.smp", smp), ("vlmeval.smp.log", smp_log),
+                      ("vlmeval.smp.vlm", smp_vlm), ("vlmeval.utils", utils)):
+        sys.modules[name] = mod
+    mu = import_path("vlmeval.utils.matching_util", os.path.join(args.vlmevalkit, "vlmeval/utils/matching_util.py"))
+    utils.can_infer, utils.can_infer_lego, utils.track_progress_rich = mu.can_infer, mu.can_infer_lego, None
+    mc = import_path("multiple_choice", os.path.join(args.vlmevalkit, "vlmeval/dataset/utils/multiple_choice.py"))
+
+    # a dev TSV in MMBench's layout: every question with one rotated copy per option (index + k * 1e6)
+    cats = [("coarse_perception", "image_emotion"), ("finegrained_perception (instance-level)", "object_localization"),
+            ("logic_reasoning", "structuralized_imagetext_understanding"), ("attribute_reasoning", "physical_property_reasoning"),
+            ("relation_reasoning", "social_relation"), ("finegrained_perception (cross-instance)", "spatial_relationship")]
+    option_sets = [["red apple", "green pear", "blue", "yellow banana"], ["yes", "no"], ["1", "2", "three"],
+                   ["Äpfel", "Birnen", "None"], ["cat", "dog", "zebra crossing", "apple"]]
+    rows, answers = [], []
+    k_pred = 0
+    for q in range(40):
+        opts = [o for o in option_sets[q % len(option_sets)] if o != "None"]
+        if q % len(option_sets) == 3:
+            opts = ["Äpfel", "Birnen"]  # its D is the text "None": pandas reads it as missing
+        ans = (q * 3) % len(opts)
+        l2, cat = cats[q % len(cats)]
+        for k in range(len(opts)):
+            rot = opts[k:] + opts[:k]
+            row = {"index": q + k * 1000000, "question": "Which one is shown? (%d)" % q,
+                   "hint": "A hint\twith a tab and \"quotes\"" if q % 3 == 0 else None,
+                   "A": None, "B": None, "C": None, "D": None, "answer": "ABCD"[(ans - k) % len(opts)],
+                   "category": cat, "image": "iVBORw0KGgo=", "source": "crafted", "l2-category": l2,
+                   "comment": None, "split": "dev"}
+            for j, o in enumerate(rot):
+                row["ABCD"[j]] = o
+            if q % len(option_sets) == 3:
+                row["C"] = "None"
+            rows.append(row)
+            letter = row["answer"]
+            text = rot["ABCD".index(letter)]
+            if q % 2 == 1 and k == 1:  # one copy of every other question answered trickily
+                pred = MMB_TRICKY[(q // 2) % len(MMB_TRICKY)]
+            else:
+                pred = MMB_RIGHT[k_pred % len(MMB_RIGHT)].format(L=letter, l=letter.lower(), T=text, Tt=text.title())
+                k_pred += 1
+            answers.append(answer(row["index"], pred, row["question"], round_id=0))
+    df = pd.DataFrame(rows)
+    os.makedirs(d, exist_ok=True)
+    tsv = os.path.join(d, "mmbench_dev_crafted.tsv")
+    df.to_csv(tsv, sep="\t", index=False)
+    write_jsonl(os.path.join(d, "answers.jsonl"), answers)
+
+    # the evaluation as VLMEvalKit runs it: the dataset TSV as meta, the predictions merged into it as the eval file
+    meta = pd.read_table(tsv)
+    data = pd.read_table(tsv)
+    data.pop("image")
+    pred = {a["question_id"]: a["text"] for a in answers}
+    data["prediction"] = [pred[i] for i in data["index"]]
+    data["index"] = [int(x) for x in data["index"]]
+    data = data.sort_values(by="index")
+    data["prediction"] = [str(x) for x in data["prediction"]]
+    for k in list(data.keys()):
+        data[k.lower() if k not in list(string.ascii_uppercase) else k] = data.pop(k)
+    with tempfile.TemporaryDirectory() as tmp, quiet(), contextlib.redirect_stderr(io.StringIO()):
+        res = mc.mcq_circular_eval(None, data, meta, 1, os.path.join(tmp, "result.pkl"), "MMBench_DEV_EN")
+        acc = mc.report_acc(res)
+    out = {}
+    for col in acc.columns:
+        if col == "split":
+            continue
+        out[col] = {sp: (None if pd.isna(v) else float(v)) for sp, v in zip(acc["split"], acc[col])}
+    hits = {str(int(i)): int(h) for i, h in zip(res["index"], res["hit"])}
+    # can_infer of every row (prefetch_answer; "" where it infers nothing)
+    parsed = {str(int(data.iloc[i]["index"])): (mc.prefetch_answer(data.iloc[i]) or "") for i in range(len(data))}
+    write_json(os.path.join(d, "expected.json"), {"bench": "mmbench", "n_questions": len(res), "n_rows": len(data),
+                                                  "accuracy": out, "hit": hits, "parsed": parsed})
+
+
 make_vqav2()
 make_vizwiz()
+make_mmbench()
 make_textvqa()
 make_pope()
 make_scienceqa()
@@ -419,5 +549,7 @@ write_json(os.path.join(OUT, "cases.json"), [
     {"bench": "scienceqa", "pred": "scienceqa/answers.jsonl", "gt": "scienceqa", "expected": "scienceqa/expected.json"},
     {"bench": "gqa", "pred": "gqa/answers.jsonl", "gt": "gqa/testdev_balanced_questions.json",
      "expected": "gqa/expected.json"},
+    {"bench": "mmbench", "pred": "mmbench/answers.jsonl", "gt": "mmbench/mmbench_dev_crafted.tsv",
+     "expected": "mmbench/expected.json"},
 ])
 print("wrote", OUT)

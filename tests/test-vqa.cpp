@@ -2,6 +2,7 @@
 // ScienceQA and TextVQA, the question readers and LLaVA-1.5's prompts, and the errors for bad files (file and line
 // named). The official numbers themselves are checked by test-golden-vqa.
 #include "common.h"
+#include "eval/vqa-mmbench.h"
 #include "eval/vqa-questions.h"
 #include "eval/vqa-score.h"
 #include "eval/vqa-text.h"
@@ -207,4 +208,45 @@ TEST(VqaErrors, PopeOrderChecked) {
     EXPECT_NE(error_of([&] { glm::vqa_score(p); }).find("b.jsonl:1"), std::string::npos);
     p.pred_path = t.write("c.jsonl", "{\"question_id\": 1, \"text\": \"Yes\"}\n");
     EXPECT_NE(error_of([&] { glm::vqa_score(p); }).find("1 answers"), std::string::npos);
+}
+
+TEST(VqaMMBench, TsvPromptAndInference) {
+    temp_dir          t;
+    const std::string tsv = t.write(
+        "mmb.tsv",
+        "index\tquestion\thint\tA\tB\tC\tD\tanswer\tcategory\tl2-category\tsplit\timage\n"
+        "0\tWhat is it?\t\"A hint\twith a tab\nand a newline, \"\"quoted\"\"\"\tred apple\tpear\tNone\t\tA\tc1\t"
+        "logic_reasoning\tdev\tiVBO\n"
+        "1000000\tWhat is it?\tnan\tpear\tred apple\t\t\tB\tc1\tlogic_reasoning\tdev\tiVBO\n");
+    const glm::mmbench_table tb = glm::mmbench_read_tsv(tsv);
+    ASSERT_EQ(tb.rows.size(), 2u);
+    EXPECT_EQ(tb.rows[0].hint, "A hint\twith a tab\nand a newline, \"quoted\"");
+    EXPECT_EQ(tb.rows[0].options, (std::vector<std::string>{ "red apple", "pear" }));  // "None" is missing, as pandas
+    EXPECT_EQ(tb.rows[1].line, 4);  // the quoted newline moved the second row down a line
+    EXPECT_FALSE(tb.rows[1].has_hint);
+    const glm::vqa_prompt p = glm::mmbench_make_prompt(tb.rows[0]);
+    EXPECT_EQ(p.answer_prompt, tb.rows[0].hint + "\nWhat is it?\nA. red apple\nB. pear");
+    EXPECT_EQ(p.user_text, p.answer_prompt + "\nAnswer with the option's letter from the given choices directly.");
+    EXPECT_EQ(p.max_new_tokens, 1024);
+
+    const std::map<char, std::string> ch = { { 'A', "red apple" }, { 'B', "pear" } };
+    EXPECT_EQ(glm::mmbench_can_infer("B.", ch), "B");
+    EXPECT_EQ(glm::mmbench_can_infer("the red apple", ch), "A");                // by the option text
+    EXPECT_EQ(glm::mmbench_can_infer("I think it is the red apple", ch), "");  // longer than twice the options
+    EXPECT_EQ(glm::mmbench_can_infer("A or B", ch), "");                         // two letters, both texts absent
+    EXPECT_EQ(glm::mmbench_can_infer("answer is **b**", ch), "B");
+    EXPECT_EQ(glm::mmbench_can_infer("Z", ch), "Z");
+    EXPECT_EQ(glm::mmbench_can_infer("Cannot determine the answer", ch), "Z");
+    EXPECT_EQ(glm::mmbench_can_infer("It is A because the thing in the picture is red", ch), "");  // A too early
+
+    glm::vqa_score_params sp;
+    sp.bench     = glm::vqa_bench::mmbench;
+    sp.gt_path   = tsv;
+    sp.pred_path = t.write("a.jsonl", "{\"question_id\": 0, \"text\": \"A\"}\n{\"question_id\": 1000000, \"text\": "
+                                      "\"B\"}\n");
+    const auto m = glm::vqa_score(sp).metrics;
+    EXPECT_EQ(m["accuracy"]["Overall"]["dev"].get<double>(), 1.0);
+    EXPECT_EQ(m["accuracy"]["LR"]["dev"].get<double>(), 1.0);
+    sp.pred_path = t.write("b.jsonl", "{\"question_id\": 0, \"text\": \"A\"}\n");  // a rotated copy unanswered
+    EXPECT_NE(error_of([&] { glm::vqa_score(sp); }).find("index 1000000"), std::string::npos);
 }
