@@ -208,6 +208,7 @@ std::string mmbench_question_text(const mmbench_row & r) {
 
 vqa_prompt mmbench_make_prompt(const mmbench_row & r) {
     vqa_prompt p;
+    p.templ          = k_vqa_template_vicuna_v1;
     p.answer_prompt  = mmbench_question_text(r);
     p.user_text      = p.answer_prompt + "\nAnswer with the option's letter from the given choices directly.";
     p.max_new_tokens = 1024;

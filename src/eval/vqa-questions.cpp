@@ -171,8 +171,13 @@ static std::string strip_ws(const std::string & s) {
     return s.substr(b, s.find_last_not_of(" \t\n\r\f\v") - b + 1);
 }
 
+const char * const k_vqa_template_vicuna_v1 =
+    "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, "
+    "and polite answers to the user's questions. USER: <image>\n{prompt} ASSISTANT:";
+
 vqa_prompt vqa_make_prompt(vqa_bench b, const vqa_question & q) {
     vqa_prompt p;
+    p.templ = k_vqa_template_vicuna_v1;
     switch (b) {
         case vqa_bench::vqav2:
         case vqa_bench::gqa:

@@ -61,12 +61,16 @@ struct vqa_prompt {
     std::string answer_prompt;     // the answers file's "prompt" field, as LLaVA writes it
     bool        has_image = true;
     std::string conv_mode = "vicuna_v1";  // LLaVA's conversation template
+    std::string templ;                    // that template as gen_params.templ ("<image>" and "{prompt}" placeholders)
     int         max_new_tokens = 128;
     float       temperature    = 0.0f;    // 0 = greedy
     int         num_beams      = 1;
 };
 
 vqa_prompt vqa_make_prompt(vqa_bench b, const vqa_question & q);
+
+// LLaVA's conv_vicuna_v1 with one image turn: system + " USER: <image>\n{prompt} ASSISTANT:" (SeparatorStyle.TWO).
+extern const char * const k_vqa_template_vicuna_v1;
 
 // One line of LLaVA's answers JSONL (model_vqa_loader.py's fields; answer_id is given by the caller).
 nlohmann::json vqa_answer_record(const vqa_question & q, const vqa_prompt & p, const std::string & text,
