@@ -20,6 +20,9 @@ returns. The official sources are not part of this repository; give their checko
                   is right; report_acc per split, l2-category and category. Its package imports are replaced by small
                   stand-ins (logger, pickle dump/load, istype, timestr); the dataset preprocessing of
                   ImageMCQDataset.evaluate_heuristic (index as int, sorted, prediction as str) is repeated here.
+  LLaVA-Bench: llava/eval/eval_gpt_review_bench.py is run as is with a stand-in for the openai module whose
+                  ChatCompletion.create records each request and answers with crafted judge replies; then
+                  llava/eval/summarize_gpt_review.py on the reviews it wrote.
   --gqa-eval F    GQA's eval.py as LLaVA's docs/Evaluation.md asks it to be modified (gist db6eddc2 by haotian-liu:
                   scene graphs and choices not loaded, questions file "{tier}_questions.json"); the copy used is
                   afra-baas/LLaVA@5caf817b5ae1b0419b0fd6f9cf36a3927f84820d playground/data/eval/gqa/data/eval.py (it
@@ -529,9 +532,75 @@ def make_mmbench():
                                                   "accuracy": out, "hit": hits, "parsed": parsed})
 
 
+LB_REPLIES = ["8 9\nAssistant 2 is more detailed.", "8,9\nx", "8, 9\nx", "7.5 8\nx", "10 10", "", "Score: 8 9",
+              "8 9 ", " 8 9", "1_0 9\nx", "9 8\r\nx", "8\t9", "+8 -1", "8.0 9e0", "6 7", "x y", "3 4\n5 6"]
+
+
+def make_llava_bench():
+    d = os.path.join(OUT, "llava-bench")
+    import types
+    cats = ["conv", "detail", "complex"]
+    qs, ref, ans, ctx = [], [], [], []
+    for i in range(len(LB_REPLIES)):
+        img = "%03d.jpg" % (i % 4)
+        qs.append({"question_id": i, "image": img, "text": "Question %d about the picture?" % i,
+                   "category": cats[i % 3]})
+        ref.append({"question_id": i, "text": "Reference answer %d.\nIt has two lines." % i, "answer_id": "r%d" % i,
+                    "model_id": "gpt-4-0314"})
+        ans.append(answer(i, "Model answer %d, with \"quotes\" and ünïcode." % i, qs[-1]["text"]))
+    for k in range(4):
+        ctx.append({"id": "%03d" % k, "image": "%03d.jpg" % k,
+                    "caption": ["A first caption %d." % k, "A second one."] if k % 2 else "One caption %d." % k})
+    rule = {"llava_bench_%s" % c: {"role": "Assistant" if c != "detail" else "Helper",
+                                   "prompt": "Rate the two answers about %s (crafted rule, same fields as LLaVA's "
+                                             "rule.json).\nFirst line: two scores." % c} for c in cats}
+    write_jsonl(os.path.join(d, "questions.jsonl"), qs)
+    write_jsonl(os.path.join(d, "answers_gpt4.jsonl"), ref)
+    write_jsonl(os.path.join(d, "answers.jsonl"), ans)
+    write_jsonl(os.path.join(d, "context.jsonl"), ctx)
+    write_json(os.path.join(d, "rule.json"), rule)
+    write_json(os.path.join(d, "replies.json"), LB_REPLIES)
+    # the official review script with a stand-in for the openai client: it records each request and replies
+    # with the crafted judge replies in order
+    requests, systems = [], []
+    replies = iter(LB_REPLIES)
+
+    class ChatCompletion:
+        @staticmethod
+        def create(model, messages, temperature, max_tokens):
+            systems.append(messages[0]["content"])
+            requests.append(messages[1]["content"])
+            return {"choices": [{"message": {"content": next(replies)}}]}
+    openai = types.ModuleType("openai")
+    openai.ChatCompletion = ChatCompletion
+    openai.error = types.SimpleNamespace(RateLimitError=type("RateLimitError", (Exception,), {}))
+    sys.modules["openai"] = openai
+    with tempfile.TemporaryDirectory() as tmp:
+        rev = os.path.join(tmp, "reviews.jsonl")
+        argv = sys.argv
+        sys.argv = ["eval_gpt_review_bench.py", "-q", os.path.join(d, "questions.jsonl"), "-c",
+                    os.path.join(d, "context.jsonl"), "-a", os.path.join(d, "answers_gpt4.jsonl"),
+                    os.path.join(d, "answers.jsonl"), "-r", os.path.join(d, "rule.json"), "-o", rev]
+        with quiet():
+            runpy.run_path(os.path.join(LLAVA, "llava/eval/eval_gpt_review_bench.py"), run_name="__main__")
+        sys.argv = argv
+        reviews = [json.loads(l) for l in open(rev)]
+        out = subprocess.run([sys.executable, os.path.join(LLAVA, "llava/eval/summarize_gpt_review.py"), "-f", rev],
+                             check=True, capture_output=True, text=True).stdout
+    summary = {}
+    for line in out.split("\n")[1:]:
+        parts = line.split(" ")
+        if len(parts) == 4:
+            summary[parts[0]] = {"relative": float(parts[1]), "reference": float(parts[2]), "model": float(parts[3])}
+    write_json(os.path.join(d, "expected.json"), {
+        "system": systems[0], "requests": requests, "tuples": [r["tuple"] for r in reviews],
+        "reviews": reviews, "summary": summary})
+
+
 make_vqav2()
 make_vizwiz()
 make_mmbench()
+make_llava_bench()
 make_textvqa()
 make_pope()
 make_scienceqa()
@@ -551,5 +620,9 @@ write_json(os.path.join(OUT, "cases.json"), [
      "expected": "gqa/expected.json"},
     {"bench": "mmbench", "pred": "mmbench/answers.jsonl", "gt": "mmbench/mmbench_dev_crafted.tsv",
      "expected": "mmbench/expected.json"},
+    {"bench": "llava-bench", "pred": "llava-bench/answers.jsonl", "questions": "llava-bench/questions.jsonl",
+     "context": "llava-bench/context.jsonl", "rule": "llava-bench/rule.json",
+     "reference": "llava-bench/answers_gpt4.jsonl", "replies": "llava-bench/replies.json",
+     "expected": "llava-bench/expected.json"},
 ])
 print("wrote", OUT)

@@ -2,6 +2,7 @@
 // m4c's TextVQA evaluator, GQA's eval.py) run by scripts/vqa-golden.py on crafted answer files. Every number must be
 // EXACTLY equal (no tolerance), and the submission files equal as JSON.
 // Usage: test-golden-vqa [folder with cases.json]
+#include "eval/vqa-llava-bench.h"
 #include "eval/vqa-score.h"
 #include "golden-util.h"
 
@@ -9,7 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 using json = nlohmann::json;
 
@@ -47,14 +52,81 @@ static void compare(const std::string & path, const json & got, const json & wan
     }
 }
 
+// LLaVA-Bench: the judge requests (byte-exact), the parsed scores of crafted judge replies, the review records and
+// the summary, against eval_gpt_review_bench.py (run with a recording stand-in for the OpenAI client) and
+// summarize_gpt_review.py.
+static void check_llava_bench(golden::report & rep, const std::string & dir, const json & c) {
+    const json              want = load_json(dir + "/" + c.at("expected").get<std::string>());
+    const json              replies = load_json(dir + "/" + c.at("replies").get<std::string>());
+    glm::llava_bench_params p;
+    p.questions_path = dir + "/" + c.at("questions").get<std::string>();
+    p.context_path   = dir + "/" + c.at("context").get<std::string>();
+    p.rule_path      = dir + "/" + c.at("rule").get<std::string>();
+    p.reference_path = dir + "/" + c.at("reference").get<std::string>();
+    p.answers_path   = dir + "/" + c.at("pred").get<std::string>();
+    const auto  req  = glm::llava_bench_requests(p);
+    std::string d;
+    if (req.size() != want["requests"].size()) {
+        d = "count";
+    }
+    for (size_t i = 0; i < req.size() && d.empty(); ++i) {
+        if (req[i] != want["requests"][i].get<std::string>()) {
+            d = glm::strfmt("request %zu differs", i);
+        }
+    }
+    rep.check("llava-bench judge requests (" + std::to_string(req.size()) + ", byte-exact)", d.empty(), d);
+
+    // the review loop with a judge that replies as the stand-in did
+    p.reviews_path = std::filesystem::temp_directory_path().string() + "/test-golden-vqa-reviews-" +
+                     std::to_string((long long) getpid()) + ".jsonl";
+    std::filesystem::remove(p.reviews_path);
+    size_t      k = 0;
+    std::string sys_seen;
+    glm::llava_bench_review(p, [&](const std::string & system, const std::string &) {
+        sys_seen = system;
+        return replies.at(k++).get<std::string>();
+    });
+    rep.check("llava-bench judge system message", sys_seen == want["system"].get<std::string>(), sys_seen);
+    std::ifstream in(p.reviews_path);
+    std::string   line;
+    d.clear();
+    for (size_t i = 0; std::getline(in, line); ++i) {
+        const json got = json::parse(line);
+        if (i >= want["reviews"].size() || got != want["reviews"][i]) {
+            d = glm::strfmt("review %zu: got %s", i, got.dump().c_str());
+            break;
+        }
+    }
+    rep.check("llava-bench review records (" + std::to_string(want["reviews"].size()) + ", parse_score exact)",
+              d.empty(), d);
+    const json  sum = glm::llava_bench_summary(p.reviews_path);
+    std::string sd;
+    int         n_values = 0;
+    for (auto it = want["summary"].begin(); it != want["summary"].end(); ++it) {
+        for (const char * f : { "relative", "reference", "model" }) {
+            ++n_values;
+            if (!sum.contains(it.key()) || !sum[it.key()][f].is_number() ||
+                sum[it.key()][f].get<double>() != it.value()[f].get<double>()) {
+                sd = it.key() + "/" + f + ": got " + (sum.contains(it.key()) ? sum[it.key()][f].dump() : "nothing");
+            }
+        }
+    }
+    rep.check("llava-bench summary (" + std::to_string(n_values) + " values, exact)", sd.empty() && n_values > 0, sd);
+    std::filesystem::remove(p.reviews_path);
+}
+
 int main(int argc, char ** argv) {
     const std::string dir = argc > 1 ? argv[1] : GLM_GOLDEN_DEFAULT;
     golden::report    rep;
     try {
         const json cases = load_json(dir + "/cases.json");
         for (const auto & c : cases) {
+            const std::string bench = c.at("bench").get<std::string>();
+            if (bench == "llava-bench") {
+                check_llava_bench(rep, dir, c);
+                continue;
+            }
             glm::vqa_score_params p;
-            const std::string     bench = c.at("bench").get<std::string>();
             p.bench                     = glm::vqa_bench_from_name(bench);
             p.pred_path                 = dir + "/" + c.at("pred").get<std::string>();
             if (c.contains("gt")) {
