@@ -4,6 +4,8 @@
 // and bad input fails naming the file and line. The model is random, so the answers are not meaningful.
 #include "common.h"
 #include "eval/run-vqa.h"
+#include "eval/vqa-judge.h"
+#include "eval/vqa-llava-bench.h"
 #include "eval/vqa-score.h"
 #include "util/golden-models.h"
 
@@ -222,4 +224,49 @@ TEST(EvalVqa, ScienceQAAndMMBenchFormats) {
     const auto r = vqa_score(sp);
     EXPECT_EQ(r.metrics["n_questions"], 1);
     EXPECT_EQ(r.metrics["n_rows"], 2);
+}
+
+TEST(EvalVqa, LlavaBenchLocalJudge) {
+    const std::string dir = test::fresh_tmp_dir("eval-vqa-llava-bench");
+    write(dir + "/questions.jsonl", "{\"question_id\": 0, \"image\": \"a.jpg\", \"text\": \"What is it?\", \"category\": "
+                                    "\"conv\"}\n{\"question_id\": 1, \"image\": \"a.jpg\", \"text\": \"Describe it.\", "
+                                    "\"category\": \"detail\"}\n");
+    write(dir + "/context.jsonl", "{\"image\": \"a.jpg\", \"caption\": \"A red ring.\"}\n");
+    write(dir + "/rule.json", "{\"llava_bench_conv\": {\"role\": \"Assistant\", \"prompt\": \"Rate.\"}, "
+                              "\"llava_bench_detail\": {\"role\": \"Assistant\", \"prompt\": \"Rate.\"}}");
+    write(dir + "/ref.jsonl", "{\"question_id\": 0, \"text\": \"A ring.\"}\n{\"question_id\": 1, \"text\": \"Red.\"}\n");
+    write(dir + "/ans.jsonl", "{\"question_id\": 0, \"text\": \"ring\", \"answer_id\": \"x0\"}\n{\"question_id\": 1, "
+                              "\"text\": \"red\", \"answer_id\": \"x1\"}\n");
+    llava_bench_params p;
+    p.questions_path = dir + "/questions.jsonl";
+    p.context_path   = dir + "/context.jsonl";
+    p.rule_path      = dir + "/rule.json";
+    p.reference_path = dir + "/ref.jsonl";
+    p.answers_path   = dir + "/ans.jsonl";
+    p.reviews_path   = dir + "/reviews.jsonl";
+    llm_judge_params jp;
+    jp.model         = k_root + "/llava/llava-tiny-f32.gguf";
+    jp.chat_template = "vicuna";  // the tiny GGUF has none of its own
+    jp.n_ctx         = 512;
+    jp.max_tokens    = 6;
+    jp.n_threads     = 2;
+    jp.n_gpu_layers  = 0;
+    llm_judge judge(jp);
+    int       n_asked = 0;
+    auto      ask     = [&](const std::string & s, const std::string & u) {
+        ++n_asked;
+        return judge.ask(s, u);
+    };
+    EXPECT_EQ(llava_bench_review(p, ask), 2);
+    EXPECT_EQ(llava_bench_review(p, ask), 0);  // resumed: nothing left to ask
+    EXPECT_EQ(n_asked, 2);
+    // the same request twice gives the same reply (greedy)
+    EXPECT_EQ(judge.ask("s", "u"), judge.ask("s", "u"));
+    const json s = llava_bench_summary(p.reviews_path);
+    EXPECT_EQ(s["all"]["n"], 2);
+    EXPECT_TRUE(s.contains("llava_bench_conv"));
+    // the answers file must pair with the questions by line
+    write(dir + "/ans.jsonl", "{\"question_id\": 1, \"text\": \"red\", \"answer_id\": \"x1\"}\n{\"question_id\": 0, "
+                              "\"text\": \"ring\", \"answer_id\": \"x0\"}\n");
+    EXPECT_THROW(llava_bench_requests(p), glm::error);
 }
