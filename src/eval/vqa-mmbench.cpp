@@ -6,6 +6,7 @@
 #include "eval/vqa-score.h"
 #include "eval/vqa-text.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <set>
@@ -110,6 +111,8 @@ mmbench_table mmbench_read_tsv(const std::string & path) {
         }
     }
     mmbench_table t;
+    t.header          = head;
+    t.has_answer      = col.count("answer") > 0;
     t.has_split       = col.count("split") > 0;
     t.has_category    = col.count("category") > 0;
     t.has_l2_category = col.count("l2-category") > 0;
@@ -133,6 +136,10 @@ mmbench_table mmbench_read_tsv(const std::string & path) {
             *out = f[it->second];
             return true;
         };
+        t.cells.push_back(f);
+        for (const auto & x : f) {
+            t.na.push_back(pandas_na(x));
+        }
         mmbench_row row;
         row.line = lines[r];
         std::string idx;
@@ -166,6 +173,16 @@ mmbench_table mmbench_read_tsv(const std::string & path) {
         }
         t.rows.push_back(std::move(row));
     }
+    for (size_t c = 0; c < head.size(); ++c) {
+        bool any = false, all_num = true;
+        for (size_t r = 0; r < t.cells.size(); ++r) {
+            if (!t.na[r * head.size() + c]) {
+                any     = true;
+                all_num = all_num && looks_numeric(t.cells[r][c]);
+            }
+        }
+        t.numeric.push_back(any && all_num);
+    }
     // pandas reads a column whose every present cell is a number as numbers; their text would be Python's repr
     for (char ch : letters) {
         bool any = false, all_num = true;
@@ -182,6 +199,58 @@ mmbench_table mmbench_read_tsv(const std::string & path) {
         }
     }
     return t;
+}
+
+json mmbench_submission_table(const mmbench_table & t, const std::map<int64_t, std::string> & predictions,
+                              const std::string & path) {
+    static const std::set<std::string> dropped = { "hint", "category", "source", "image", "comment", "l2-category" };
+    for (const auto & d : dropped) {
+        if (std::find(t.header.begin(), t.header.end(), d) == t.header.end()) {
+            fail("%s: no \"%s\" column, which LLaVA's submission converter drops (an MMBench TSV has it)",
+                 path.c_str(), d.c_str());
+        }
+    }
+    std::vector<size_t> keep;
+    for (size_t c = 0; c < t.header.size(); ++c) {
+        if (!dropped.count(t.header[c])) {
+            keep.push_back(c);
+        }
+    }
+    if (keep.size() < 6) {
+        fail("%s: %zu columns left after dropping; the converter inserts \"prediction\" as the 7th", path.c_str(),
+             keep.size());
+    }
+    json head = json::array();
+    for (size_t k = 0; k < keep.size(); ++k) {
+        if (k == 6) {
+            head.push_back("prediction");
+        }
+        head.push_back(t.header[keep[k]]);
+    }
+    json rows = json::array({ head });
+    for (size_t r = 0; r < t.cells.size(); ++r) {
+        json row = json::array();
+        for (size_t k = 0; k < keep.size(); ++k) {
+            if (k == 6) {
+                const auto it = predictions.find(t.rows[r].index);
+                // no answer, or an empty one: an empty cell (what pandas reads back from the converter's .xlsx)
+                row.push_back(it == predictions.end() || it->second.empty() ? json(nullptr) : json(it->second));
+            }
+            const size_t       c = keep[k];
+            const std::string & v = t.cells[r][c];
+            if (t.na[r * t.header.size() + c]) {
+                row.push_back(nullptr);
+            } else if (t.numeric[c]) {
+                char *          end = nullptr;
+                const long long i   = strtoll(v.c_str(), &end, 10);
+                row.push_back(*end == '\0' ? json(i) : json(strtod(v.c_str(), nullptr)));
+            } else {
+                row.push_back(v);
+            }
+        }
+        rows.push_back(row);
+    }
+    return rows;
 }
 
 // ---- LLaVA-1.5's prompt ----
@@ -375,6 +444,13 @@ vqa_score_result vqa_score_mmbench(const std::vector<vqa_answer> & answers, cons
         }
         pred[a.question_id.get<int64_t>()] = a.text;
     }
+    vqa_score_result res;
+    res.submission = mmbench_submission_table(t, pred, p.gt_path);
+    if (!t.has_answer) {  // the test split: the submission only
+        res.metrics = json{ { "bench", "mmbench" }, { "n_rows", (int64_t) t.rows.size() },
+                            { "n_answers", (int64_t) pred.size() }, { "scored", false } };
+        return res;
+    }
     for (const auto & r : t.rows) {
         if (!pred.count(r.index)) {
             fail("mmbench: index %lld (%s:%lld) has no answer in %s; the circular evaluation needs every rotated copy",
@@ -437,7 +513,6 @@ vqa_score_result vqa_score_mmbench(const std::vector<vqa_answer> & answers, cons
             }
         }
     }
-    vqa_score_result res;
     res.metrics = json{ { "bench", "mmbench" },
                         { "n_questions", (int64_t) mains.size() },
                         { "n_rows", (int64_t) t.rows.size() },

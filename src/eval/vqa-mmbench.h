@@ -10,7 +10,8 @@
 // per split, per l2-category (MMBench's abbreviations CP, FP-S, FP-C, LR, RR, AR) and per category.
 //
 // Cells are read as pandas.read_table reads them: tab-separated, double-quoted fields, and its default missing-value
-// strings ("", "NA", "None", "nan", ...) are missing. An option column that pandas would read as numbers (every cell
+// strings ("", "NA", "nan", ...) are missing, "None" included as in pandas >= 2.0 (pandas 1.x, which made the goldens,
+// reads "None" as text; the golden TSV has no such cell). An option column that pandas would read as numbers (every cell
 // numeric) is refused: its text would be Python's float repr, which is not modelled.
 //
 // Thread safety: pure functions apart from reading files.
@@ -38,7 +39,11 @@ struct mmbench_row {
 
 struct mmbench_table {
     std::vector<mmbench_row> rows;
-    bool                     has_split = false, has_category = false, has_l2_category = false;
+    bool                     has_split = false, has_category = false, has_l2_category = false, has_answer = false;
+    std::vector<std::string>              header;  // the TSV's columns, in order
+    std::vector<std::vector<std::string>> cells;   // every row's raw fields
+    std::vector<bool>                     numeric; // per column: pandas reads it as numbers (all present cells are)
+    std::vector<bool>                     na;      // per cell (row-major): one of pandas' missing-value strings
 };
 
 mmbench_table mmbench_read_tsv(const std::string & path);
@@ -48,6 +53,13 @@ std::string mmbench_can_infer(const std::string & answer, const std::map<char, s
 
 // LLaVA-1.5's question text (hint, question, "A. option" lines) as model_vqa_mmbench.py builds it: its cur_prompt.
 std::string mmbench_question_text(const mmbench_row & r);
+
+// The submission table of scripts/convert_mmbench_for_submission.py (LLaVA): the TSV without hint, category, source,
+// image, comment and l2-category, with "prediction" inserted as the 7th column (the answer text; empty without one).
+// A JSON array of rows (header first) of strings, numbers (pandas' numeric columns) and nulls (missing); xlsx_write
+// turns it into the .xlsx the evaluation server takes.
+nlohmann::json mmbench_submission_table(const mmbench_table & t, const std::map<int64_t, std::string> & predictions,
+                                        const std::string & path);
 
 // LLaVA-1.5's prompt for a row (model_vqa_mmbench.py --single-pred-prompt, English): the question text + "\nAnswer
 // with the option's letter from the given choices directly.", greedy, 1024 new tokens; the image is the row's base64.

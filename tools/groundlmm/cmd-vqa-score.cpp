@@ -5,6 +5,7 @@
 #include "eval/vqa-judge.h"
 #include "eval/vqa-llava-bench.h"
 #include "eval/vqa-score.h"
+#include "eval/xlsx-write.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -26,7 +27,8 @@ int cmd_vqa_score(int argc, char ** argv) {
                    "only the submission is written); vizwiz llava_test.jsonl; pope llava_pope_test.jsonl (default: "
                    "beside coco/)");
     app.add_option("--split", p.split, "scienceqa: the pid_splits.json split")->capture_default_str();
-    app.add_option("--submission", submission, "vqav2 / vizwiz: write the evaluation server's JSON here");
+    app.add_option("--submission", submission,
+                   "vqav2 / vizwiz: write the evaluation server's JSON here; mmbench: its .xlsx (dev or test TSV)");
     app.add_option("-o,--json", json_out, "also write the metrics JSON to this file");
     // LLaVA-Bench: reviews by an LLM judge, then LLaVA's summary
     glm::llava_bench_params lb;
@@ -88,7 +90,20 @@ int cmd_vqa_score(int argc, char ** argv) {
         if (r.submission.is_null()) {
             glm::fail("--submission: %s has no evaluation-server file", bench.c_str());
         }
-        glm::write_file(submission, r.submission.dump() + "\n");
+        if (p.bench == glm::vqa_bench::mmbench) {  // the table LLaVA's converter writes with pandas.to_excel
+            std::vector<std::vector<glm::xlsx_cell>> rows;
+            for (const auto & row : r.submission) {
+                rows.emplace_back();
+                for (const auto & v : row) {
+                    rows.back().push_back(v.is_null()     ? glm::xlsx_cell()
+                                          : v.is_string() ? glm::xlsx_cell::of_text(v.get<std::string>())
+                                                          : glm::xlsx_cell::of_number(v.get<double>()));
+                }
+            }
+            glm::xlsx_write(submission, rows);
+        } else {
+            glm::write_file(submission, r.submission.dump() + "\n");
+        }
     }
     const std::string text = r.metrics.dump(1) + "\n";
     if (!json_out.empty()) {
