@@ -51,6 +51,8 @@ ap.add_argument("--llava", required=True)
 ap.add_argument("--vqa", required=True)
 ap.add_argument("--gqa-eval", required=True)
 ap.add_argument("--vlmevalkit", required=True)
+ap.add_argument("--groundlmm", help="optional: also check that this binary's MMBench .xlsx reads back (pandas) as the "
+                "official converter's")
 ap.add_argument("--out", required=True)
 args = ap.parse_args()
 OUT = os.path.abspath(args.out)
@@ -477,7 +479,7 @@ def make_mmbench():
     for q in range(40):
         opts = [o for o in option_sets[q % len(option_sets)] if o != "None"]
         if q % len(option_sets) == 3:
-            opts = ["Äpfel", "Birnen"]  # its D is the text "None": pandas reads it as missing
+            opts = ["Äpfel", "Birnen"]  # two options: C and D missing
         ans = (q * 3) % len(opts)
         l2, cat = cats[q % len(cats)]
         for k in range(len(opts)):
@@ -489,8 +491,6 @@ def make_mmbench():
                    "comment": None, "split": "dev"}
             for j, o in enumerate(rot):
                 row["ABCD"[j]] = o
-            if q % len(option_sets) == 3:
-                row["C"] = "None"
             rows.append(row)
             letter = row["answer"]
             text = rot["ABCD".index(letter)]
@@ -525,6 +525,18 @@ def make_mmbench():
         if col == "split":
             continue
         out[col] = {sp: (None if pd.isna(v) else float(v)) for sp, v in zip(acc["split"], acc[col])}
+    # LLaVA's submission converter on the same files; its .xlsx read back by pandas as the table to match
+    with tempfile.TemporaryDirectory() as tmp:
+        os.makedirs(os.path.join(tmp, "res"))
+        os.makedirs(os.path.join(tmp, "up"))
+        shutil.copy(os.path.join(d, "answers.jsonl"), os.path.join(tmp, "res", "crafted.jsonl"))
+        subprocess.run([sys.executable, os.path.join(LLAVA, "scripts/convert_mmbench_for_submission.py"),
+                        "--annotation-file", tsv, "--result-dir", os.path.join(tmp, "res"), "--upload-dir",
+                        os.path.join(tmp, "up"), "--experiment", "crafted"], check=True)
+        up = pd.read_excel(os.path.join(tmp, "up", "crafted.xlsx"))
+    table = [list(up.columns)] + [[None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in row]
+                                  for row in up.itertuples(index=False)]
+    write_json(os.path.join(d, "expected-submission.json"), table)
     hits = {str(int(i)): int(h) for i, h in zip(res["index"], res["hit"])}
     # can_infer of every row (prefetch_answer; "" where it infers nothing)
     parsed = {str(int(data.iloc[i]["index"])): (mc.prefetch_answer(data.iloc[i]) or "") for i in range(len(data))}
@@ -619,10 +631,25 @@ write_json(os.path.join(OUT, "cases.json"), [
     {"bench": "gqa", "pred": "gqa/answers.jsonl", "gt": "gqa/testdev_balanced_questions.json",
      "expected": "gqa/expected.json"},
     {"bench": "mmbench", "pred": "mmbench/answers.jsonl", "gt": "mmbench/mmbench_dev_crafted.tsv",
-     "expected": "mmbench/expected.json"},
+     "expected": "mmbench/expected.json", "expected_submission": "mmbench/expected-submission.json"},
     {"bench": "llava-bench", "pred": "llava-bench/answers.jsonl", "questions": "llava-bench/questions.jsonl",
      "context": "llava-bench/context.jsonl", "rule": "llava-bench/rule.json",
      "reference": "llava-bench/answers_gpt4.jsonl", "replies": "llava-bench/replies.json",
      "expected": "llava-bench/expected.json"},
 ])
+if args.groundlmm:
+    import pandas as pd
+    d = os.path.join(OUT, "mmbench")
+    with tempfile.TemporaryDirectory() as tmp:
+        x = os.path.join(tmp, "ours.xlsx")
+        subprocess.run([args.groundlmm, "vqa-score", "--bench", "mmbench", "--pred", os.path.join(d, "answers.jsonl"),
+                        "--gt", os.path.join(d, "mmbench_dev_crafted.tsv"), "--submission", x], check=True,
+                       stdout=subprocess.DEVNULL)
+        ours = pd.read_excel(x)
+    exp = json.load(open(os.path.join(d, "expected-submission.json")))
+    got = [list(ours.columns)] + [[None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in row]
+                                  for row in ours.itertuples(index=False)]
+    print("MMBench .xlsx of", args.groundlmm, "reads back as the official converter's:", got == exp)
+    if got != exp:
+        sys.exit(1)
 print("wrote", OUT)
