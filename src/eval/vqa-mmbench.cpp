@@ -201,14 +201,28 @@ mmbench_table mmbench_read_tsv(const std::string & path) {
     return t;
 }
 
+static const std::set<std::string> k_mmb_dropped = { "hint", "category", "source", "image", "comment", "l2-category" };
+
+bool mmbench_submission_possible(const mmbench_table & t, std::string * missing) {
+    for (const auto & d : k_mmb_dropped) {
+        if (std::find(t.header.begin(), t.header.end(), d) == t.header.end()) {
+            if (missing) {
+                *missing = d;
+            }
+            return false;
+        }
+    }
+    return t.header.size() >= k_mmb_dropped.size() + 6;
+}
+
 json mmbench_submission_table(const mmbench_table & t, const std::map<int64_t, std::string> & predictions,
                               const std::string & path) {
-    static const std::set<std::string> dropped = { "hint", "category", "source", "image", "comment", "l2-category" };
-    for (const auto & d : dropped) {
-        if (std::find(t.header.begin(), t.header.end(), d) == t.header.end()) {
-            fail("%s: no \"%s\" column, which LLaVA's submission converter drops (an MMBench TSV has it)",
-                 path.c_str(), d.c_str());
-        }
+    const auto & dropped = k_mmb_dropped;
+    std::string  missing;
+    if (!mmbench_submission_possible(t, &missing)) {
+        fail("%s: %s; LLaVA's submission converter needs an MMBench TSV (hint, category, source, image, comment, "
+             "l2-category and at least 6 other columns)",
+             path.c_str(), missing.empty() ? "too few columns" : ("no \"" + missing + "\" column").c_str());
     }
     std::vector<size_t> keep;
     for (size_t c = 0; c < t.header.size(); ++c) {
@@ -445,7 +459,13 @@ vqa_score_result vqa_score_mmbench(const std::vector<vqa_answer> & answers, cons
         pred[a.question_id.get<int64_t>()] = a.text;
     }
     vqa_score_result res;
-    res.submission = mmbench_submission_table(t, pred, p.gt_path);
+    std::string missing;
+    if (mmbench_submission_possible(t, &missing)) {
+        res.submission = mmbench_submission_table(t, pred, p.gt_path);
+    } else {
+        GLM_LOG_INFO("vqa-score mmbench: no submission file: %s has no \"%s\" column\n", p.gt_path.c_str(),
+                     missing.c_str());
+    }
     if (!t.has_answer) {  // the test split: the submission only
         res.metrics = json{ { "bench", "mmbench" }, { "n_rows", (int64_t) t.rows.size() },
                             { "n_answers", (int64_t) pred.size() }, { "scored", false } };

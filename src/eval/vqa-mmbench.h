@@ -60,6 +60,8 @@ std::string mmbench_question_text(const mmbench_row & r);
 // turns it into the .xlsx the evaluation server takes.
 nlohmann::json mmbench_submission_table(const mmbench_table & t, const std::map<int64_t, std::string> & predictions,
                                         const std::string & path);
+// Whether the TSV has every column the converter drops (an MMBench TSV does); `missing` gets the first absent one.
+bool mmbench_submission_possible(const mmbench_table & t, std::string * missing);
 
 // LLaVA-1.5's prompt for a row (model_vqa_mmbench.py --single-pred-prompt, English): the question text + "\nAnswer
 // with the option's letter from the given choices directly.", greedy, 1024 new tokens; the image is the row's base64.
