@@ -32,8 +32,9 @@ vqa_score_result vqa_score_gqa(const std::vector<vqa_answer> & answers, const vq
     std::map<std::string, std::string> pred;
     for (const auto & a : answers) {
         if (!a.question_id.is_string() || !qs.contains(a.question_id.get<std::string>())) {
-            fail("%s:%lld: question_id %s is not a question of %s", p.pred_path.c_str(), (long long) a.line,
-                 a.key.c_str(), p.gt_path.c_str());
+            fail("%s:%lld: question_id %s is not a question of %s%s", p.pred_path.c_str(), (long long) a.line,
+                 a.key.c_str(), p.gt_path.c_str(),
+                 a.question_id.is_string() ? "" : " (GQA's ids are strings; eval.py would not find a number either)");
         }
         pred[a.question_id.get<std::string>()] = py_lower(py_rstrip_chars(a.text, '.'));
     }
@@ -151,8 +152,10 @@ vqa_score_result vqa_score_scienceqa(const std::vector<vqa_answer> & answers, co
     std::map<std::string, const vqa_answer *> pred;
     for (const auto & a : answers) {
         if (!a.question_id.is_string() || !ids.count(a.question_id.get<std::string>())) {
-            fail("%s:%lld: question_id %s is not a problem of split \"%s\" in %s", p.pred_path.c_str(),
-                 (long long) a.line, a.key.c_str(), p.split.c_str(), splits_path.c_str());
+            fail("%s:%lld: question_id %s is not a problem of split \"%s\" in %s%s", p.pred_path.c_str(),
+                 (long long) a.line, a.key.c_str(), p.split.c_str(), splits_path.c_str(),
+                 a.question_id.is_string() ? "" : " (ScienceQA's ids are strings; eval_science_qa.py would not find a "
+                                                  "number either)");
         }
         if (!a.has_prompt) {
             fail("%s:%lld: no \"prompt\" (eval_science_qa.py tells image questions by \"<image>\" in it)",
