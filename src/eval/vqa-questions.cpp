@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "eval/cocoeval.h"
+#include "eval/vqa-text.h"
 
 #include <fstream>
 #include <map>
@@ -162,14 +163,6 @@ std::vector<vqa_question> vqa_read_questions(vqa_bench b, const std::string & pa
     return b == vqa_bench::scienceqa ? vqa_read_questions_sqa(path) : vqa_read_questions_jsonl(path);
 }
 
-static std::string strip_ws(const std::string & s) {
-    // str.strip() of LLaVA's ScienceQA text (ASCII whitespace is all the files hold; py_strip is the general one)
-    const size_t b = s.find_first_not_of(" \t\n\r\f\v");
-    if (b == std::string::npos) {
-        return "";
-    }
-    return s.substr(b, s.find_last_not_of(" \t\n\r\f\v") - b + 1);
-}
 
 const char * const k_vqa_template_vicuna_v1 =
     "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, "
@@ -208,7 +201,7 @@ vqa_prompt vqa_make_prompt(vqa_bench b, const vqa_question & q) {
                 }
                 qs += q.text.substr(i, k - i);
             }
-            qs                = strip_ws(qs);
+            qs                = py_strip(qs);
             const char * sfx  = "\nAnswer with the option's letter from the given choices directly.";
             p.has_image       = !q.image.empty();
             p.user_text       = qs + sfx;
@@ -218,6 +211,21 @@ vqa_prompt vqa_make_prompt(vqa_bench b, const vqa_question & q) {
         }
     }
     return p;
+}
+
+std::string vqa_full_prompt(const vqa_prompt & p) {
+    std::string t = p.templ;
+    if (!p.has_image) {
+        const size_t at = t.find("<image>\n");
+        if (at != std::string::npos) {
+            t.erase(at, 8);
+        }
+    }
+    const size_t at = t.find("{prompt}");
+    if (at != std::string::npos) {
+        t.replace(at, 8, p.user_text);
+    }
+    return t;
 }
 
 json vqa_answer_record(const vqa_question & q, const vqa_prompt & p, const std::string & text,

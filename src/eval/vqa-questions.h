@@ -69,6 +69,10 @@ struct vqa_prompt {
 
 vqa_prompt vqa_make_prompt(vqa_bench b, const vqa_question & q);
 
+// The whole prompt text as LLaVA's conv.get_prompt() gives it: the template with {prompt} = user_text, and without
+// "<image>\n" for a question without image.
+std::string vqa_full_prompt(const vqa_prompt & p);
+
 // LLaVA's conv_vicuna_v1 with one image turn: system + " USER: <image>\n{prompt} ASSISTANT:" (SeparatorStyle.TWO).
 extern const char * const k_vqa_template_vicuna_v1;
 
