@@ -23,6 +23,10 @@ returns. The official sources are not part of this repository; give their checko
   LLaVA-Bench: llava/eval/eval_gpt_review_bench.py is run as is with a stand-in for the openai module whose
                   ChatCompletion.create records each request and answers with crafted judge replies; then
                   llava/eval/summarize_gpt_review.py on the reviews it wrote.
+  Prompts: llava/eval/model_vqa_loader.py, model_vqa_science.py, model_vqa_mmbench.py and model_vqa.py are run as is
+                  (eval_model with the arguments of scripts/v1_5/eval/*.sh) with stand-ins for torch, shortuuid and
+                  LLaVA's model code that record each prompt given to the tokenizer and each generate() setting;
+                  llava/conversation.py and llava/constants.py are LLaVA's own.
   --gqa-eval F    GQA's eval.py as LLaVA's docs/Evaluation.md asks it to be modified (gist db6eddc2 by haotian-liu:
                   scene graphs and choices not loaded, questions file "{tier}_questions.json"); the copy used is
                   afra-baas/LLaVA@5caf817b5ae1b0419b0fd6f9cf36a3927f84820d playground/data/eval/gqa/data/eval.py (it
@@ -609,10 +613,146 @@ def make_llava_bench():
         "reviews": reviews, "summary": summary})
 
 
+def fake_inference_modules(calls):
+    """Stand-ins for torch, shortuuid and LLaVA's model code, so that LLaVA's own llava/eval/model_vqa*.py run their
+    question loops: every prompt given to tokenizer_image_token and every model.generate keyword is recorded."""
+    import contextlib as cl
+    import types
+
+    class FakeTensor:
+        def __getattr__(self, name):  # unsqueeze, half, cuda, to, ...
+            return lambda *a, **k: self
+
+        def __getitem__(self, i):
+            return self
+    torch = types.ModuleType("torch")
+    torch.float16 = "float16"
+    torch.inference_mode = cl.nullcontext
+    torch.stack = lambda xs, dim=0: FakeTensor()
+    tud = types.ModuleType("torch.utils.data")
+
+    class Dataset:
+        pass
+
+    class DataLoader:
+        def __init__(self, dataset, batch_size=1, num_workers=0, shuffle=False, collate_fn=None):
+            self.dataset, self.collate_fn = dataset, collate_fn
+
+        def __iter__(self):
+            for i in range(len(self.dataset)):
+                yield self.collate_fn([self.dataset[i]])
+    tud.Dataset, tud.DataLoader = Dataset, DataLoader
+    torch.utils = types.ModuleType("torch.utils")
+    torch.utils.data = tud
+    shortuuid = types.ModuleType("shortuuid")
+    shortuuid.uuid = lambda: "uuid"
+
+    class Model:
+        config = types.SimpleNamespace(mm_use_im_start_end=False)
+
+        def generate(self, input_ids, **kw):
+            calls[-1]["generate"] = {k: kw[k] for k in ("do_sample", "temperature", "top_p", "num_beams",
+                                                        "max_new_tokens") if k in kw}
+            return FakeTensor()
+
+    class Tokenizer:
+        def batch_decode(self, ids, skip_special_tokens=True):
+            return [" the answer "]
+    builder = types.ModuleType("llava.model.builder")
+    builder.load_pretrained_model = lambda path, base, name: (Tokenizer(), Model(), None, 4096)
+    model_pkg = types.ModuleType("llava.model")
+    utils = types.ModuleType("llava.utils")
+    utils.disable_torch_init = lambda: None
+    mm = types.ModuleType("llava.mm_utils")
+
+    def tokenizer_image_token(prompt, tokenizer, index, return_tensors=None):
+        calls.append({"prompt": prompt})
+        return FakeTensor()
+    mm.tokenizer_image_token = tokenizer_image_token
+    mm.process_images = lambda images, proc, cfg: FakeTensor()
+    mm.get_model_name_from_path = lambda p: "llava-v1.5-7b"
+    mm.load_image_from_base64 = lambda b: types.SimpleNamespace(size=(8, 8))
+    for name, mod in (("torch", torch), ("torch.utils", torch.utils), ("torch.utils.data", tud),
+                      ("shortuuid", shortuuid), ("llava.model", model_pkg), ("llava.model.builder", builder),
+                      ("llava.utils", utils), ("llava.mm_utils", mm)):
+        sys.modules[name] = mod
+
+
+def make_prompts():
+    """LLaVA-1.5's prompts and generation settings per benchmark, from LLaVA's own inference scripts run with the
+    arguments of scripts/v1_5/eval/*.sh on crafted question files (the model replaced: see fake_inference_modules)."""
+    import argparse as ap_
+    from PIL import Image
+    d = os.path.join(OUT, "prompts")
+    os.makedirs(os.path.join(d, "images"), exist_ok=True)
+    Image.new("RGB", (4, 3), (200, 10, 10)).save(os.path.join(d, "images", "a.png"))
+    calls = []
+    fake_inference_modules(calls)
+    sfx = "\nAnswer the question using a single word or phrase."
+    loader_q = [
+        {"question_id": 1, "image": "a.png", "text": "What color is the car?" + sfx},
+        {"question_id": "s2", "image": "a.png", "text": "Is there a dog in the image?" + sfx, "category": "random"},
+        {"question_id": 3, "image": "a.png", "text": "what is written?\nReference OCR token: STOP, 5" + sfx},
+        {"question_id": 4, "image": "a.png", "text": "Q?\nWhen the provided information is insufficient, respond "
+         "with 'Unanswerable'." + sfx},
+    ]
+    write_jsonl(os.path.join(d, "llava_questions.jsonl"), loader_q)
+    sqa_q = [
+        {"id": "10", "image": "a.png", "conversations": [
+            {"from": "human", "value": "<image>\nContext: A hint.\nQuestion: Which is it?\nOptions: (A) x (B) y"},
+            {"from": "gpt", "value": "The answer is A."}]},
+        {"id": "11", "conversations": [{"from": "human", "value": "  Question: Text only?\nOptions: (A) x (B) y\n"},
+                                       {"from": "gpt", "value": "B"}]},
+        {"id": "12", "image": "a.png", "conversations": [{"from": "human", "value": "Q with <image> inside?\n<image>"}]},
+    ]
+    write_json(os.path.join(d, "llava_test_CQM-A.json"), sqa_q)
+    import pandas as pd
+    pd.DataFrame([
+        {"index": 0, "question": "What is it?", "hint": "A hint.", "A": "ring", "B": "box", "C": "cup", "D": None,
+         "answer": "A", "category": "c", "image": "iVBO", "source": "s", "l2-category": "logic_reasoning",
+         "comment": None, "split": "dev"},
+        {"index": 1000000, "question": "What is it?", "hint": None, "A": "box", "B": "cup", "C": "ring", "D": None,
+         "answer": "C", "category": "c", "image": "iVBO", "source": "s", "l2-category": "logic_reasoning",
+         "comment": None, "split": "dev"},
+        {"index": 1, "question": "Two options?", "hint": "nan", "A": "yes", "B": "no", "C": None, "D": "later",
+         "answer": "B", "category": "c", "image": "iVBO", "source": "s", "l2-category": "logic_reasoning",
+         "comment": None, "split": "dev"},
+    ]).to_csv(os.path.join(d, "mmbench.tsv"), sep="\t", index=False)
+
+    def run(module, bench, qfile, **extra):
+        ns = dict(model_path="liuhaotian/llava-v1.5-13b", model_base=None, image_folder=os.path.join(d, "images"),
+                  question_file=os.path.join(d, qfile), answers_file=os.path.join(d, "tmp", bench + ".jsonl"),
+                  conv_mode="vicuna_v1", num_chunks=1, chunk_idx=0, temperature=0, top_p=None, num_beams=1)
+        ns.update(extra)
+        args_ = ap_.Namespace(**ns)
+        mod = import_path("llava.eval." + module, os.path.join(LLAVA, "llava/eval/%s.py" % module))
+        mod.args = args_  # model_vqa_loader's dataset reads the module-level args that its __main__ sets
+        n0 = len(calls)
+        with quiet(), contextlib.redirect_stderr(io.StringIO()):
+            mod.eval_model(args_)
+        answers = [json.loads(l) for l in open(args_.answers_file)]
+        return [dict(c, question_id=a["question_id"], answer_prompt=a["prompt"]) for c, a in zip(calls[n0:], answers)]
+    out = {
+        # model_vqa_loader.py as vqav2.sh, gqa.sh, vizwiz.sh, textvqa.sh, pope.sh run it (max_new_tokens default 128)
+        "loader": run("model_vqa_loader", "loader", "llava_questions.jsonl", max_new_tokens=128),
+        # model_vqa_science.py as sqa.sh runs it
+        "scienceqa": run("model_vqa_science", "scienceqa", "llava_test_CQM-A.json", single_pred_prompt=True,
+                         answer_prompter=False),
+        # model_vqa_mmbench.py as mmbench.sh runs it
+        "mmbench": run("model_vqa_mmbench", "mmbench", "mmbench.tsv", single_pred_prompt=True, all_rounds=False,
+                       lang="en"),
+        # model_vqa.py as llavabench.sh runs it
+        "llava-bench": run("model_vqa", "llava-bench", "llava_questions.jsonl"),
+    }
+    shutil.rmtree(os.path.join(d, "tmp"))
+    write_json(os.path.join(d, "expected.json"), out)
+
+
 make_vqav2()
 make_vizwiz()
 make_mmbench()
 make_llava_bench()
+make_prompts()
 make_textvqa()
 make_pope()
 make_scienceqa()
@@ -632,6 +772,7 @@ write_json(os.path.join(OUT, "cases.json"), [
      "expected": "gqa/expected.json"},
     {"bench": "mmbench", "pred": "mmbench/answers.jsonl", "gt": "mmbench/mmbench_dev_crafted.tsv",
      "expected": "mmbench/expected.json", "expected_submission": "mmbench/expected-submission.json"},
+    {"bench": "prompts", "dir": "prompts", "expected": "prompts/expected.json"},
     {"bench": "llava-bench", "pred": "llava-bench/answers.jsonl", "questions": "llava-bench/questions.jsonl",
      "context": "llava-bench/context.jsonl", "rule": "llava-bench/rule.json",
      "reference": "llava-bench/answers_gpt4.jsonl", "replies": "llava-bench/replies.json",

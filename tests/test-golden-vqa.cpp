@@ -3,6 +3,7 @@
 // EXACTLY equal (no tolerance), and the submission files equal as JSON.
 // Usage: test-golden-vqa [folder with cases.json]
 #include "eval/vqa-llava-bench.h"
+#include "eval/vqa-mmbench.h"
 #include "eval/vqa-score.h"
 #include "golden-util.h"
 
@@ -115,6 +116,67 @@ static void check_llava_bench(golden::report & rep, const std::string & dir, con
     std::filesystem::remove(p.reviews_path);
 }
 
+// LLaVA-1.5's prompts and generation settings: what LLaVA's own model_vqa_loader.py, model_vqa_science.py,
+// model_vqa_mmbench.py and model_vqa.py passed to the tokenizer and to generate() (scripts/vqa-golden.py ran them
+// with the model replaced), against vqa_make_prompt / mmbench_make_prompt.
+static void check_prompts(golden::report & rep, const std::string & dir, const json & c) {
+    const json want = load_json(dir + "/" + c.at("expected").get<std::string>());
+    struct group {
+        const char *   key;
+        glm::vqa_bench bench;
+        const char *   file;
+    };
+    const group groups[] = {
+        { "loader", glm::vqa_bench::vqav2, "llava_questions.jsonl" },
+        { "loader", glm::vqa_bench::gqa, "llava_questions.jsonl" },
+        { "loader", glm::vqa_bench::vizwiz, "llava_questions.jsonl" },
+        { "loader", glm::vqa_bench::textvqa, "llava_questions.jsonl" },
+        { "loader", glm::vqa_bench::pope, "llava_questions.jsonl" },
+        { "scienceqa", glm::vqa_bench::scienceqa, "llava_test_CQM-A.json" },
+        { "mmbench", glm::vqa_bench::mmbench, "mmbench.tsv" },
+        { "llava-bench", glm::vqa_bench::llava_bench, "llava_questions.jsonl" },
+    };
+    const std::string pdir = dir + "/" + c.at("dir").get<std::string>();
+    for (const auto & g : groups) {
+        std::vector<glm::vqa_prompt> ps;
+        std::vector<json>            ids;
+        if (g.bench == glm::vqa_bench::mmbench) {
+            for (const auto & r : glm::mmbench_read_tsv(pdir + "/" + g.file).rows) {
+                ps.push_back(glm::mmbench_make_prompt(r));
+                ids.push_back(r.index);
+            }
+        } else {
+            for (const auto & q : glm::vqa_read_questions(g.bench, pdir + "/" + g.file)) {
+                ps.push_back(glm::vqa_make_prompt(g.bench, q));
+                ids.push_back(q.question_id);
+            }
+        }
+        const json & w = want.at(g.key);
+        std::string  d = ps.size() != w.size() ? "count" : "";
+        for (size_t i = 0; i < ps.size() && d.empty(); ++i) {
+            const json & e = w[i];
+            if (ids[i] != e["question_id"]) {
+                d = glm::strfmt("%zu: question_id %s vs %s", i, ids[i].dump().c_str(), e["question_id"].dump().c_str());
+            } else if (glm::vqa_full_prompt(ps[i]) != e["prompt"].get<std::string>()) {
+                d = glm::strfmt("%zu: prompt \"%s\" vs \"%s\"", i, glm::vqa_full_prompt(ps[i]).c_str(),
+                                e["prompt"].get<std::string>().c_str());
+            } else if (ps[i].answer_prompt != e["answer_prompt"].get<std::string>()) {
+                d = glm::strfmt("%zu: answers' prompt \"%s\" vs \"%s\"", i, ps[i].answer_prompt.c_str(),
+                                e["answer_prompt"].get<std::string>().c_str());
+            } else if (ps[i].max_new_tokens != e["generate"]["max_new_tokens"].get<int>() ||
+                       e["generate"]["do_sample"].get<bool>() || ps[i].temperature != 0.0f ||
+                       e["generate"]["temperature"].get<double>() != 0.0 ||
+                       (e["generate"].contains("num_beams") && e["generate"]["num_beams"] != ps[i].num_beams)) {
+                d = glm::strfmt("%zu: settings (max_new_tokens %d vs %s)", i, ps[i].max_new_tokens,
+                                e["generate"].dump().c_str());
+            }
+        }
+        rep.check(std::string("prompts ") + glm::vqa_bench_name(g.bench) + " (" + std::to_string(ps.size()) +
+                      ", text and settings exact)",
+                  d.empty(), d);
+    }
+}
+
 int main(int argc, char ** argv) {
     const std::string dir = argc > 1 ? argv[1] : GLM_GOLDEN_DEFAULT;
     golden::report    rep;
@@ -124,6 +186,10 @@ int main(int argc, char ** argv) {
             const std::string bench = c.at("bench").get<std::string>();
             if (bench == "llava-bench") {
                 check_llava_bench(rep, dir, c);
+                continue;
+            }
+            if (bench == "prompts") {
+                check_prompts(rep, dir, c);
                 continue;
             }
             glm::vqa_score_params p;
