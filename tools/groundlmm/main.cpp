@@ -18,6 +18,8 @@ int cmd_serve(int argc, char ** argv);
 int cmd_eval_coco(int argc, char ** argv);
 int cmd_eval_gcg(int argc, char ** argv);
 int cmd_eval_merge(int argc, char ** argv);
+int cmd_eval_vqa(int argc, char ** argv);
+int cmd_vqa_score(int argc, char ** argv);
 int cmd_cocoeval(int argc, char ** argv);
 int cmd_meteor(int argc, char ** argv);
 int cmd_ptb_tokenize(int argc, char ** argv);
@@ -37,6 +39,8 @@ const std::vector<glm_command> & glm_commands() {
         { "eval-coco", "pilot study: COCO instance segmentation from descriptions (resumable, shardable)", cmd_eval_coco },
         { "eval-gcg", "grounded conversation generation on GranD-f (resumable, shardable)", cmd_eval_gcg },
         { "eval-merge", "merge eval-coco / eval-gcg shards and print the metrics table", cmd_eval_merge },
+        { "eval-vqa", "general VQA benchmarks with LLaVA-1.5's prompts: answers JSONL (resumable, shardable)", cmd_eval_vqa },
+        { "vqa-score", "score LLaVA answers of VQAv2, GQA, VizWiz, TextVQA, ScienceQA, POPE, MMBench as their official evaluators do", cmd_vqa_score },
         { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },
         { "meteor", "METEOR 1.5 over the Meteor jar's -stdio protocol (pycocoevalcap drop-in)", cmd_meteor },
         { "ptb-tokenize", "pycocoevalcap's PTBTokenizer step (Stanford PTB tokens, lowercased, punctuation dropped)", cmd_ptb_tokenize },
