@@ -28,6 +28,7 @@ int cmd_convert_difflmm(int argc, char ** argv);
 int cmd_toy_world(int argc, char ** argv);
 int cmd_toy_train(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
+int cmd_settings(int argc, char ** argv);
 
 const std::vector<glm_command> & glm_commands() {
     static const std::vector<glm_command> table = {
@@ -48,6 +49,7 @@ const std::vector<glm_command> & glm_commands() {
         { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
         { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
         { "toy-train", "train the toy LMM on toy-world captions (ggml-opt)", cmd_toy_train },
+        { "settings", "the run settings table: names, options, defaults, ranges (docs/settings.md)", cmd_settings },
         { "version", "print the version and the backends this build has", cmd_version },
     };
     return table;
