@@ -76,11 +76,9 @@ std::string pipeline_model::vision_name() {
     return vision_->name();
 }
 
-vision_output pipeline_model::encode(const image_u8 & img, uint64_t seed) {
+vision_output pipeline_model::encode(const image_u8 & img, compute_backend & compute, uint64_t seed) {
     load_lmm();  // the pair is checked before the first image
-    std::lock_guard<std::mutex> lock(vision_mutex_);
-    vision_->set_seed(seed);
-    return vision_->encode(img);
+    return static_cast<const vision_encoder &>(*vision_).encode(img, compute, seed);
 }
 
 void pipeline_model::preload() {
@@ -153,13 +151,16 @@ public:
     int           grid_w() const override { return 0; }
     int           grid_h() const override { return 0; }
     void          set_seed(uint64_t seed) override { seed_ = seed; }
+    vision_output encode(const image_u8 & img, compute_backend & compute, uint64_t seed) const override {
+        return p_.model().encode(img, compute, seed);
+    }
     vision_output encode(const image_u8 & img) override {
         const image_u8 & c = p_.cached_img_;
         if (!c.empty() && c.w == img.w && c.h == img.h && p_.cached_seed_ == seed_ && c.rgb == img.rgb) {
             return p_.cached_vision_;
         }
         p_.cached_img_    = image_u8();
-        p_.cached_vision_ = p_.model().encode(img, seed_);
+        p_.cached_vision_ = p_.model().encode(img, p_.backend(), seed_);
         p_.cached_img_    = img;
         p_.cached_seed_   = seed_;
         return p_.cached_vision_;
