@@ -162,7 +162,7 @@ void glm_log_set(glm_log_callback cb, void * user_data, enum glm_log_level min_l
     };
     static sink s;  // one sink per process, as llama_log_set
     s = { cb, user_data };
-    glm::log_route_ggml(true);  // ggml's and libllama's lines go through the same sink
+    glm::log_route_ggml(cb != nullptr);  // with a sink, ggml's and libllama's lines go through it too
     glm::log_set_level((glm::log_level) min_level);
     if (cb) {
         glm::log_set([](glm::log_level level, const char * text, void *) { s.cb((glm_log_level) level, text, s.ud); },
