@@ -108,6 +108,23 @@ static glm_run_params run_params_from(const glm_ground_params & g, glm::run_sett
     return p;
 }
 
+// The model files and where they run, from either API's C fields (NULL strings = none).
+static glm::pipeline_model_params model_params_of(const char * llm, const char * vision, const char * lora, float lora_scale,
+                                                  const char * sam, const char * refiner, int32_t n_threads,
+                                                  int32_t n_gpu_layers, bool use_gpu) {
+    glm::pipeline_model_params mp;
+    mp.llm              = llm;
+    mp.vision           = vision;
+    mp.lora             = lora ? lora : "";
+    mp.lora_scale       = lora_scale;
+    mp.refiner.name     = refiner ? refiner : "";
+    mp.refiner.sam_path = sam ? sam : "";
+    mp.n_threads        = n_threads;
+    mp.n_gpu_layers     = n_gpu_layers;
+    mp.use_gpu          = use_gpu;
+    return mp;
+}
+
 static void attach_progress(glm::pipeline & ctx, const glm_run_params & p) {
     if (p.progress) {
         const glm_progress_callback cb = p.progress;
@@ -162,7 +179,7 @@ void glm_log_set(glm_log_callback cb, void * user_data, enum glm_log_level min_l
     };
     static sink s;  // one sink per process, as llama_log_set
     s = { cb, user_data };
-    glm::log_route_ggml(true);  // ggml's and libllama's lines go through the same sink
+    glm::log_route_ggml(cb != nullptr);  // with a sink, ggml's and libllama's lines go through it too
     glm::log_set_level((glm::log_level) min_level);
     if (cb) {
         glm::log_set([](glm::log_level level, const char * text, void *) { s.cb((glm_log_level) level, text, s.ud); },
@@ -221,18 +238,10 @@ glm_model * glm_model_load(const glm_model_params * p, char * err, size_t err_si
         if (!p || !p->model || !p->vision) {
             glm::fail("glm_model_load: model and vision are required");
         }
-        glm::pipeline_model_params mp;
-        mp.llm              = p->model;
-        mp.vision           = p->vision;
-        mp.lora             = p->lora ? p->lora : "";
-        mp.lora_scale       = p->lora_scale;
-        mp.refiner.name     = p->refiner == GLM_REFINER_AUTO ? "" : glm_refiner_type_name(p->refiner);
-        mp.refiner.sam_path = p->sam ? p->sam : "";
-        mp.n_threads        = p->n_threads;
-        mp.n_gpu_layers     = p->n_gpu_layers;
-        mp.use_gpu          = p->use_gpu;
-        auto m              = std::make_unique<glm_model>();
-        m->m                = glm::pipeline_model::load(mp);
+        auto m = std::make_unique<glm_model>();
+        m->m   = glm::pipeline_model::load(model_params_of(p->model, p->vision, p->lora, p->lora_scale, p->sam,
+                                                           p->refiner == GLM_REFINER_AUTO ? "" : glm_refiner_type_name(p->refiner),
+                                                           p->n_threads, p->n_gpu_layers, p->use_gpu));
         m->m->preload();
         return m.release();
     });
@@ -425,17 +434,9 @@ glm_context * glm_init(const glm_context_params * p, char * err, size_t err_size
             glm::fail("glm_init: model and vision are required");
         }
         glm::log_route_ggml(p->verbose);
-        glm::pipeline_model_params mp;
-        mp.llm              = p->model;
-        mp.vision           = p->vision;
-        mp.lora             = p->lora ? p->lora : "";
-        mp.lora_scale       = p->lora_scale;
-        mp.refiner.name     = p->refiner ? p->refiner : "";
-        mp.refiner.sam_path = p->sam ? p->sam : "";
-        mp.n_threads        = p->n_threads;
-        mp.n_gpu_layers     = p->n_gpu_layers;
-        mp.use_gpu          = p->use_gpu;
-        auto model          = glm::pipeline_model::load(mp);
+        auto model = glm::pipeline_model::load(model_params_of(p->model, p->vision, p->lora, p->lora_scale, p->sam,
+                                                               p->refiner ? p->refiner : "", p->n_threads,
+                                                               p->n_gpu_layers, p->use_gpu));
         model->preload();
         glm::pipeline_context_params cp;
         cp.n_ctx  = p->n_ctx;

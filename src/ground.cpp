@@ -96,7 +96,16 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
             r.phrases.push_back(std::move(g));
             continue;
         }
-        refined_mask rm = ref->refine(g.x, g.y, p.select, p.more_masks);
+        // the official prompt: the point as one positive click; the phrase's map travels with it for refiners
+        // that use it (the SAM and region refiners do not)
+        refine_prompt q = refine_prompt::point(g.x, g.y, p.select, p.more_masks);
+        q.map           = m.grid.data();
+        q.map_rows      = grid.rows;
+        q.map_cols      = grid.cols;
+        q.map_rect      = r.params.maps.aspect == map_aspect::rect ? r.params.maps.rect
+                        : r.params.maps.aspect == map_aspect::pad  ? rect_padded_square(img.w, img.h)
+                                                                   : grid_rect{ 0, 0, img.w, img.h };
+        refined_mask rm = ref->refine(q);
         g.score         = rm.score;
         g.mask_index    = rm.index;
         g.all_scores    = rm.all_scores;

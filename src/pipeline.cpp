@@ -35,16 +35,21 @@ void pipeline_model::load_vision() {
     std::call_once(vision_once_, [&] { vision_ = vision_encoder_load(params_.vision, weights_backend()); });
 }
 
+// The model-level half of libllama's settings (the context-level half comes from pipeline_context_params).
+static lmm_params llm_params_of(const pipeline_model_params & p) {
+    lmm_params lp;
+    lp.model        = p.llm;
+    lp.lora         = p.lora;
+    lp.lora_scale   = p.lora_scale;
+    lp.n_threads    = p.n_threads;
+    lp.n_gpu_layers = p.use_gpu ? p.n_gpu_layers : 0;
+    return lp;
+}
+
 void pipeline_model::load_lmm() {
     load_vision();
     std::call_once(lmm_once_, [&] {
-        lmm_params lp;
-        lp.model        = params_.llm;
-        lp.lora         = params_.lora;
-        lp.lora_scale   = params_.lora_scale;
-        lp.n_threads    = params_.n_threads;
-        lp.n_gpu_layers = params_.use_gpu ? params_.n_gpu_layers : 0;
-        auto m          = std::make_unique<lmm_model>(lp);
+        auto m = std::make_unique<lmm_model>(llm_params_of(params_));
         if (vision_->n_embd() != m->n_embd()) {
             fail("mismatched model pair: %s outputs embeddings of width %d, the LLM %s expects %d",
                  params_.vision.c_str(), vision_->n_embd(), params_.llm.c_str(), m->n_embd());
@@ -81,11 +86,9 @@ int pipeline_model::n_image_tokens() {
     return vision_->grid_w() * vision_->grid_h();
 }
 
-vision_output pipeline_model::encode(const image_u8 & img, uint64_t seed) {
+vision_output pipeline_model::encode(const image_u8 & img, compute_backend & compute, uint64_t seed) {
     load_lmm();  // the pair is checked before the first image
-    std::lock_guard<std::mutex> lock(vision_mutex_);
-    vision_->set_seed(seed);
-    return vision_->encode(img);
+    return static_cast<const vision_encoder &>(*vision_).encode(img, compute, seed);
 }
 
 void pipeline_model::preload() {
@@ -119,13 +122,7 @@ pipeline::~pipeline() = default;
 
 lmm_session & pipeline::session() {
     if (!session_) {
-        const pipeline_model_params & mp = model_->params();
-        lmm_params                    lp;
-        lp.model        = mp.llm;
-        lp.lora         = mp.lora;
-        lp.lora_scale   = mp.lora_scale;
-        lp.n_threads    = mp.n_threads;
-        lp.n_gpu_layers = mp.use_gpu ? mp.n_gpu_layers : 0;
+        lmm_params lp   = llm_params_of(model_->params());
         lp.n_ctx        = params_.n_ctx;
         lp.n_batch      = params_.n_batch;
         lp.kv_f32       = params_.kv_f32;
@@ -158,13 +155,16 @@ public:
     int           grid_w() const override { return 0; }
     int           grid_h() const override { return 0; }
     void          set_seed(uint64_t seed) override { seed_ = seed; }
+    vision_output encode(const image_u8 & img, compute_backend & compute, uint64_t seed) const override {
+        return p_.model().encode(img, compute, seed);
+    }
     vision_output encode(const image_u8 & img) override {
         const image_u8 & c = p_.cached_img_;
         if (!c.empty() && c.w == img.w && c.h == img.h && p_.cached_seed_ == seed_ && c.rgb == img.rgb) {
             return p_.cached_vision_;
         }
         p_.cached_img_    = image_u8();
-        p_.cached_vision_ = p_.model().encode(img, seed_);
+        p_.cached_vision_ = p_.model().encode(img, p_.backend(), seed_);
         p_.cached_img_    = img;
         p_.cached_seed_   = seed_;
         return p_.cached_vision_;

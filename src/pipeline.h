@@ -17,9 +17,9 @@
 //   glm::run_settings s;                                 // settings.h: one vocabulary for every front-end
 //   glm::grounding g = ctx.run(img, s);
 //
-// Thread safety: pipeline_model is safe to use from many pipelines at once; the vision encoder computes one image
-// at a time (a mutex inside the model: encoding is a small part of a run, the LLM and the refiner run in parallel).
-// A pipeline serves one thread at a time.
+// Thread safety: pipeline_model is safe to use from many pipelines at once (parts load once; every part's weights
+// are only read: each pipeline computes on its own compute_backend and llama_context). A pipeline serves one thread
+// at a time.
 #pragma once
 
 #include "attend.h"
@@ -81,10 +81,13 @@ public:
     const phrase_chunker & chunker();
     std::shared_ptr<const sam_model> sam();  // null unless the refiner is sam
     std::string            vision_name();
-    int                    n_image_tokens();  // image tokens per image in the LLM sequence (the encoder's grid)
+    // Image tokens one image takes in the LLM sequence: the encoder's grid_w x grid_h (every encoder so far has one
+    // fixed grid; one whose token count depends on the image needs the image here).
+    int                    n_image_tokens();
 
-    // Encodes one image (serialised: one at a time per model). `seed`: the noise of encoders that draw it (DiffLMM).
-    vision_output encode(const image_u8 & img, uint64_t seed);
+    // Encodes one image on the caller's compute state (thread-safe: the weights are only read). `seed`: the noise of
+    // encoders that draw it (DiffLMM).
+    vision_output encode(const image_u8 & img, compute_backend & compute, uint64_t seed);
 
     // {"llm": {...}, "vision": {...}, "refiner": ..., "sam": ..., "backend": ...} of what is loaded (loads all).
     nlohmann::json info();
@@ -104,7 +107,6 @@ private:
     std::once_flag                   backend_once_, lmm_once_, vision_once_, sam_once_, chunker_once_;
     std::unique_ptr<compute_backend> weights_backend_;  // holds the vision and SAM weights
     std::unique_ptr<vision_encoder>  vision_;
-    std::mutex                       vision_mutex_;
     std::unique_ptr<lmm_model>       llm_;
     std::shared_ptr<const sam_model> sam_;
     std::unique_ptr<phrase_chunker>  chunker_;

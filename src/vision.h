@@ -1,8 +1,8 @@
 // vision.h: the interface every vision encoder implements (CLIP-ViT for LLaVA-1.5, the DiffLMM encoder,
 // the toy ViT), so that the LMM runner feeds any of them to libllama the same way.
 //
-// A vision_encoder holds immutable weights on the backend it was loaded with; encode() uses that backend's
-// scheduler, so one encoder serves one thread at a time.
+// A vision_encoder holds immutable weights on the backend it was loaded with. encode(img, compute, seed) is
+// thread-safe (the caller brings its compute state); encode(img) uses the load backend's scheduler: one thread.
 #pragma once
 
 #include "backend.h"
@@ -35,7 +35,13 @@ public:
     virtual int         grid_w() const = 0;
     virtual int         grid_h() const = 0;
 
-    // Preprocesses the image exactly as the reference does and returns the embeddings fed to the LLM.
+    // Preprocesses the image exactly as the reference does and returns the embeddings fed to the LLM, computing on
+    // `compute` (the caller's per-thread compute state: the weights are only read, so any number of threads may
+    // encode at once, each with its own compute_backend on the device the weights were loaded to). `seed`: the noise
+    // of encoders that draw it (DiffLMM's VAE sample and UNet noise); deterministic encoders ignore it.
+    virtual vision_output encode(const image_u8 & img, compute_backend & compute, uint64_t seed) const = 0;
+
+    // The same on the backend the encoder was loaded with and the seed of set_seed: one thread at a time.
     virtual vision_output encode(const image_u8 & img) = 0;
 
     // Seed of the noise an encoder draws per image (DiffLMM's VAE sample and UNet noise); deterministic

@@ -189,7 +189,8 @@ std::string clip_encoder::name() const {
                   model_.hp.n_embd, grid_w(), grid_h(), model_.hp.patch_size, n_embd());
 }
 
-std::vector<float> clip_encoder::encode_pixels(const std::vector<float> & chw, std::vector<float> * features) {
+std::vector<float> clip_encoder::encode_pixels(const std::vector<float> & chw, compute_backend & compute,
+                                               std::vector<float> * features) const {
     const clip_hparams & hp = model_.hp;
     const size_t         S  = (size_t) hp.image_size;
     if (chw.size() != S * S * 3) {
@@ -205,17 +206,17 @@ std::vector<float> clip_encoder::encode_pixels(const std::vector<float> & chw, s
     ggml_cgraph * gf = g.new_graph();
     ggml_build_forward_expand(gf, feats);
     ggml_build_forward_expand(gf, embd);
-    backend_.run(gf, [&] { ggml_backend_tensor_set(inp, chw.data(), 0, chw.size() * sizeof(float)); });
+    compute.run(gf, [&] { ggml_backend_tensor_set(inp, chw.data(), 0, chw.size() * sizeof(float)); });
     if (features) {
         *features = tensor_to_f32(feats);
     }
     return tensor_to_f32(embd);
 }
 
-vision_output clip_encoder::encode(const image_u8 & img) {
+vision_output clip_encoder::encode(const image_u8 & img, compute_backend & compute, uint64_t) const {
     vision_output out;
     const std::vector<float> chw = clip_preprocess(model_.hp, img, &out.geom);
-    out.embd                     = encode_pixels(chw);
+    out.embd                     = encode_pixels(chw, compute);
     out.n_tokens                 = model_.hp.n_patches();
     out.n_embd                   = n_embd();
     out.grid_w                   = grid_w();

@@ -81,10 +81,15 @@ public:
     int         n_embd() const override { return model_.hp.n_proj_out; }
     int         grid_w() const override { return model_.hp.grid(); }
     int         grid_h() const override { return model_.hp.grid(); }
-    vision_output encode(const image_u8 & img) override;
+    vision_output encode(const image_u8 & img, compute_backend & compute, uint64_t seed) const override;
+    vision_output encode(const image_u8 & img) override { return encode(img, backend_, 0); }
 
     // Runs the tower on already preprocessed pixels (CHW, image_size^2 * 3); optionally returns the features.
-    std::vector<float> encode_pixels(const std::vector<float> & chw, std::vector<float> * features = nullptr);
+    std::vector<float> encode_pixels(const std::vector<float> & chw, std::vector<float> * features = nullptr) {
+        return encode_pixels(chw, backend_, features);
+    }
+    std::vector<float> encode_pixels(const std::vector<float> & chw, compute_backend & compute,
+                                     std::vector<float> * features = nullptr) const;
 
     const clip_model & model() const { return model_; }
 

@@ -260,7 +260,7 @@ static ggml_tensor * build_caption(ggml_context * ctx, const difflmm_model & m, 
 }
 
 void difflmm_encoder::clip_branch(const std::vector<float> & clip_in, std::vector<float> * features,
-                                  std::vector<float> * caption) {
+                                  std::vector<float> * caption, run_state rs) const {
     const double t0 = now_s();
     const int    R  = model_.clip.hp.image_size;
     if (clip_in.size() != (size_t) 3 * R * R) {
@@ -277,7 +277,7 @@ void difflmm_encoder::clip_branch(const std::vector<float> & clip_in, std::vecto
     ggml_cgraph * gf = g.new_graph();
     ggml_build_forward_expand(gf, feats);
     ggml_build_forward_expand(gf, cap);
-    backend_.run(gf, [&] {
+    rs.be.run(gf, [&] {
         ggml_backend_tensor_set(inp, clip_in.data(), 0, clip_in.size() * sizeof(float));
         if (nm) {
             ggml_backend_tensor_set(nm, model_.null_prompt_mean.data(), 0, ggml_nbytes(nm));
@@ -289,10 +289,10 @@ void difflmm_encoder::clip_branch(const std::vector<float> & clip_in, std::vecto
     if (caption) {
         *caption = tensor_to_f32(cap);
     }
-    timings_.clip += now_s() - t0;
+    rs.t.clip += now_s() - t0;
 }
 
-std::vector<float> difflmm_encoder::caption_from_features(const std::vector<float> & features) {
+std::vector<float> difflmm_encoder::caption_from_features(const std::vector<float> & features, run_state rs) const {
     const int64_t CC = model_.clip.hp.n_embd, T = (int64_t) model_.hp.grid * model_.hp.grid;
     if (features.size() != (size_t) (CC * T)) {
         fail("difflmm: clip features have %zu values, expected %lldx%lld", features.size(), (long long) T,
@@ -306,7 +306,7 @@ std::vector<float> difflmm_encoder::caption_from_features(const std::vector<floa
     ggml_set_output(cap);
     ggml_cgraph * gf = g.new_graph();
     ggml_build_forward_expand(gf, cap);
-    backend_.run(gf, [&] {
+    rs.be.run(gf, [&] {
         ggml_backend_tensor_set(inp, features.data(), 0, features.size() * sizeof(float));
         if (nm) {
             ggml_backend_tensor_set(nm, model_.null_prompt_mean.data(), 0, ggml_nbytes(nm));
@@ -323,7 +323,7 @@ std::vector<float> difflmm_encoder::null_prompt_context() const {
 }
 
 void difflmm_encoder::vae_encode(const std::vector<float> & sd_input, std::vector<float> * mean,
-                                 std::vector<float> * std_) {
+                                 std::vector<float> * std_, run_state rs) const {
     const double t0 = now_s();
     const int    S  = model_.hp.image_size;
     if (sd_input.size() != (size_t) 3 * S * S) {
@@ -338,10 +338,10 @@ void difflmm_encoder::vae_encode(const std::vector<float> & sd_input, std::vecto
     ggml_cgraph * gf = g.new_graph();
     ggml_build_forward_expand(gf, o.mean);
     ggml_build_forward_expand(gf, o.std_);
-    backend_.run(gf, [&] { ggml_backend_tensor_set(inp, sd_input.data(), 0, sd_input.size() * sizeof(float)); });
+    rs.be.run(gf, [&] { ggml_backend_tensor_set(inp, sd_input.data(), 0, sd_input.size() * sizeof(float)); });
     *mean = tensor_to_f32(o.mean);
     *std_ = tensor_to_f32(o.std_);
-    timings_.vae += now_s() - t0;
+    rs.t.vae += now_s() - t0;
 }
 
 std::vector<float> difflmm_encoder::sample_latent(const std::vector<float> & mean, const std::vector<float> & std_,
@@ -382,7 +382,8 @@ std::vector<float> difflmm_encoder::add_noise(const std::vector<float> & latent,
 }
 
 std::vector<std::vector<float>> difflmm_encoder::unet_up(const std::vector<float> & noisy,
-                                                         const std::vector<float> & context, int t, int n_up) {
+                                                         const std::vector<float> & context, int t, int n_up,
+                                                         run_state rs) const {
     const double            t0 = now_s();
     const sd_unet_hparams & uh = model_.unet.hp;
     const int               L  = latent_side();
@@ -411,7 +412,7 @@ std::vector<std::vector<float>> difflmm_encoder::unet_up(const std::vector<float
         ggml_set_output(u);
         ggml_build_forward_expand(gf, u);
     }
-    backend_.run(gf, [&] {
+    rs.be.run(gf, [&] {
         ggml_backend_tensor_set(lat, noisy.data(), 0, ggml_nbytes(lat));
         ggml_backend_tensor_set(te, temb.data(), 0, ggml_nbytes(te));
         ggml_backend_tensor_set(ctx, context.data(), 0, ggml_nbytes(ctx));
@@ -420,12 +421,12 @@ std::vector<std::vector<float>> difflmm_encoder::unet_up(const std::vector<float
     for (ggml_tensor * u : ups) {
         out.push_back(tensor_to_f32(u));
     }
-    timings_.unet += now_s() - t0;
+    rs.t.unet += now_s() - t0;
     return out;
 }
 
 std::vector<float> difflmm_encoder::project(const std::vector<float> & sd_map,
-                                            const std::vector<float> & clip_features) {
+                                            const std::vector<float> & clip_features, run_state rs) const {
     const double              t0 = now_s();
     const difflmm_model &     m  = model_;
     const int64_t             G = m.hp.grid, T = G * G, CC = m.clip.hp.n_embd, E = m.hp.n_embd;
@@ -457,38 +458,38 @@ std::vector<float> difflmm_encoder::project(const std::vector<float> & sd_map,
     ggml_set_output(y);
     ggml_cgraph * gf = g.new_graph();
     ggml_build_forward_expand(gf, y);
-    backend_.run(gf, [&] {
+    rs.be.run(gf, [&] {
         ggml_backend_tensor_set(sdm, sd_map.data(), 0, ggml_nbytes(sdm));
         ggml_backend_tensor_set(cf, clip_features.data(), 0, ggml_nbytes(cf));
     });
     std::vector<float> out = tensor_to_f32(y);
-    timings_.projector += now_s() - t0;
+    rs.t.projector += now_s() - t0;
     return out;
 }
 
-vision_output difflmm_encoder::encode(const image_u8 & img) {
-    reset_timings();
+vision_output difflmm_encoder::encode(const image_u8 & img, run_state rs, uint64_t seed) const {
+    rs.t = difflmm_timings();
     const difflmm_hparams & h  = model_.hp;
     const double            t0 = now_s();
     vision_output           out;
     const std::vector<float> sd_in   = preprocess(img, &out.geom);
     const std::vector<float> clip_in = clip_input(sd_in);
-    timings_.preprocess              = now_s() - t0;
+    rs.t.preprocess                  = now_s() - t0;
 
     std::vector<float> feats, caption;
-    clip_branch(clip_in, &feats, h.implicit_caption ? &caption : nullptr);
+    clip_branch(clip_in, &feats, h.implicit_caption ? &caption : nullptr, rs);
     if (!h.implicit_caption) {
         caption = null_prompt_context();
     }
     std::vector<float> mean, sdev;
-    vae_encode(sd_in, &mean, &sdev);
+    vae_encode(sd_in, &mean, &sdev, rs);
 
     const int    E = params_.ensemble_size > 0 ? params_.ensemble_size : h.ensemble_size;
     const int    t = params_.timestep >= 0 ? params_.timestep : h.timestep;
     const size_t n = mean.size();
     std::vector<float> vae_all, unet_all;
     if (!params_.noise) {
-        torch_randn gen(params_.seed);
+        torch_randn gen(seed);
         vae_all  = gen.randn(n * (size_t) E);
         unet_all = gen.randn(n * (size_t) E);
     }
@@ -502,7 +503,7 @@ vision_output difflmm_encoder::encode(const image_u8 & img) {
             std::copy(unet_all.begin() + (ptrdiff_t) (e * n), unet_all.begin() + (ptrdiff_t) ((e + 1) * n), un.begin());
         }
         const std::vector<float> noisy = add_noise(sample_latent(mean, sdev, vn), un, t);
-        std::vector<std::vector<float>> ups = unet_up(noisy, caption, t, h.select_layer + 1);
+        std::vector<std::vector<float>> ups = unet_up(noisy, caption, t, h.select_layer + 1, rs);
         std::vector<float> & u = ups[(size_t) h.select_layer];
         if (acc.empty()) {
             acc = std::move(u);
@@ -517,7 +518,7 @@ vision_output difflmm_encoder::encode(const image_u8 & img) {
             v /= (float) E;  // .mean(0) over the ensemble
         }
     }
-    out.embd     = project(acc, feats);
+    out.embd     = project(acc, feats, rs);
     out.n_tokens = h.grid * h.grid;
     out.n_embd   = h.n_embd;
     out.grid_w   = h.grid;
@@ -525,8 +526,15 @@ vision_output difflmm_encoder::encode(const image_u8 & img) {
     // one square grid over LLaVA's padded square (expand2square), tokens in raster order
     out.layout = image_layout::single(out.grid_h, out.grid_w, rect_padded_square(img.w, img.h));
     GLM_LOG_DEBUG("difflmm: preprocess %.3f s, clip %.3f s, vae %.3f s, unet %.3f s, projector %.3f s\n",
-                  timings_.preprocess, timings_.clip, timings_.vae, timings_.unet, timings_.projector);
+                  rs.t.preprocess, rs.t.clip, rs.t.vae, rs.t.unet, rs.t.projector);
     return out;
 }
+
+vision_output difflmm_encoder::encode(const image_u8 & img, compute_backend & compute, uint64_t seed) const {
+    difflmm_timings t;
+    return encode(img, { compute, t }, seed);
+}
+
+vision_output difflmm_encoder::encode(const image_u8 & img) { return encode(img, { backend_, timings_ }, params_.seed); }
 
 }  // namespace glm

@@ -123,7 +123,8 @@ public:
     int           n_embd() const override { return model_.hp.n_embd; }
     int           grid_w() const override { return model_.hp.grid; }
     int           grid_h() const override { return model_.hp.grid; }
-    vision_output encode(const image_u8 & img) override;
+    vision_output encode(const image_u8 & img, compute_backend & compute, uint64_t seed) const override;
+    vision_output encode(const image_u8 & img) override;  // load backend, params().seed; keeps timings()
     void          set_seed(uint64_t seed) override { params_.seed = seed; }
 
     // --- the stages, for tests and benchmarks. Maps are CHW, token lists token-major [T, C].
@@ -131,20 +132,30 @@ public:
     std::vector<float> clip_input(const std::vector<float> & sd_input) const;
     // CLIP features [T, C_clip] and the implicit caption (UNet context) [T, cross_dim] in one graph.
     void               clip_branch(const std::vector<float> & clip_input, std::vector<float> * features,
-                                   std::vector<float> * caption);
-    std::vector<float> caption_from_features(const std::vector<float> & features);
+                                   std::vector<float> * caption) {
+        clip_branch(clip_input, features, caption, { backend_, timings_ });
+    }
+    std::vector<float> caption_from_features(const std::vector<float> & features) {
+        return caption_from_features(features, { backend_, timings_ });
+    }
     // The UNet context when implicit_caption is off: the null-prompt embeddings [n_text, cross_dim].
     std::vector<float> null_prompt_context() const;
     void               vae_encode(const std::vector<float> & sd_input, std::vector<float> * mean,
-                                  std::vector<float> * std_);
+                                  std::vector<float> * std_) {
+        vae_encode(sd_input, mean, std_, { backend_, timings_ });
+    }
     std::vector<float> sample_latent(const std::vector<float> & mean, const std::vector<float> & std_,
                                      const std::vector<float> & noise) const;
     std::vector<float> add_noise(const std::vector<float> & latent, const std::vector<float> & noise, int t) const;
     // Outputs of up blocks 0..n_up-1 (CHW each) for one noisy latent; context [T_ctx, cross_dim].
     std::vector<std::vector<float>> unet_up(const std::vector<float> & noisy, const std::vector<float> & context,
-                                            int t, int n_up);
+                                            int t, int n_up) {
+        return unet_up(noisy, context, t, n_up, { backend_, timings_ });
+    }
     // The SDCLIPBlock on the selected up-block map (CHW) and the CLIP features [T, C_clip] -> [T, n_embd].
-    std::vector<float> project(const std::vector<float> & sd_map, const std::vector<float> & clip_features);
+    std::vector<float> project(const std::vector<float> & sd_map, const std::vector<float> & clip_features) {
+        return project(sd_map, clip_features, { backend_, timings_ });
+    }
 
     int latent_channels() const { return model_.vae.hp.latent_channels; }
     int latent_side() const { return model_.hp.image_size / model_.vae.hp.downscale(); }
@@ -161,6 +172,23 @@ public:
     void                    reset_timings() { timings_ = difflmm_timings(); }
 
 private:
+    // where a stage computes and where it adds its time: the load backend and timings_ (one thread), or a caller's
+    // compute state and a per-call record (encode(img, compute, seed), thread-safe)
+    struct run_state {
+        compute_backend & be;
+        difflmm_timings & t;
+    };
+    void clip_branch(const std::vector<float> & clip_input, std::vector<float> * features, std::vector<float> * caption,
+                     run_state rs) const;
+    std::vector<float> caption_from_features(const std::vector<float> & features, run_state rs) const;
+    void vae_encode(const std::vector<float> & sd_input, std::vector<float> * mean, std::vector<float> * std_,
+                    run_state rs) const;
+    std::vector<std::vector<float>> unet_up(const std::vector<float> & noisy, const std::vector<float> & context, int t,
+                                            int n_up, run_state rs) const;
+    std::vector<float> project(const std::vector<float> & sd_map, const std::vector<float> & clip_features,
+                               run_state rs) const;
+    vision_output      encode(const image_u8 & img, run_state rs, uint64_t seed) const;
+
     difflmm_model     model_;
     compute_backend & backend_;
     difflmm_params    params_;

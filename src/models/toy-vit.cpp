@@ -197,7 +197,7 @@ std::string toyvit_encoder::name() const {
                   hp_.n_embd, grid_w(), grid_h(), hp_.patch_size, n_embd());
 }
 
-std::vector<float> toyvit_encoder::encode_patches(const std::vector<float> & patches) {
+std::vector<float> toyvit_encoder::encode_patches(const std::vector<float> & patches, compute_backend & compute) const {
     const size_t n = (size_t) hp_.patch_dim() * hp_.n_patches();
     if (patches.size() != n) {
         fail("toyvit: expected %zu patch values, got %zu", n, patches.size());
@@ -209,13 +209,13 @@ std::vector<float> toyvit_encoder::encode_patches(const std::vector<float> & pat
     ggml_set_output(embd);
     ggml_cgraph * gf = g.new_graph();
     ggml_build_forward_expand(gf, embd);
-    backend_.run(gf, [&] { ggml_backend_tensor_set(inp, patches.data(), 0, n * sizeof(float)); });
+    compute.run(gf, [&] { ggml_backend_tensor_set(inp, patches.data(), 0, n * sizeof(float)); });
     return tensor_to_f32(embd);
 }
 
-vision_output toyvit_encoder::encode(const image_u8 & img) {
+vision_output toyvit_encoder::encode(const image_u8 & img, compute_backend & compute, uint64_t) const {
     vision_output out;
-    out.embd     = encode_patches(toyvit_preprocess(hp_, img, &out.geom));
+    out.embd     = encode_patches(toyvit_preprocess(hp_, img, &out.geom), compute);
     out.n_tokens = hp_.n_patches();
     out.n_embd   = n_embd();
     out.grid_w   = grid_w();

@@ -84,10 +84,12 @@ public:
     int         n_embd() const override { return hp_.n_proj_out; }
     int         grid_w() const override { return hp_.grid(); }
     int         grid_h() const override { return hp_.grid(); }
-    vision_output encode(const image_u8 & img) override;
+    vision_output encode(const image_u8 & img, compute_backend & compute, uint64_t seed) const override;
+    vision_output encode(const image_u8 & img) override { return encode(img, backend_, 0); }
 
     // Runs the encoder on preprocessed patches (toyvit_preprocess layout); n_proj_out x n_patches floats.
-    std::vector<float> encode_patches(const std::vector<float> & patches);
+    std::vector<float> encode_patches(const std::vector<float> & patches) { return encode_patches(patches, backend_); }
+    std::vector<float> encode_patches(const std::vector<float> & patches, compute_backend & compute) const;
 
     const toyvit_hparams & hparams() const { return hp_; }
 

@@ -5,6 +5,8 @@
 #include "common.h"
 #include "eval/run-coco.h"
 #include "eval/run-gcg.h"
+#include "eval/run-vqa.h"
+#include "eval/vqa-score.h"
 
 #include <cstdio>
 #include <map>
@@ -12,7 +14,7 @@
 int cmd_eval_merge(int argc, char ** argv) {
     CLI::App                 app("Merge eval-coco / eval-gcg shards and print the metrics table", argv[0]);
     std::vector<std::string> dirs;
-    std::string              out, ann, cap_gt, mask_gt, meteor_res, wordnet = "/usr/share/wordnet";
+    std::string              out, ann, cap_gt, mask_gt, vqa_gt, meteor_res, wordnet = "/usr/share/wordnet";
     bool                     partial = false, json_only = false;
     app.add_option("runs", dirs, "run folders: the shards of one run, and/or several runs (one table row each)")
         ->required();
@@ -24,6 +26,7 @@ int cmd_eval_merge(int argc, char ** argv) {
     app.add_option("--meteor-resources", meteor_res,
                    "Meteor's resources folder (function/english.words, nonbreaking/english.prefixes) for exact METEOR");
     app.add_option("--wordnet", wordnet, "WordNet folder for METEOR's synonym module")->capture_default_str();
+    app.add_option("--vqa-gt", vqa_gt, "eval-vqa: the benchmark's ground truth, to score the merged answers (vqa-score --gt)");
     app.add_flag("--json", json_only, "print the JSON instead of the markdown table");
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
@@ -44,6 +47,7 @@ int cmd_eval_merge(int argc, char ** argv) {
         }
         groups[g].second.push_back(d);
     }
+    std::string                   md;  // VQA runs add their section as they merge; COCO and GCG tables below
     std::vector<glm::coco_report> coco;
     std::vector<glm::gcg_report>  gcg;
     nlohmann::json                all = nlohmann::json::array();
@@ -64,14 +68,34 @@ int cmd_eval_merge(int argc, char ** argv) {
             gp.meteor.resources_dir = meteor_res;
             gcg.push_back(glm::gcg_merge(g.second, gp));
             all.push_back(gcg.back().to_json());
+        } else if (g.first == "vqa") {
+            // the shards' answers as one LLaVA answers file, scored when the ground truth is given
+            const std::string answers = g.second[0] + "/answers.jsonl";
+            int64_t           missing = 0;
+            const int64_t     n       = glm::vqa_merge_answers(g.second, answers, partial, &missing);
+            const nlohmann::json m    = glm::eval_manifest_read(g.second[0]);
+            nlohmann::json       rep  = { { "kind", "vqa" }, { "runs", g.second }, { "answers", answers }, { "n_answers", n },
+                                          { "n_missing", missing }, { "bench", m["settings"]["bench"] } };
+            if (!vqa_gt.empty()) {
+                glm::vqa_score_params sp;
+                sp.bench        = glm::vqa_bench_from_name(m["settings"]["bench"].get<std::string>());
+                sp.pred_path    = answers;
+                sp.gt_path      = vqa_gt;
+                rep["metrics"]  = glm::vqa_score(sp).metrics;
+            }
+            md += glm::strfmt("### VQA (%s)\n\n%lld answers in %s%s%s\n", rep["bench"].get<std::string>().c_str(),
+                              (long long) n, answers.c_str(), missing ? " (partial)" : "",
+                              rep.contains("metrics") ? ("\n\n```json\n" + rep["metrics"].dump(2) + "\n```").c_str()
+                                                      : "; score them with groundlmm vqa-score (or --vqa-gt)");
+            all.push_back(rep);
         } else {
             glm::fail("%s: run kind '%s' cannot be merged (stage-1 folders have no metrics)", g.second[0].c_str(),
                       g.first.c_str());
         }
     }
-    std::string md;
     if (!coco.empty()) {
-        md += "### Instance segmentation from descriptions (COCO segm, %)\n\n" + glm::coco_report_markdown(coco);
+        md += std::string(md.empty() ? "" : "\n") + "### Instance segmentation from descriptions (COCO segm, %)\n\n" +
+              glm::coco_report_markdown(coco);
     }
     if (!gcg.empty()) {
         md += std::string(md.empty() ? "" : "\n") + "### Grounded conversation generation (%)\n\n" +

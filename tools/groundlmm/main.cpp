@@ -18,6 +18,8 @@ int cmd_serve(int argc, char ** argv);
 int cmd_eval_coco(int argc, char ** argv);
 int cmd_eval_gcg(int argc, char ** argv);
 int cmd_eval_merge(int argc, char ** argv);
+int cmd_eval_vqa(int argc, char ** argv);
+int cmd_vqa_score(int argc, char ** argv);
 int cmd_cocoeval(int argc, char ** argv);
 int cmd_meteor(int argc, char ** argv);
 int cmd_ptb_tokenize(int argc, char ** argv);
@@ -26,6 +28,7 @@ int cmd_convert_difflmm(int argc, char ** argv);
 int cmd_toy_world(int argc, char ** argv);
 int cmd_toy_train(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
+int cmd_settings(int argc, char ** argv);
 
 const std::vector<glm_command> & glm_commands() {
     static const std::vector<glm_command> table = {
@@ -37,6 +40,8 @@ const std::vector<glm_command> & glm_commands() {
         { "eval-coco", "pilot study: COCO instance segmentation from descriptions (resumable, shardable)", cmd_eval_coco },
         { "eval-gcg", "grounded conversation generation on GranD-f (resumable, shardable)", cmd_eval_gcg },
         { "eval-merge", "merge eval-coco / eval-gcg shards and print the metrics table", cmd_eval_merge },
+        { "eval-vqa", "general VQA benchmarks with LLaVA-1.5's prompts: answers JSONL (resumable, shardable)", cmd_eval_vqa },
+        { "vqa-score", "score LLaVA answers of VQAv2, GQA, VizWiz, TextVQA, ScienceQA, POPE, MMBench as their official evaluators do", cmd_vqa_score },
         { "cocoeval", "COCO segm metrics (pycocotools-compatible) of a result file", cmd_cocoeval },
         { "meteor", "METEOR 1.5 over the Meteor jar's -stdio protocol (pycocoevalcap drop-in)", cmd_meteor },
         { "ptb-tokenize", "pycocoevalcap's PTBTokenizer step (Stanford PTB tokens, lowercased, punctuation dropped)", cmd_ptb_tokenize },
@@ -44,6 +49,7 @@ const std::vector<glm_command> & glm_commands() {
         { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
         { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
         { "toy-train", "train the toy LMM on toy-world captions (ggml-opt)", cmd_toy_train },
+        { "settings", "the run settings table: names, options, defaults, ranges (docs/settings.md)", cmd_settings },
         { "version", "print the version and the backends this build has", cmd_version },
     };
     return table;
