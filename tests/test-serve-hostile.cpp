@@ -233,7 +233,7 @@ TEST_F(Hostile, TricklingClientsHitTheRequestDeadline) {
         worst_health = std::max(worst_health, health_latency());
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    EXPECT_LT(worst_health, 0.25) << "/health waited behind trickling clients";
+    EXPECT_LT(worst_health, 0.5) << "/health waited behind trickling clients";  // was 80 s with a thread per client
     for (auto & c : cs) {
         const std::string r = c->read_reply(3.0);
         EXPECT_EQ(reply_status(r), 408) << r;
@@ -248,7 +248,7 @@ TEST_F(Hostile, TricklingClientsHitTheRequestDeadline) {
     ASSERT_TRUE(wait_for([&] { return srv_->connections() >= (size_t) n; }));
     const double t1 = now_s();
     srv_->stop();
-    EXPECT_LT(now_s() - t1, 1.0) << "stop() waited for trickling clients";
+    EXPECT_LT(now_s() - t1, 2.0) << "stop() waited for trickling clients";  // was 58.7 s
     for (auto & c : more_cs) {
         EXPECT_TRUE(c->closed_within(2.0));
     }
@@ -272,7 +272,7 @@ TEST_F(Hostile, IdleKeepAliveClients) {
         lat.push_back(health_latency());
     }
     std::sort(lat.begin(), lat.end());
-    EXPECT_LT(lat[18], 0.1) << "p95 of /health with 16 idle keep-alive clients";
+    EXPECT_LT(lat[18], 0.25) << "p95 of /health with 16 idle keep-alive clients";  // was 4.0 s
     // the same connection serves several requests (keep-alive works)
     idle[0]->send_all(k_health);
     EXPECT_EQ(reply_status(idle[0]->read_reply(5.0)), 200);
@@ -306,7 +306,7 @@ TEST_F(Hostile, HangUpWithdrawsTheWaitingJob) {
     }  // hangs up
     const double t0 = now_s();
     ASSERT_TRUE(wait_for([&] { return srv_->stats().withdrawn == 1; }, 2.0)) << "the job of a gone client stayed queued";
-    EXPECT_LT(now_s() - t0, 0.5);
+    EXPECT_LT(now_s() - t0, 1.0);
     EXPECT_EQ(srv_->stats().waiting, 0u);
     hold_.set_open(true);
     EXPECT_EQ(reply_status(first.read_reply(30.0)), 200);
