@@ -20,8 +20,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <fstream>
 #include <mutex>
+#include <regex>
 #include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace glm;
 using namespace glm::test;
@@ -540,3 +545,67 @@ TEST_F(Hostile, ReplyDeadline) {
     EXPECT_LT(now_s() - t0, 1.5);
     EXPECT_EQ(srv_->stats().withdrawn, 1u);
 }
+
+// Row 5 through the real binary and its signal handling: SIGTERM while clients trickle exits 0 at once.
+TEST(HostileBinary, SigtermWhileClientsTrickle) {
+    signal(SIGPIPE, SIG_IGN);
+    const std::string log = fresh_tmp_dir("serve-sigterm") + "/serve.log";
+    const pid_t       pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        FILE * f = freopen(log.c_str(), "w", stderr);
+        (void) f;
+        execl(GLM_GROUNDLMM_BIN, "groundlmm", "serve", "-m", (k_root + "/llava/llava-tiny-f32.gguf").c_str(), "--mmproj",
+              (k_root + "/llava/mmproj-llava-tiny-f32.gguf").c_str(), "--refiner", "none", "--port", "0", "-t", "1",
+              (char *) nullptr);
+        _exit(127);
+    }
+    struct reaper {  // a failed assertion below must not leave the server running
+        pid_t pid;
+        ~reaper() {
+            int st = 0;
+            if (waitpid(pid, &st, WNOHANG) == 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &st, 0);
+            }
+        }
+    } reap{ pid };
+    int          port = 0;
+    const double t_start = now_s();
+    while (port == 0 && now_s() - t_start < 120) {  // the bound port, from the log
+        std::ifstream     f(log);
+        const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        std::smatch       m;
+        if (std::regex_search(text, m, std::regex("listening on http://127\\.0\\.0\\.1:(\\d+)"))) {
+            port = std::stoi(m[1]);
+        }
+        int st = 0;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            FAIL() << "groundlmm serve exited before listening:\n" << text;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GT(port, 0);
+    std::vector<std::unique_ptr<raw_client>> cs;
+    for (int i = 0; i < 8; ++i) {
+        cs.push_back(std::make_unique<raw_client>(port));
+        cs.back()->send_all("POST /ground HTTP/1.1\r\nX-Slow: ");
+    }
+    EXPECT_EQ(reply_status(http_roundtrip(port, k_health, 5.0)), 200);
+    const double t0 = now_s();
+    kill(pid, SIGTERM);
+    int status = -1;
+    while (now_s() - t0 < 10 && waitpid(pid, &status, WNOHANG) != pid) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    const double took = now_s() - t0;
+    if (status == -1) {
+        FAIL() << "no exit 10 s after SIGTERM";  // the reaper kills it
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+    EXPECT_LT(took, 2.0) << "SIGTERM with 8 trickling clients took " << took << " s (was 58.7 s)";
+    for (auto & c : cs) {
+        EXPECT_TRUE(c->closed_within(1.0));
+    }
+}
+
