@@ -318,6 +318,24 @@ TEST_F(Hostile, HangUpWithdrawsTheWaitingJob) {
     EXPECT_EQ(srv_->stats().done, 1u);  // the withdrawn one never ran
 }
 
+// Row 7, running: a client that hangs up while its job runs has the run stopped at its next check (the models are
+// free for the others); its reply is dropped.
+TEST_F(Hostile, HangUpCancelsTheRunningJob) {
+    start();
+    hold_.set_open(false);
+    {
+        raw_client c(port_);
+        c.send_all(json_request("/attend", forced_json({ { "maps", "none" } })));
+        ASSERT_TRUE(hold_.wait_started(1));  // running, held before the models
+    }  // hangs up
+    ASSERT_TRUE(wait_for([&] { return srv_->connections() == 0; }, 2.0));
+    hold_.set_open(true);  // the run starts and stops at its first check
+    ASSERT_TRUE(wait_for([&] { return srv_->stats().done == 1; }, 30.0));
+    EXPECT_EQ(srv_->stats().cancelled, 1u) << "the run of a gone client went on";
+    EXPECT_EQ(reply_status(http_roundtrip(port_, json_request("/attend", forced_json({ { "maps", "none" } })))), 200);
+    EXPECT_EQ(srv_->stats().cancelled, 1u);  // a run whose client stays is not cancelled
+}
+
 // Row 8: jobs waiting in the queue hold their encoded bytes, not their decoded pixels.
 TEST_F(Hostile, WaitingJobsHoldEncodedImages) {
     serve_params sp;

@@ -102,7 +102,14 @@ json serve_engine::run_attend(const serve_request & r) {
     return j;
 }
 
-serve_reply serve_engine::process(const serve_request & r) {
+serve_reply serve_engine::process(const serve_request & r, const std::function<bool()> & keep_going) {
+    struct progress_guard {  // the pipeline asks keep_going during this request only
+        pipeline & p;
+        ~progress_guard() { p.set_progress(nullptr); }
+    } guard{ *pipeline_ };
+    if (keep_going) {
+        pipeline_->set_progress([&keep_going](const char *, float) { return keep_going(); });
+    }
     const json j = r.kind == serve_kind::ground ? run_ground(r) : run_attend(r);
     // token pieces can be partial UTF-8 characters (byte-fallback tokens): invalid bytes become U+FFFD
     return { 200, j.dump(-1, ' ', false, json::error_handler_t::replace) };

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,7 +30,9 @@ public:
     serve_engine & operator=(const serve_engine &) = delete;
 
     // One /ground or /attend request (inference loop only). Errors throw (the queue turns them into 500).
-    serve_reply process(const serve_request & r);
+    // `keep_going` (may be empty) is asked between stages and after every generated token: false stops the run
+    // (glm::error "aborted"), for a request whose client has gone.
+    serve_reply process(const serve_request & r, const std::function<bool()> & keep_going = {});
 
     // Refuses (serve_http_error 400) a request whose prompt, image tokens and n_predict (or answer) do not fit
     // the context, before it is queued. Any thread: it only tokenises.

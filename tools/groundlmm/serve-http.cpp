@@ -183,6 +183,7 @@ std::string serve_server::health_json() const {
         { "done", s.done },
         { "refused", s.refused },
         { "withdrawn", s.withdrawn },
+        { "cancelled", s.cancelled },
         { "connections", n_conns_.load() },
     };
     return j.dump();
@@ -418,9 +419,10 @@ void serve_server::close_conn(uint64_t id) {
         return;
     }
     serve_conn & c = *it->second;
-    if (c.job && queue_.withdraw(c.job)) {
-        GLM_LOG_INFO("serve: %s %s: the client hung up; job %llu withdrawn", c.method.c_str(), c.path.c_str(),
-                     (unsigned long long) c.job->id);
+    if (c.job) {
+        const bool waiting = queue_.withdraw(c.job);  // a running job is cancelled
+        GLM_LOG_INFO("serve: %s %s: the client hung up; job %llu %s", c.method.c_str(), c.path.c_str(),
+                     (unsigned long long) c.job->id, waiting ? "withdrawn" : "cancelled if still running");
     }
     if (inflight_ >= c.reserved) {
         inflight_ -= c.reserved;
@@ -470,7 +472,7 @@ void serve_server::check_deadlines(double now) {
                     const bool withdrawn = !c.job || queue_.withdraw(c.job);
                     reply(c, 503, serve_error_json(strfmt("no reply within %g s (--timeout-s); the request was %s",
                                                           params_.timeout_s, withdrawn ? "withdrawn before it ran"
-                                                                                       : "running, its result is dropped")), false);
+                                                                                       : "stopped while it ran")), false);
                 }
                 break;
             case serve_conn::phase::writing:
@@ -696,7 +698,7 @@ int serve_server::start() {
     }
     started_ = true;
     loop_    = std::thread([this] {
-        queue_.run([this](serve_request & r) {
+        queue_.run([this](serve_request & r, const std::atomic<bool> & cancelled) {
             serve_request_decode_image(r, limits_);  // the pixels exist only while the job runs
             if (params_.on_job_start) {
                 params_.on_job_start(r);
@@ -710,7 +712,7 @@ int serve_server::start() {
                     }
                 }
             } end{ params_, r };
-            return engine_.process(r);
+            return engine_.process(r, [&cancelled] { return !cancelled.load(); });
         });
     });
     const int n_workers = params_.http_threads > 0 ? params_.http_threads : 2;

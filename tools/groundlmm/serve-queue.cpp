@@ -41,7 +41,8 @@ bool serve_queue::withdraw(const serve_job_ptr & job) {
     std::lock_guard<std::mutex> lock(m_);
     if (!job || job->st != serve_job::state::waiting) {
         if (job && job->st == serve_job::state::running) {
-            job->on_done = nullptr;  // finishes, unobserved
+            job->on_done   = nullptr;  // the reply is dropped
+            job->cancelled = true;     // and the run stops at its next check
         }
         return false;
     }
@@ -73,7 +74,7 @@ void serve_queue::run(const process_fn & process) {
         }
         serve_reply reply;
         try {
-            reply = process(job->req);
+            reply = process(job->req, job->cancelled);
         } catch (const serve_http_error & e) {  // a request the models refuse (e.g. an image that does not decode)
             reply = { e.status, serve_error_json(e.what()) };
         } catch (const glm::error & e) {
@@ -89,6 +90,7 @@ void serve_queue::run(const process_fn & process) {
             job->st     = serve_job::state::done;
             st_.running = false;
             ++st_.done;
+            st_.cancelled += job->cancelled && job->reply.status != 200;
             done.swap(job->on_done);
         }
         if (done) {

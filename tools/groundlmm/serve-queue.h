@@ -5,7 +5,8 @@
 //   - a job's reply is delivered through the done callback given to post(), on whichever thread finished it
 //     (the loop thread, or the one that called stop());
 //   - withdraw() takes back a job whose client has gone or whose deadline passed: a waiting job is removed and
-//     never runs (its callback is not called); a running one finishes and its reply is dropped;
+//     never runs (its callback is not called); a running one is cancelled (process_fn sees the flag and stops at
+//     its next check) and its reply is dropped;
 //   - run() is the inference loop: jobs one at a time in arrival order, until stop();
 //   - stop() refuses new jobs, answers every waiting job with 503 and lets the running one finish.
 // Memory: a waiting job holds its request (the encoded image, not the decoded pixels: see serve_request), whose
@@ -16,6 +17,7 @@
 
 #include "serve-request.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -45,6 +47,7 @@ struct serve_job {
     state         st = state::waiting;
     serve_reply   reply;      // set when done
     serve_done_fn on_done;    // called once when done (never for a withdrawn job)
+    std::atomic<bool> cancelled{ false };  // withdrawn while running: the run should stop
 };
 using serve_job_ptr = std::shared_ptr<serve_job>;
 
@@ -57,13 +60,16 @@ struct serve_queue_stats {
     uint64_t done          = 0;      // jobs run (any status)
     uint64_t refused       = 0;      // posts refused: queue full or stopped
     uint64_t withdrawn     = 0;      // waiting jobs withdrawn (client gone, deadline) or cancelled by stop()
+    uint64_t cancelled     = 0;      // running jobs withdrawn (client gone, deadline) that then stopped early
 };
 
 class serve_queue {
 public:
     // Runs one job on the loop thread (it may complete the request in place, e.g. decode its image); exceptions
     // become replies: serve_http_error its status, glm::error 500 with its one-line message.
-    using process_fn = std::function<serve_reply(serve_request &)>;
+    // `cancelled` turns true when the job is withdrawn while it runs: stop then (throwing is fine, the reply is
+    // dropped).
+    using process_fn = std::function<serve_reply(serve_request &, const std::atomic<bool> & cancelled)>;
 
     explicit serve_queue(size_t capacity);
 
