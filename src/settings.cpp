@@ -255,11 +255,8 @@ void settings_set(run_settings & s, const std::string & name, const json & value
             double     x       = 0;
             if (value.is_number_integer() || value.is_number_unsigned()) {
                 x = value.get<double>();
-            } else if (value.is_number_float()) {
+            } else if (value.is_number_float() && !integer) {  // 12.0 is not an integer: types are strict
                 x = value.get<double>();
-                if (integer && x != std::floor(x)) {
-                    fail("%s '%s': expected %s, got %s", where, name.c_str(), range_text(*d).c_str(), shown.c_str());
-                }
             } else if (!value.is_string() || !parse_decimal(value.get<std::string>(), integer, &x)) {
                 fail("%s '%s': expected %s, got %s", where, name.c_str(), range_text(*d).c_str(), shown.c_str());
             }

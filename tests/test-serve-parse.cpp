@@ -181,3 +181,30 @@ TEST(ServeFields, StrictTypes) {
     EXPECT_EQ(status({ { "overlay", "true" } }, true), 0);
     EXPECT_EQ(status({ { "overlay", "yes" } }, true), 400);
 }
+
+// The fields are the settings table's names; old spellings are its aliases; stage-2 fields only on /ground.
+TEST(ServeFields, SettingsTableNames) {
+    serve_limits lim;
+    // a 1x1 PNG: the parse goes through to the end
+    static const unsigned char png1x1[] = { 0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 'I', 'H', 'D', 'R',
+                                            0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde, 0, 0, 0, 0x0c,
+                                            'I', 'D', 'A', 'T', 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0, 0, 0x03, 0x01, 0x01,
+                                            0x00, 0x18, 0xdd, 0x8d, 0xb0, 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60,
+                                            0x82 };
+    const std::string img((const char *) png1x1, sizeof(png1x1));
+    auto req = [&](serve_kind kind, const json & fields) { return serve_parse_request(kind, fields, img, lim, false); };
+    const serve_request a = req(serve_kind::ground, { { "aspect", "original" }, { "mask_select", "best" }, { "min_score", 0.25 } });
+    EXPECT_FALSE(a.ground.aspect_auto);  // an explicit aspect overrides the layout's
+    EXPECT_EQ(a.ground.maps.aspect, map_aspect::original);
+    EXPECT_EQ(a.ground.select, mask_select::best);
+    EXPECT_FLOAT_EQ(a.ground.min_score, 0.25f);
+    const serve_request b = req(serve_kind::ground, { { "mask_index", "best" }, { "score_thresh", 0.25 }, { "drop_empty", true } });
+    EXPECT_EQ(b.ground.select, mask_select::best);
+    EXPECT_FLOAT_EQ(b.ground.min_score, 0.25f);
+    EXPECT_FALSE(b.ground.keep_empty);
+    const serve_request c = req(serve_kind::ground, json::object());
+    EXPECT_TRUE(c.ground.aspect_auto);  // default: what the vision model's layout says
+    EXPECT_THROW(req(serve_kind::attend, { { "mask_select", "best" } }), serve_http_error);  // stage 2 on /attend
+    EXPECT_THROW(req(serve_kind::ground, { { "attn_heads", "dump" } }), serve_http_error);
+    EXPECT_THROW(req(serve_kind::ground, { { "n_predict", 100000 } }), serve_http_error);
+}

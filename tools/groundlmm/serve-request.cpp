@@ -2,6 +2,7 @@
 
 #include "common.h"
 #include "serve-http-parse.h"
+#include "settings.h"
 
 #include <cerrno>
 #include <cmath>
@@ -203,34 +204,56 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
     serve_request r;
     r.kind = kind;
 
-    // generation and attention (both endpoints)
-    const gen_params defaults;
-    r.gen.prompt    = f.str("prompt", defaults.prompt, limits.max_text_bytes);
-    if (r.gen.prompt.empty()) {
-        bad("field 'prompt': empty");
+    // the run settings under the settings table's names (docs/settings.md; old spellings such as mask_index and
+    // score_thresh are its aliases): stage 1 on both endpoints, stage 2 on /ground only
+    run_settings s;
+    s.gen.n_predict = std::min(s.gen.n_predict, limits.max_n_predict);
+    for (const setting_def & d : settings_table()) {
+        if (d.stage == setting_stage::stage2 && kind != serve_kind::ground) {
+            continue;
+        }
+        std::vector<std::string> names = { d.name };
+        for (const setting_alias & a : d.aliases) {
+            names.push_back(a.name);
+        }
+        for (const std::string & name : names) {
+            if (!f.has(name.c_str())) {
+                continue;
+            }
+            const json & v = fields.at(name);
+            // JSON bodies carry typed values; only multipart form fields are text to be read as numbers
+            if (!form && v.is_string() && d.type != setting_type::text && d.type != setting_type::choice) {
+                bad(strfmt("field '%s': expected a %s, got a string", name.c_str(),
+                           d.type == setting_type::boolean ? "boolean" : "number"));
+            }
+            if (d.type == setting_type::text && v.is_string() && v.get<std::string>().size() > limits.max_text_bytes) {
+                bad(strfmt("field '%s': %zu bytes, at most %zu", name.c_str(), v.get<std::string>().size(),
+                           limits.max_text_bytes));
+            }
+            try {
+                settings_set(s, name, v, "field");
+            } catch (const glm::error & e) {
+                bad(e.what());
+            }
+        }
     }
-    r.answer        = f.str("answer", "", limits.max_text_bytes);
-    r.gen.n_predict = (int) f.integer("n_predict", std::min(defaults.n_predict, limits.max_n_predict), 1,
-                                      limits.max_n_predict);
-    r.gen.temp      = f.real("temp", defaults.temp, 0.0f, 100.0f);
-    r.gen.top_k     = (int) f.integer("top_k", defaults.top_k, 0, 1 << 20);
-    r.gen.top_p     = f.real("top_p", defaults.top_p, 0.0f, 1.0f);
-    r.gen.seed      = (uint32_t) f.integer("seed", defaults.seed, 0, UINT32_MAX);
-    r.heads         = attn_heads_from_name(f.choice("attn_heads", "all", { "all", "official" }));
+    if (s.gen.n_predict > limits.max_n_predict) {
+        bad(strfmt("field 'n_predict': %d is out of range [1, %d] (the server's limit)", s.gen.n_predict,
+                   limits.max_n_predict));
+    }
+    if (s.heads == attn_heads::dump) {
+        bad("field 'attn_heads': 'dump' is not served (it keeps every layer and head; use groundlmm attend)");
+    }
+    r.answer     = s.gen.answer;
+    s.gen.answer = "";
+    r.gen        = s.gen;
+    r.heads      = s.heads;
+    r.ground     = s.ground;
+    r.ground.heads = s.heads;
 
     if (kind == serve_kind::ground) {
-        ground_params & g     = r.ground;
-        g                     = ground_default_params();
-        g.heads               = r.heads;
-        g.maps.aspect         = map_aspect_from_name(f.choice("aspect", "pad", { "pad", "original" }));
-        g.maps.normalize      = f.flag("normalize", true);
-        g.maps.remove_corner  = f.flag("remove_corner", false);
-        g.select              = mask_select_from_name(f.choice("mask_index", "2", { "2", "best" }));
-        g.min_score           = f.real("score_thresh", 0.0f, 0.0f, 1.0f);
-        g.keep_empty          = !f.flag("drop_empty", false);
-        g.more_masks          = f.flag("more_masks", false);
-        r.overlay             = f.flag("overlay", false);
-        r.html                = f.flag("html", false);
+        r.overlay = f.flag("overlay", false);
+        r.html    = f.flag("html", false);
     } else {
         const std::string m = f.choice("maps", "b64", { "b64", "json", "none" });
         r.maps              = m == "b64" ? serve_maps::b64 : m == "json" ? serve_maps::json : serve_maps::none;
