@@ -134,6 +134,14 @@ lmm_session & pipeline::session() {
 
 int pipeline::n_ctx() { return session().n_ctx(); }
 
+void pipeline::clear_cache() {
+    cached_img_    = image_u8();
+    cached_vision_ = vision_output();
+    if (refiner_) {
+        refiner_->clear_cache();
+    }
+}
+
 refiner * pipeline::get_refiner() {
     if (!refiner_) {
         const std::string & name = model_->refiner_name();

@@ -138,6 +138,9 @@ public:
     // Called between stages and after every generated token; return false to abort (glm::error "aborted").
     void set_progress(pipeline_progress_fn fn) { progress_ = std::move(fn); }
 
+    // Drops the cached image and its embeddings (vision and refiner): memory back between requests.
+    void              clear_cache();
+
     pipeline_model &  model() { return *model_; }
     lmm_session &     session();    // created on first use
     refiner *         get_refiner();  // null for "none"; created on first use

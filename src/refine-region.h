@@ -32,6 +32,7 @@ public:
     void         set_image(const image_u8 & img) override;
     refined_mask refine(const refine_prompt & prompt) override;
     using refiner::refine;
+    void         clear_cache() override { raw_ = smooth_ = image_u8(); }
 
 private:
     region_params params_;

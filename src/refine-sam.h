@@ -19,6 +19,7 @@ public:
     refined_mask refine(const refine_prompt & prompt) override;
     using refiner::refine;
 
+    void        clear_cache() override { last_ = image_u8(); }
     sam_state & state() { return state_; }
 
 private:

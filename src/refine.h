@@ -60,6 +60,8 @@ public:
     virtual void set_image(const image_u8 & img) = 0;
     // The mask for a prompt.
     virtual refined_mask refine(const refine_prompt & prompt) = 0;
+    // Forgets the image and its state (memory back); the next set_image starts afresh.
+    virtual void clear_cache() {}
     // The mask for one positive point (the attend-and-segment prompt).
     refined_mask refine(int x, int y, mask_select select, bool keep_all) {
         return refine(refine_prompt::point(x, y, select, keep_all));

@@ -103,9 +103,12 @@ json serve_engine::run_attend(const serve_request & r) {
 }
 
 serve_reply serve_engine::process(const serve_request & r, const std::function<bool()> & keep_going) {
-    struct progress_guard {  // the pipeline asks keep_going during this request only
+    struct progress_guard {  // the pipeline asks keep_going during this request only, and keeps no image after it
         pipeline & p;
-        ~progress_guard() { p.set_progress(nullptr); }
+        ~progress_guard() {
+            p.set_progress(nullptr);
+            p.clear_cache();  // a waiting job must not find the last client's full-size image still resident
+        }
     } guard{ *pipeline_ };
     if (keep_going) {
         pipeline_->set_progress([&keep_going](const char *, float) { return keep_going(); });
