@@ -235,9 +235,10 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
     }
     const int n_steps = forced.empty() ? gp.n_predict : (int) forced.size();
     if (r.prompt_len + n_steps > n_ctx()) {
-        fail("the prompt (%d tokens: %d text + %d image) plus %d generated tokens does not fit the context of %d "
-             "tokens (raise --ctx-size or lower -n)",
-             r.prompt_len, r.prompt_len - n_img, n_img, n_steps, n_ctx());
+        const int need = r.prompt_len + n_steps;
+        fail("the run does not fit the context of %d tokens: it needs %d tokens (prompt %d = %d text + %d image, plus "
+             "%d to generate); use -c %d (--ctx-size) or more, or lower -n",
+             n_ctx(), need, r.prompt_len, r.prompt_len - n_img, n_img, n_steps, (need + 255) / 256 * 256);
     }
 
     const double t0 = now_s();
