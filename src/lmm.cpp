@@ -2,6 +2,7 @@
 
 #include "common.h"
 #include "gguf-loader.h"
+#include "prompt-template.h"
 
 #include "llama.h"
 
@@ -52,9 +53,12 @@ lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
     n_head_  = llama_model_n_head(model_);
     n_vocab_ = llama_vocab_n_tokens(vocab_);
     char buf[4096];
-    template_ = llama_model_meta_val_str(model_, "groundlmm.prompt_template", buf, sizeof(buf)) >= 0
-                    ? std::string(buf)
-                    : std::string(k_template_llava_v1);
+    if (llama_model_meta_val_str(model_, "groundlmm.prompt_template", buf, sizeof(buf)) >= 0) {
+        template_ = buf;
+    } else {  // the LLaVA conversation that goes with the file's chat format (Llama-3, Mistral; else Vicuna)
+        const char * ct = llama_model_chat_template(model_, nullptr);
+        template_       = prompt_template_resolve(prompt_template_for_chat_template(ct ? ct : ""));
+    }
     if (!p.lora.empty()) {
         if (!file_exists(p.lora)) {
             fail("%s: LoRA adapter not found", p.lora.c_str());
@@ -83,14 +87,14 @@ std::string lmm_model::desc() const {
     return strfmt("%s (%d layers, %d heads, n_embd %d, vocab %d)", buf, n_layer_, n_head_, n_embd_, n_vocab_);
 }
 
-std::vector<int32_t> lmm_model::tokenize(const std::string & text, bool add_special) const {
+std::vector<int32_t> lmm_model::tokenize(const std::string & text, bool add_special, bool parse_special) const {
     std::vector<int32_t> out(text.size() + 8);
     int n = llama_tokenize(vocab_, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special,
-                           /*parse_special=*/false);
+                           parse_special);
     if (n < 0) {
         out.resize((size_t) -n);
         n = llama_tokenize(vocab_, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special,
-                           false);
+                           parse_special);
     }
     if (n < 0) {
         fail("cannot tokenize a text of %zu bytes", text.size());
@@ -203,7 +207,7 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
     if (n_img <= 0 || !img_embd) {
         fail("no image embeddings");
     }
-    const std::string templ = gp.templ.empty() ? model_.prompt_template() : gp.templ;
+    const std::string templ = gp.templ.empty() ? model_.prompt_template() : prompt_template_resolve(gp.templ);
     const size_t      at    = templ.find("<image>");
     if (at == std::string::npos || templ.find("<image>", at + 1) != std::string::npos) {
         fail("prompt template must contain '<image>' exactly once: \"%s\"", templ.c_str());
@@ -216,8 +220,10 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
         }
     }
     gen_result r;
-    r.prompt_pre  = model_.tokenize(before, /*add_special=*/true);
-    r.prompt_post = model_.tokenize(after, /*add_special=*/false);
+    // special-token text in the template (<|start_header_id|>, <|begin_of_text|>) becomes the token, as the reference
+    // (Hugging Face) tokenisers do; the tokenizer adds BOS where its vocabulary says so (llava_llama_3: twice)
+    r.prompt_pre  = model_.tokenize(before, /*add_special=*/true, /*parse_special=*/true);
+    r.prompt_post = model_.tokenize(after, /*add_special=*/false, /*parse_special=*/true);
     if (r.prompt_post.empty()) {
         fail("the prompt template has no text after '<image>'; the last prompt position must be a text token");
     }
