@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -39,6 +40,7 @@ static const double k_tol_logits  = 5e-4;  // reference image_features, F32 KV (
 static const double k_tol_attn    = 1e-4;  // (measured 3.4e-6)
 static const double k_tol_mean    = 1e-5;  // attn_mean and the maps cut from it (measured 3.3e-7)
 static const double k_tol_head_m2 = 5e-5;  // attn_head_m2 and the maps cut from it (measured 1.0e-6)
+static const double k_tol_margin  = 5e-4;  // greedy_top2_margin, a difference of two logits
 // The vision side, RELATIVE (max|a-b| / max|b|), as test-golden-llava: the mmproj stores the patch conv and the
 // projector in F16 (llama.cpp's converter does), and ggml multiplies F16 weights with F16-rounded activations, which
 // the float32 reference does not (measured: features 1.2e-3, packed image_features 1.6e-3; the folder's suggested
@@ -49,6 +51,7 @@ static const double k_tol_embd_rel     = 2e-2;
 // (measured: logits 8.3e-3, attn_mean 1.9e-4, HF-rule map_hr_mean 1.7e-4)
 static const double k_tol_chain_logits = 5e-2;
 static const double k_tol_chain_mean   = 2e-3;
+static const double k_tol_chain_head_m2 = 5e-3;
 
 static std::vector<float> rows_of(const std::vector<float> & m, int n_cols, int n_rows) {
     return std::vector<float>(m.begin(), m.begin() + (size_t) n_rows * n_cols);
@@ -83,7 +86,7 @@ static void check_image(golden::report & rep, const std::string & what, const im
 
 // The golden's per-position layout (layout_kind / layout_rc) against ours.
 static void check_layout(golden::report & rep, const std::string & c, const image_layout & l, int g,
-                         const std::vector<int32_t> & kind, const std::vector<int32_t> & rc, int s) {
+                         const std::vector<int32_t> & kind, const std::vector<int32_t> & rc, int s, int prompt_len) {
     const token_grid & base = l.grids.at(0);
     const token_grid & hr   = l.grids.at(1);
     bool               ok   = base.role == grid_role::base && hr.role == grid_role::highres && l.primary == 1 &&
@@ -96,7 +99,14 @@ static void check_layout(golden::report & rep, const std::string & c, const imag
     int n_img = 0;
     for (size_t pos = 0; pos < kind.size(); ++pos) {
         const int k = kind[pos], r = rc[2 * pos], col = rc[2 * pos + 1];
-        if (k < 1 || k > 3) {
+        if (k < 1 || k > 3) {  // text: prompt (0) before P, continuation (4) from P on; no (row, col)
+            const bool good = r == -1 && col == -1 &&
+                              (k == 0 ? (int) pos < prompt_len && ((int) pos < s || (int) pos >= s + l.n_tokens)
+                                      : k == 4 && (int) pos >= prompt_len);
+            if (!good && bad.empty()) {
+                bad = strfmt("position %zu kind %d (%d, %d)", pos, k, r, col);
+            }
+            ok = ok && good;
             continue;
         }
         ++n_img;
@@ -115,7 +125,7 @@ static void check_layout(golden::report & rep, const std::string & c, const imag
         }
         ok = ok && good;
     }
-    ok = ok && n_img == l.n_tokens;
+    ok = ok && n_img == l.n_tokens && rc.size() == 2 * kind.size();
     rep.check(c + ": layout (base, high-res cells skipping the newline, newline per row)", ok,
               bad.empty() ? strfmt("%d image tokens", n_img) : bad);
     rep.check(c + ": both grids cover the whole image",
@@ -135,8 +145,9 @@ static void check_greedy(golden::report & rep, const std::string & c, lmm_sessio
         ++n;  // the step itself is still predicted from a sure prefix; its id may flip
     }
     gen_params gg;
-    gg.prompt    = prompt;
-    gg.n_predict = (int) want.size();
+    gg.prompt      = prompt;
+    gg.n_predict   = (int) want.size();
+    gg.keep_logits = true;
     const gen_result     g = ls.generate(embd.data(), n_img, gg);
     std::vector<int32_t> got;
     for (const auto & t : g.tokens) {
@@ -150,6 +161,14 @@ static void check_greedy(golden::report & rep, const std::string & c, lmm_sessio
     rep.check(c + ": greedy ids", n_same >= n_sure,
               strfmt("%zu equal, %zu required (steps with margin >= %.1e)", n_same, n_sure, 4 * k_tol_logits));
     const int n_cmp = (int) std::min(n_same, n_sure);
+    std::vector<float> got_margin;  // top1 - top2 logit of each step, over the steps on the reference's path
+    const size_t       n_vocab = got.empty() ? 0 : g.logits.size() / got.size();
+    for (int k = 0; n_vocab >= 2 && k < (int) std::min(n_same + 1, got.size()); ++k) {
+        std::vector<float> row(g.logits.begin() + k * n_vocab, g.logits.begin() + (k + 1) * n_vocab);
+        std::partial_sort(row.begin(), row.begin() + 2, row.end(), std::greater<float>());
+        got_margin.push_back(row[0] - row[1]);
+    }
+    rep.compare(c + ": greedy_top2_margin", got_margin, rows_of(margin, 1, (int) got_margin.size()), k_tol_margin);
     if (n_cmp > 0) {
         rep.compare(c + ": greedy_attn_mean", rows_of(g.maps.mean, n_img, n_cmp),
                     rows_of(st.get(c + ".greedy_attn_mean").to_f32(), n_img, n_cmp), k_tol_mean);
@@ -196,6 +215,8 @@ int main(int argc, char ** argv) {
         for (const auto & [c, cj] : cases["cases"].items()) {
             printf("--- case %s\n", c.c_str());
             const image_u8    img  = image_load(dir + "/" + cj["image"]["file"].get<std::string>());
+            const std::vector<int32_t> hw = st.get(c + ".image_size_hw").to_i32();
+            rep.check(c + ": image_size_hw", hw == std::vector<int32_t>{ img.h, img.w }, strfmt("%dx%d", img.w, img.h));
             const anyres_plan plan = enc.plan(img.w, img.h);
             check_plan(rep, c, cj["nx"], plan);
             const int n_crops = 1 + plan.n_crops();
@@ -232,7 +253,7 @@ int main(int argc, char ** argv) {
                       std::to_string(vo.n_tokens));
             vo.layout.validate("llava-next layout");
             check_layout(rep, c, vo.layout, g, st.get(c + ".layout_kind").to_i32(), st.get(c + ".layout_rc").to_i32(),
-                         s);
+                         s, st.get(c + ".prompt_len").to_i32()[0]);
 
             // the LLM on the reference image features
             gen_params gp;
@@ -289,11 +310,49 @@ int main(int argc, char ** argv) {
                     anyres_pack(enc_hf.encode_crops(hpx, 1 + ph.n_crops()), enc_hf.newline(), enc_hf.n_embd(), ph);
                 rep.compare(c + ": hf rule: image_features", hemb, st.get(c + ".hf.image_features").to_f32(),
                             k_tol_embd_rel, true);
-                const gen_result rh = ls.generate(hemb.data(), ph.n_tokens(), gp);
+                const gen_result   rh = ls.generate(hemb.data(), ph.n_tokens(), gp);
+                const image_layout hl_ = anyres_layout(ph);
+                const int          Kh  = rh.maps.n_rows;
                 rep.compare(c + ": hf rule: logits", rh.logits, st.get(c + ".hf.logits").to_f32(), k_tol_chain_logits);
-                rep.compare(c + ": hf rule: map_hr_mean",
-                            layout_grid_maps(anyres_layout(ph), 1, rh.maps.mean, rh.maps.n_rows),
+                rep.compare(c + ": hf rule: attn_mean", rh.maps.mean, st.get(c + ".hf.attn_mean").to_f32(),
+                            k_tol_chain_mean);
+                rep.compare(c + ": hf rule: attn_head_m2", rh.maps.official, st.get(c + ".hf.attn_head_m2").to_f32(),
+                            k_tol_chain_head_m2);
+                rep.compare(c + ": hf rule: map_hr_mean", layout_grid_maps(hl_, 1, rh.maps.mean, Kh),
                             st.get(c + ".hf.map_hr_mean").to_f32(), k_tol_chain_mean);
+                rep.compare(c + ": hf rule: map_hr_head_m2", layout_grid_maps(hl_, 1, rh.maps.official, Kh),
+                            st.get(c + ".hf.map_hr_head_m2").to_f32(), k_tol_chain_head_m2);
+                rep.compare(c + ": hf rule: map_base_mean", layout_grid_maps(hl_, 0, rh.maps.mean, Kh),
+                            st.get(c + ".hf.map_base_mean").to_f32(), k_tol_chain_mean);
+                rep.compare(c + ": hf rule: map_base_head_m2", layout_grid_maps(hl_, 0, rh.maps.official, Kh),
+                            st.get(c + ".hf.map_base_head_m2").to_f32(), k_tol_chain_head_m2);
+                gen_params gh;
+                gh.prompt    = question;
+                gh.n_predict = (int) st.get(c + ".hf.greedy_ids").shape[0];
+                std::vector<int32_t> ids;
+                for (const gen_token & t : ls.generate(hemb.data(), ph.n_tokens(), gh).tokens) {
+                    ids.push_back(t.id);
+                }
+                rep.check(c + ": hf rule: greedy ids", ids == st.get(c + ".hf.greedy_ids").to_i32());
+            }
+            // plain HF v4.44.2's processor where only it differs (odd padding: one pixel short, the last tile
+            // stretched): its tile differs from ours (= the original repository's and HF main's) by what cases.json says
+            if (st.has(c + ".hf.pixel_values_tiles")) {
+                const std::vector<int32_t> idx  = st.get(c + ".hf.pixel_values_tile_index").to_i32();
+                const std::vector<float>   hft  = st.get(c + ".hf.pixel_values_tiles").to_f32();
+                const json &               diff = hf["processor_pixel_values_max_abs_vs_nx_per_tile"];
+                const size_t               per  = (size_t) 3 * plan.tile * plan.tile;
+                bool                       ok   = hft.size() == idx.size() * per;
+                std::string                got;
+                for (size_t i = 0; ok && i < idx.size(); ++i) {
+                    ok = idx[i] >= 0 && idx[i] < n_crops;
+                    if (ok) {
+                        const double d = glm::test::max_abs_diff(hft.data() + i * per, px.data() + idx[i] * per, per);
+                        got += strfmt("%s%.7g", got.empty() ? "" : ", ", d);
+                        ok = std::fabs(d - diff.at((size_t) idx[i]).get<double>()) <= 1e-6;
+                    }
+                }
+                rep.check(c + ": plain HF v4.44.2 processor tiles differ from ours as recorded", ok, got);
             }
         }
 
