@@ -9,7 +9,10 @@
 
 namespace glm {
 
-std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend) {
+std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend,
+                                                    const vision_load_params & params) {
+    llava_next_options next;
+    next.rule = anyres_rule_from_name(params.anyres_rule);  // checked even for files that do not use it
     std::string arch;
     bool        anyres = false;
     {
@@ -22,7 +25,7 @@ std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, co
     }
     if (arch == "clip") {
         if (anyres) {
-            return std::make_unique<llava_next_encoder>(path, backend);
+            return std::make_unique<llava_next_encoder>(path, backend, next);
         }
         return std::make_unique<clip_encoder>(path, backend);
     }
