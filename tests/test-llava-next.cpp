@@ -3,11 +3,13 @@
 // used as LLaVA-NeXT and the reverse, unknown merge type, missing pinpoints), the registry's dispatch, and the
 // prompt templates' token ids on llama.cpp's Llama-3 vocabulary (double BOS in the parity template).
 #include "common.h"
+#include "ground.h"
 #include "gguf-loader.h"
 #include "lmm.h"
 #include "models/clip.h"
 #include "models/llava-next.h"
 #include "prompt-template.h"
+#include "settings.h"
 #include "vision.h"
 
 #include "llama.h"
@@ -188,4 +190,59 @@ TEST(PromptTemplate, Llama3DoubleBosInParityMode) {
     EXPECT_EQ(par.size(), clean.size() + 2);
     EXPECT_EQ(clean.size(), 45u);  // 45 tokens before the image with one BOS (LLaVA-NeXT spec, A5)
     llama_model_free(m);
+}
+
+// Stage 2 on a LLaVA-NeXT layout: the primary (high-res) grid by default, the base grid with map_grid = base, both
+// over the whole image ('original'); a grid the layout lacks is an error naming the ones it has.
+TEST(LlavaNextGround, MapGridSetting) {
+    const anyres_plan p = anyres_make_plan(200, 100, { { 28, 56 }, { 56, 28 } }, 28, 14);  // 2x1 tiles, g = 2
+    ASSERT_EQ(p.cols * 10 + p.rows, 21);
+    attend_result att;
+    att.image_w    = 200;
+    att.image_h    = 100;
+    att.layout     = anyres_layout(p);
+    att.out.answer = "a red circle";
+    gen_token t;
+    t.text  = "a red circle";
+    t.begin = 0;
+    t.end   = 12;
+    att.out.tokens.push_back(t);
+    attn_maps & m = att.out.maps;
+    m.n_img       = att.layout.n_tokens;
+    m.n_rows      = 1;
+    m.mean.assign((size_t) m.n_img, 0.01f);
+    m.official = m.mean;
+    m.mean[(size_t) att.layout.grids[1].cells.back()] = 1.0f;  // the high-res grid's last cell (bottom right)
+    m.mean[0]                                          = 1.0f;  // the base grid's first cell (top left)
+    image_u8 img;
+    img.w = 200;
+    img.h = 100;
+    img.rgb.assign((size_t) 200 * 100 * 3, 0);
+    const phrase_chunker chunker;
+
+    run_settings s;
+    s.ground.maps.normalize = false;
+    ground_result r = ground(att, img, chunker, nullptr, s.ground);
+    EXPECT_EQ(r.params.grid, 1);
+    EXPECT_EQ(r.grid_w, p.hr_cols);
+    EXPECT_EQ(r.grid_h, p.hr_rows);
+    EXPECT_EQ(r.params.maps.aspect, map_aspect::original);
+    ASSERT_FALSE(r.phrases.empty());
+    EXPECT_GT(r.phrases[0].x, 150);  // bottom right
+    EXPECT_GT(r.phrases[0].y, 50);
+
+    settings_set(s, "map_grid", "base");
+    r = ground(att, img, chunker, nullptr, s.ground);
+    EXPECT_EQ(r.params.grid, 0);
+    EXPECT_EQ(r.grid_w, 2);
+    EXPECT_EQ(r.params.maps.aspect, map_aspect::original);
+    ASSERT_FALSE(r.phrases.empty());
+    EXPECT_LT(r.phrases[0].x, 50);  // top left
+    EXPECT_LT(r.phrases[0].y, 50);
+    EXPECT_EQ(settings_to_json(s)["map_grid"], "base");
+
+    settings_set(s, "map_grid", "image");
+    const std::string e = error_of([&] { ground(att, img, chunker, nullptr, s.ground); });
+    EXPECT_NE(e.find("no such grid (it has: base, highres)"), std::string::npos) << e;
+    EXPECT_NE(error_of([&] { settings_set(s, "map_grid", "tiles"); }).find("expected one of"), std::string::npos);
 }
