@@ -36,9 +36,13 @@ static double median(std::vector<double> v) {
     return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+static bool g_extra_bufts = true;
+static std::string g_only;
+
 static void bench_model(const std::string & path, int n_tokens, int reps, int n_threads, int n_img) {
     const config cfgs[] = { { "tap", true, false }, { "no-tap", false, false }, { "fa", false, true } };
     lmm_params   base;
+    base.extra_bufts = g_extra_bufts;
     base.model     = path;
     base.n_ctx     = (n_img + n_tokens + 128 + 255) / 256 * 256;
     base.n_threads = n_threads;
@@ -69,6 +73,11 @@ static void bench_model(const std::string & path, int n_tokens, int reps, int n_
     size_t                           map_bytes = 0;
     for (int r = 0; r < reps; ++r) {
         for (int i = 0; i < 3; ++i) {
+            if (!g_only.empty() && g_only != cfgs[i].name) {
+                tps[i].push_back(1.0);
+                pps[i].push_back(1.0);
+                continue;
+            }
             const gen_result g = sessions[i]->generate(embd.data(), n_img, gp);
             tps[i].push_back(n_tokens / g.t_gen_s);
             pps[i].push_back(g.prompt_len / g.t_prompt_s);
@@ -113,11 +122,15 @@ int main(int argc, char ** argv) {
             tmp = argv[++i];
         } else if (a == "--image-tokens" && i + 1 < argc) {
             n_img = atoi(argv[++i]);
+        } else if (a == "--no-extra-bufts") {  // no AMX / repacked weights (ggml's AMX Q4_K crashed here)
+            g_extra_bufts = false;
+        } else if (a == "--only" && i + 1 < argc) {  // one configuration (tap, no-tap, fa): the others print 1
+            g_only = argv[++i];
         } else if (a == "--big8b" && i + 1 < argc) {
             layers_8b = atoi(argv[++i]);
         } else {
             fprintf(stderr, "usage: bench-tap [-m model.gguf] [--big] [--big8b layers] [--image-tokens n] [-n tokens] "
-                            "[-r reps] [-t threads] [--tmp dir]\n");
+                            "[-r reps] [-t threads] [--tmp dir] [--no-extra-bufts] [--only tap|no-tap|fa]\n");
             return 2;
         }
     }

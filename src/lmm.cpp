@@ -41,6 +41,7 @@ lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
     }
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers       = p.n_gpu_layers < 0 ? 999 : p.n_gpu_layers;
+    mp.use_extra_bufts    = p.extra_bufts;
     backend_last_error();
     model_ = llama_model_load_from_file(p.model.c_str(), mp);
     if (!model_) {

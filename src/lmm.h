@@ -35,6 +35,7 @@ struct lmm_params {
     bool        flash_attn   = false;  // flash attention when NOT tapping (the tap always turns it off)
     bool        tap          = true;   // install the attention tap (flash attention off)
     bool        tap_dump     = false;  // keep every layer's and head's map (memory: rows x L x H x image)
+    bool        extra_bufts  = true;   // ggml's extra CPU weight buffers (AMX, repacked quants); false avoids them
 };
 
 struct gen_token;

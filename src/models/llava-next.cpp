@@ -55,16 +55,12 @@ anyres_plan anyres_make_plan(int W, int H, const std::vector<anyres_pinpoint> & 
         const int64_t dw = (int64_t) ((double) W * scale), dh = (int64_t) ((double) H * scale);  // Python int()
         const int64_t eff   = std::min(dw * dh, area);
         const int64_t waste = (int64_t) w * h - eff;
-        if (eff > max_eff || (eff == max_eff && waste < min_waste)) {
+        if (eff > max_eff || (eff == max_eff && waste < min_waste)) {  // the first candidate always enters
             max_eff   = eff;
             min_waste = waste;
             p.best_w  = w;
             p.best_h  = h;
         }
-    }
-    if (p.best_w == 0) {  // every candidate's effective resolution is 0 (an image far thinner than a pixel)
-        p.best_w = rule == anyres_rule::hf ? pinpoints[0][1] : pinpoints[0][0];
-        p.best_h = rule == anyres_rule::hf ? pinpoints[0][0] : pinpoints[0][1];
     }
     p.cols = p.best_w / tile;
     p.rows = p.best_h / tile;
@@ -78,8 +74,6 @@ anyres_plan anyres_make_plan(int W, int H, const std::vector<anyres_pinpoint> & 
         p.resized_h = p.best_h;
         p.resized_w = std::min((int) std::ceil((double) W * sh), p.best_w);
     }
-    p.resized_w = std::max(p.resized_w, 1);
-    p.resized_h = std::max(p.resized_h, 1);
     p.paste_x   = (p.best_w - p.resized_w) / 2;
     p.paste_y   = (p.best_h - p.resized_h) / 2;
 
