@@ -8,7 +8,10 @@
 // and prints decode tokens/s (median of the repetitions) and the ratios tap/no-tap and tap/fa.
 //
 // Models: the golden tiny LLaVA LLM, and (--big) a LLaMA of realistic width with random weights that the bench
-// writes itself (1B shape: n_embd 2048, 16 layers, 32 heads, 8 KV heads, FFN 8192) at Q4_K and Q8_0.
+// writes itself (1B shape: n_embd 2048, 16 layers, 32 heads, 8 KV heads, FFN 8192) at Q4_K and Q8_0, and (--big8b L)
+// a Llama-3-8B-shaped one (n_embd 4096, 32 heads, 8 KV heads, FFN 14336) at Q4_K with L layers (32 = the real
+// depth; fewer on a CPU: the tap's cost is per layer). --image-tokens sets the image block (576 = LLaVA-1.5,
+// 2340 = LLaVA-NeXT on a 640x480 image); the tap's kept maps (bytes) are printed: O(generated tokens x image tokens).
 #include "common.h"
 #include "lmm.h"
 #include "util/random-llama.h"
@@ -33,17 +36,21 @@ static double median(std::vector<double> v) {
     return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
-static void bench_model(const std::string & path, int n_tokens, int reps, int n_threads) {
+static bool g_extra_bufts = true;
+static std::string g_only;
+
+static void bench_model(const std::string & path, int n_tokens, int reps, int n_threads, int n_img) {
     const config cfgs[] = { { "tap", true, false }, { "no-tap", false, false }, { "fa", false, true } };
     lmm_params   base;
+    base.extra_bufts = g_extra_bufts;
     base.model     = path;
-    base.n_ctx     = 2048;
+    base.n_ctx     = (n_img + n_tokens + 128 + 255) / 256 * 256;
     base.n_threads = n_threads;
     lmm_model lm(base);
     printf("\nmodel: %s\n  %s, %d threads, %d decode tokens after a %d-image-token prompt, %d reps\n", path.c_str(),
-           lm.desc().c_str(), n_threads, n_tokens, 576, reps);
+           lm.desc().c_str(), n_threads, n_tokens, n_img, reps);
 
-    std::vector<float> embd((size_t) 576 * lm.n_embd());
+    std::vector<float> embd((size_t) n_img * lm.n_embd());
     std::mt19937       rng(1);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     for (float & v : embd) {
@@ -63,11 +70,20 @@ static void bench_model(const std::string & path, int n_tokens, int reps, int n_
         sessions.push_back(std::make_unique<lmm_session>(lm, p));
     }
     std::vector<std::vector<double>> tps(3), pps(3);
+    size_t                           map_bytes = 0;
     for (int r = 0; r < reps; ++r) {
         for (int i = 0; i < 3; ++i) {
-            const gen_result g = sessions[i]->generate(embd.data(), 576, gp);
+            if (!g_only.empty() && g_only != cfgs[i].name) {
+                tps[i].push_back(1.0);
+                pps[i].push_back(1.0);
+                continue;
+            }
+            const gen_result g = sessions[i]->generate(embd.data(), n_img, gp);
             tps[i].push_back(n_tokens / g.t_gen_s);
             pps[i].push_back(g.prompt_len / g.t_prompt_s);
+            if (i == 0) {
+                map_bytes = (g.maps.mean.size() + g.maps.official.size() + g.maps.full.size()) * sizeof(float);
+            }
         }
     }
     double t[3];
@@ -77,6 +93,8 @@ static void bench_model(const std::string & path, int n_tokens, int reps, int n_
     }
     printf("  ratio tap/no-tap %.3f   tap/fa %.3f   (tap overhead %.1f%% vs the same graph)\n", t[0] / t[1],
            t[0] / t[2], 100.0 * (t[1] / t[0] - 1.0));
+    printf("  prompt ratio tap-session/no-tap %.3f   tap maps kept %zu bytes (%d rows x %d image tokens x 2 maps)\n",
+           median(pps[0]) / median(pps[1]), map_bytes, n_tokens, n_img);
 }
 
 int main(int argc, char ** argv) {
@@ -86,6 +104,8 @@ int main(int argc, char ** argv) {
     int         reps      = 3;
     int         n_threads = 2;
     std::string tmp       = "/tmp";
+    int         n_img     = 576;
+    int         layers_8b = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--big") {
@@ -100,14 +120,27 @@ int main(int argc, char ** argv) {
             n_threads = atoi(argv[++i]);
         } else if (a == "--tmp" && i + 1 < argc) {
             tmp = argv[++i];
+        } else if (a == "--image-tokens" && i + 1 < argc) {
+            n_img = atoi(argv[++i]);
+        } else if (a == "--no-extra-bufts") {  // no AMX / repacked weights (ggml's AMX Q4_K crashed here)
+            g_extra_bufts = false;
+        } else if (a == "--only" && i + 1 < argc) {  // one configuration (tap, no-tap, fa): the others print 1
+            g_only = argv[++i];
+        } else if (a == "--big8b" && i + 1 < argc) {
+            layers_8b = atoi(argv[++i]);
         } else {
-            fprintf(stderr, "usage: bench-tap [-m model.gguf] [--big] [-n tokens] [-r reps] [-t threads] [--tmp dir]\n");
+            fprintf(stderr, "usage: bench-tap [-m model.gguf] [--big] [--big8b layers] [--image-tokens n] [-n tokens] "
+                            "[-r reps] [-t threads] [--tmp dir] [--no-extra-bufts] [--only tap|no-tap|fa]\n");
             return 2;
         }
     }
+    if (n_img < 1 || layers_8b < 0) {
+        fprintf(stderr, "bench-tap: --image-tokens must be >= 1 and --big8b >= 0\n");
+        return 2;
+    }
     log_route_ggml(false);
     try {
-        bench_model(model, n_tokens, reps, n_threads);
+        bench_model(model, n_tokens, reps, n_threads, n_img);
         if (big) {
             for (ggml_type type : { GGML_TYPE_Q4_K, GGML_TYPE_Q8_0 }) {
                 const std::string path = tmp + "/glm-bench-llama-1b-" + ggml_type_name(type) + ".gguf";
@@ -122,8 +155,24 @@ int main(int argc, char ** argv) {
                     fprintf(stderr, "writing %s ...\n", path.c_str());
                     write_random_llama(path, model, s);
                 }
-                bench_model(path, n_tokens, reps, n_threads);
+                bench_model(path, n_tokens, reps, n_threads, n_img);
             }
+        }
+        if (layers_8b > 0) {
+            const std::string path = tmp + "/glm-bench-llama-8b-shape-" + std::to_string(layers_8b) + "l-q4_k.gguf";
+            if (!file_exists(path)) {
+                random_llama_shape s;
+                s.n_embd    = 4096;
+                s.n_layer   = layers_8b;
+                s.n_head    = 32;
+                s.n_head_kv = 8;
+                s.n_ff      = 14336;
+                s.n_ctx     = 8192;
+                s.type      = GGML_TYPE_Q4_K;
+                fprintf(stderr, "writing %s ...\n", path.c_str());
+                write_random_llama(path, model, s);
+            }
+            bench_model(path, n_tokens, reps, n_threads, n_img);
         }
     } catch (const std::exception & e) {
         fprintf(stderr, "bench-tap: %s\n", e.what());

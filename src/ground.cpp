@@ -16,7 +16,18 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
         fail("score threshold %g out of range [0, 1]", p.min_score);
     }
     const image_layout & lay = att.layout;
-    const int            gi  = p.grid < 0 ? lay.primary : p.grid;
+    int                  gi  = p.grid < 0 ? lay.primary : p.grid;
+    if (!p.grid_role.empty() && p.grid_role != "primary") {
+        gi = lay.find(grid_role_from_name(p.grid_role));
+        if (gi < 0) {
+            std::string have;
+            for (const token_grid & g : lay.grids) {
+                have += std::string(have.empty() ? "" : ", ") + grid_role_name(g.role);
+            }
+            fail("map grid '%s': the vision model's image layout has no such grid (it has: %s)", p.grid_role.c_str(),
+                 have.c_str());
+        }
+    }
     if (gi >= (int) lay.grids.size()) {
         fail("grid %d: the image layout has %zu grids", gi, lay.grids.size());
     }

@@ -22,6 +22,8 @@ struct ground_params {
     bool        aspect_auto = true;               // the grid's rectangle from the image layout (maps.aspect is then
                                                   // set to what it amounts to: pad, original or rect)
     int         grid       = -1;                  // which grid of the layout to point from; -1 = its primary
+    std::string grid_role;                        // or by role (layout.h names: base, highres, image, tile): the
+                                                  // first grid with it; "" or "primary" = use `grid`
     mask_select select     = mask_select::index2; // SAM multimask choice (official: index 2)
     float       min_score  = 0.0f;   // drop masks whose refiner score is below (0 keeps all)
     bool        keep_empty = true;   // list phrases whose head noun spans no token (no point, no mask)

@@ -2,6 +2,7 @@
 
 #include "common.h"
 #include "gguf-loader.h"
+#include "prompt-template.h"
 
 #include "llama.h"
 
@@ -40,6 +41,7 @@ lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
     }
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers       = p.n_gpu_layers < 0 ? 999 : p.n_gpu_layers;
+    mp.use_extra_bufts    = p.extra_bufts;
     backend_last_error();
     model_ = llama_model_load_from_file(p.model.c_str(), mp);
     if (!model_) {
@@ -52,9 +54,12 @@ lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
     n_head_  = llama_model_n_head(model_);
     n_vocab_ = llama_vocab_n_tokens(vocab_);
     char buf[4096];
-    template_ = llama_model_meta_val_str(model_, "groundlmm.prompt_template", buf, sizeof(buf)) >= 0
-                    ? std::string(buf)
-                    : std::string(k_template_llava_v1);
+    if (llama_model_meta_val_str(model_, "groundlmm.prompt_template", buf, sizeof(buf)) >= 0) {
+        template_ = buf;
+    } else {  // the LLaVA conversation that goes with the file's chat format (Llama-3, Mistral; else Vicuna)
+        const char * ct = llama_model_chat_template(model_, nullptr);
+        template_       = prompt_template_resolve(prompt_template_for_chat_template(ct ? ct : ""));
+    }
     if (!p.lora.empty()) {
         if (!file_exists(p.lora)) {
             fail("%s: LoRA adapter not found", p.lora.c_str());
@@ -83,14 +88,14 @@ std::string lmm_model::desc() const {
     return strfmt("%s (%d layers, %d heads, n_embd %d, vocab %d)", buf, n_layer_, n_head_, n_embd_, n_vocab_);
 }
 
-std::vector<int32_t> lmm_model::tokenize(const std::string & text, bool add_special) const {
+std::vector<int32_t> lmm_model::tokenize(const std::string & text, bool add_special, bool parse_special) const {
     std::vector<int32_t> out(text.size() + 8);
     int n = llama_tokenize(vocab_, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special,
-                           /*parse_special=*/false);
+                           parse_special);
     if (n < 0) {
         out.resize((size_t) -n);
         n = llama_tokenize(vocab_, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special,
-                           false);
+                           parse_special);
     }
     if (n < 0) {
         fail("cannot tokenize a text of %zu bytes", text.size());
@@ -197,7 +202,7 @@ void lmm_session::set_tap_dump(bool dump) {
 static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
 gen_layout gen_plan(const lmm_model & model, const gen_params & gp, int n_img, int n_ctx) {
-    const std::string templ = gp.templ.empty() ? model.prompt_template() : gp.templ;
+    const std::string templ = gp.templ.empty() ? model.prompt_template() : prompt_template_resolve(gp.templ);
     const size_t      at    = templ.find("<image>");
     if (at == std::string::npos || templ.find("<image>", at + 1) != std::string::npos) {
         fail("prompt template must contain '<image>' exactly once: \"%s\"", templ.c_str());
@@ -210,8 +215,10 @@ gen_layout gen_plan(const lmm_model & model, const gen_params & gp, int n_img, i
         }
     }
     gen_layout r;
-    r.pre  = model.tokenize(before, /*add_special=*/true);
-    r.post = model.tokenize(after, /*add_special=*/false);
+    // special-token text in the template (<|start_header_id|>, <|begin_of_text|>) becomes the token, as the reference
+    // (Hugging Face) tokenisers do; the tokenizer adds BOS where its vocabulary says so (llava_llama_3: twice)
+    r.pre  = model.tokenize(before, /*add_special=*/true, /*parse_special=*/true);
+    r.post = model.tokenize(after, /*add_special=*/false, /*parse_special=*/true);
     if (r.post.empty()) {
         fail("the prompt template has no text after '<image>'; the last prompt position must be a text token");
     }
@@ -228,9 +235,10 @@ gen_layout gen_plan(const lmm_model & model, const gen_params & gp, int n_img, i
     }
     r.n_steps = r.forced.empty() ? gp.n_predict : (int) r.forced.size();
     if (r.prompt_len + r.n_steps > n_ctx) {
-        fail("the prompt (%d tokens: %d text + %d image) plus %d generated tokens does not fit the context of %d "
-             "tokens (raise --ctx-size or lower -n)",
-             r.prompt_len, r.prompt_len - n_img, n_img, r.n_steps, n_ctx);
+        const int need = r.prompt_len + r.n_steps;
+        fail("the run does not fit the context of %d tokens: it needs %d tokens (prompt %d = %d text + %d image, plus "
+             "%d to generate); use -c %d (--ctx-size) or more, or lower -n",
+             n_ctx, need, r.prompt_len, r.prompt_len - n_img, n_img, r.n_steps, (need + 255) / 256 * 256);
     }
     return r;
 }

@@ -35,13 +35,16 @@ struct lmm_params {
     bool        flash_attn   = false;  // flash attention when NOT tapping (the tap always turns it off)
     bool        tap          = true;   // install the attention tap (flash attention off)
     bool        tap_dump     = false;  // keep every layer's and head's map (memory: rows x L x H x image)
+    bool        extra_bufts  = true;   // ggml's extra CPU weight buffers (AMX, repacked quants); false avoids them
 };
 
 struct gen_token;
 
 struct gen_params {
     std::string prompt    = "Describe the image in detail.";
-    std::string templ;             // "" = the model's groundlmm.prompt_template key, else llava_v1
+    std::string templ;             // a template name (prompt-template.h: llava_v1, llava_llama_3, llama3,
+                                   // mistral_instruct) or text; "" = the model's groundlmm.prompt_template key, else
+                                   // the one matching its tokenizer.chat_template (Llama-3, Mistral), else llava_v1
     int         n_predict = 512;   // max tokens to generate (>= 1)
     float       temp      = 0.0f;  // <= 0: greedy
     int         top_k     = 0;     // 0 = off
@@ -110,7 +113,8 @@ public:
     const std::string & prompt_template() const { return template_; }  // from the file, or llava_v1
     std::string         desc() const;
 
-    std::vector<int32_t> tokenize(const std::string & text, bool add_special) const;
+    // parse_special: special-token text (e.g. <|eot_id|>) becomes that token (templates); off for plain text
+    std::vector<int32_t> tokenize(const std::string & text, bool add_special, bool parse_special = false) const;
     std::string          piece(int32_t token) const;
 
 private:

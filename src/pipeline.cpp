@@ -32,7 +32,11 @@ compute_backend & pipeline_model::weights_backend() {
 }
 
 void pipeline_model::load_vision() {
-    std::call_once(vision_once_, [&] { vision_ = vision_encoder_load(params_.vision, weights_backend()); });
+    std::call_once(vision_once_, [&] {
+        vision_load_params vp;
+        vp.anyres_rule = params_.anyres_rule;
+        vision_ = vision_encoder_load(params_.vision, weights_backend(), vp);
+    });
 }
 
 // The model-level half of libllama's settings (the context-level half comes from pipeline_context_params).

@@ -51,6 +51,7 @@ struct pipeline_model_params {
     int            n_threads    = 0;    // CPU threads of our graphs and the LLM; 0 = all
     int            n_gpu_layers = -1;   // LLM layers on the GPU; -1 = all
     bool           use_gpu      = true; // our graphs (vision, SAM) and the LLM on a GPU when the build has one
+    std::string    anyres_rule  = "original";  // LLaVA-NeXT: original (LLaVA-NeXT repository) or hf (transformers)
 };
 
 // Per-context settings: memory and compute of one pipeline.

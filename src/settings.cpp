@@ -40,7 +40,10 @@ static std::vector<setting_def> build_table() {
     }
     {
         setting_def d{ "template", setting_type::text, S1,
-                       "prompt template with <image> and {prompt} (empty: the model's, else llava_v1)" };
+                       "prompt template: a name (llava_v1, llava_llama_3 = the official llama3-llava-next run with "
+                       "its double BOS, llama3, mistral_instruct) or a text with <image> and {prompt}; empty: the "
+                       "model's (its groundlmm.prompt_template, else the one matching its chat template, else "
+                       "llava_v1)" };
         d.get = [](const run_settings & s) { return json(s.gen.templ); };
         d.set = [](run_settings & s, const json & v) { s.gen.templ = v.get<std::string>(); };
         add(d);
@@ -114,6 +117,19 @@ static std::vector<setting_def> build_table() {
             if (!s.ground.aspect_auto) {
                 s.ground.maps.aspect = map_aspect_from_name(a);
             }
+        };
+        add(d);
+    }
+    {
+        setting_def d{ "map_grid", setting_type::choice, S2,
+                       "the image-token grid the maps are read from: primary (the vision model's default: LLaVA-NeXT's "
+                       "unpadded high-res grid, as the official code), base (LLaVA-NeXT's squashed overview, the "
+                       "official --use-base-patches), highres, image (the only grid of LLaVA-1.5 and the others)" };
+        d.choices = { "primary", "base", "highres", "image" };
+        d.get = [](const run_settings & s) { return json(s.ground.grid_role.empty() ? "primary" : s.ground.grid_role); };
+        d.set = [](run_settings & s, const json & v) {
+            const std::string g = v.get<std::string>();
+            s.ground.grid_role  = g == "primary" ? "" : g;
         };
         add(d);
     }

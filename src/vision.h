@@ -49,7 +49,14 @@ public:
     virtual void set_seed(uint64_t seed) { (void) seed; }
 };
 
-// Opens a vision GGUF and picks the encoder from its general.architecture ("clip", "toyvit", "difflmm").
-std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend);
+// Model-level choices of some encoders (not per-run settings).
+struct vision_load_params {
+    std::string anyres_rule = "original";  // LLaVA-NeXT grid/unpad rules: original (the LLaVA-NeXT repository) or hf
+};
+
+// Opens a vision GGUF and picks the encoder from its general.architecture ("clip", "toyvit", "difflmm"); a clip file
+// with the anyres keys (image_grid_pinpoints, mm_patch_merge_type) is LLaVA-NeXT's.
+std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend,
+                                                    const vision_load_params & params = {});
 
 }  // namespace glm

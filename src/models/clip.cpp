@@ -121,21 +121,24 @@ using blocks::linear;
 
 ggml_tensor * clip_build_features(ggml_context * ctx, const clip_model & m, ggml_tensor * pixels) {
     const clip_hparams & hp = m.hp;
-    const int64_t        C = hp.n_embd, G = hp.grid(), N = hp.n_patches() + 1;
+    const int64_t        C = hp.n_embd, G = hp.grid(), N = hp.n_patches() + 1, B = pixels->ne[3];
     const int            P = hp.patch_size;
 
     // patch embedding: the 14x14 stride-14 conv as im2col + matmul (ggml_conv_2d would round activations to F16)
-    ggml_tensor * cur = blocks::conv2d(ctx, m.patch_w, pixels, P, 0);  // [C, G, G, 1]
-    cur               = ggml_reshape_2d(ctx, cur, C, G * G);              // patch index y*G + x
+    ggml_tensor * cur = blocks::conv2d(ctx, m.patch_w, pixels, P, 0);  // [C, G, G, B]
+    cur               = ggml_reshape_3d(ctx, cur, C, G * G, B);           // patch index y*G + x
     if (m.patch_b) {
         cur = ggml_add(ctx, cur, m.patch_b);
     }
     tname(cur, "patch_embd");
 
-    // CLS first (position 0), then the patches (positions 1..G*G), as HF CLIPVisionEmbeddings
-    ggml_tensor * cls = ggml_reshape_2d(ctx, m.cls, C, 1);
-    cur               = ggml_concat(ctx, cls, cur, 1);  // [C, N]
-    cur               = ggml_add(ctx, cur, m.pos);
+    // CLS first (position 0), then the patches (positions 1..G*G), as HF CLIPVisionEmbeddings; one per image
+    ggml_tensor * cls = ggml_reshape_3d(ctx, m.cls, C, 1, 1);
+    if (B > 1) {
+        cls = ggml_repeat(ctx, cls, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, C, 1, B));  // [C, 1, B]
+    }
+    cur = ggml_concat(ctx, cls, cur, 1);  // [C, N, B]
+    cur = ggml_add(ctx, cur, m.pos);      // positions broadcast over the batch
     cur               = tname(layer_norm(ctx, cur, m.pre_ln_w, m.pre_ln_b, hp.eps), "pre_ln");
 
     for (int il = 0; il < hp.n_layer; ++il) {
@@ -146,7 +149,7 @@ ggml_tensor * clip_build_features(ggml_context * ctx, const clip_model & m, ggml
         ggml_tensor * k   = linear(ctx, x, L.k_w, L.k_b);
         ggml_tensor * v   = linear(ctx, x, L.v_w, L.v_b);
         ggml_tensor * kqv = blocks::attention(ctx, q, k, v, hp.n_head);  // softmax(q k^T / sqrt(d)) v per head
-        x                 = linear(ctx, ggml_reshape_2d(ctx, kqv, C, N), L.o_w, L.o_b);
+        x                 = linear(ctx, ggml_reshape_3d(ctx, kqv, C, N, B), L.o_w, L.o_b);
         cur               = ggml_add(ctx, cur, x);
 
         x = layer_norm(ctx, cur, L.ln2_w, L.ln2_b, hp.eps);
@@ -155,8 +158,8 @@ ggml_tensor * clip_build_features(ggml_context * ctx, const clip_model & m, ggml
         x   = linear(ctx, x, L.fc2_w, L.fc2_b);
         cur = tname(ggml_add(ctx, cur, x), "clip_layer", il);
     }
-    // drop CLS: rows 1..N-1
-    cur = ggml_view_2d(ctx, cur, C, N - 1, cur->nb[1], cur->nb[1]);
+    // drop CLS: rows 1..N-1 of each image
+    cur = ggml_view_3d(ctx, cur, C, N - 1, B, cur->nb[1], cur->nb[2], cur->nb[1]);
     return tname(ggml_cont(ctx, cur), "clip_features");
 }
 
@@ -178,6 +181,13 @@ clip_encoder::clip_encoder(const std::string & path, compute_backend & backend) 
     if (loader_.get_str("general.architecture", "") != "clip") {
         fail("%s: general.architecture is '%s', expected 'clip' (a LLaVA mmproj file)", path.c_str(),
              loader_.get_str("general.architecture", "").c_str());
+    }
+    if (loader_.has_key("clip.vision.image_grid_pinpoints") ||
+        loader_.get_str("clip.vision.mm_patch_merge_type", "flat") != "flat") {
+        fail("%s: a LLaVA-NeXT (anyres) mmproj (clip.vision.mm_patch_merge_type '%s', image_grid_pinpoints %s): it "
+             "needs the LLaVA-NeXT encoder (models/llava-next.h; vision_encoder_load picks it), not LLaVA-1.5's",
+             path.c_str(), loader_.get_str("clip.vision.mm_patch_merge_type", "(missing)").c_str(),
+             loader_.has_key("clip.vision.image_grid_pinpoints") ? "present" : "missing");
     }
     loader_.load(backend_.primary());
     model_.load(loader_, /*require_projector=*/true);

@@ -61,8 +61,8 @@ struct clip_model {
               const std::string & key_prefix = "clip.vision");
 };
 
-// pixels: [S, S, 3, 1] F32 (planar CHW as ggml sees it). Returns the feature layer's patch tokens without CLS:
-// [n_embd, n_patches], patch index = y * grid + x.
+// pixels: [S, S, 3, B] F32 (planar CHW as ggml sees it; B images, e.g. LLaVA-NeXT's crops, run as one batch).
+// Returns the feature layer's patch tokens without CLS: [n_embd, n_patches, B], patch index = y * grid + x.
 ggml_tensor * clip_build_features(ggml_context * ctx, const clip_model & m, ggml_tensor * pixels);
 
 // LLaVA-1.5 'mlp' projector: Linear -> GELU (erf) -> Linear. [n_embd, N] -> [n_proj_out, N].

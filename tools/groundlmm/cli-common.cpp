@@ -12,10 +12,16 @@ void cli_model_opts::add(CLI::App & app, bool require_model) {
         m->required();
     }
     auto * v = app.add_option("--mmproj,--vision", vision,
-                              "vision GGUF: a LLaVA-1.5 mmproj, a DiffLMM encoder or the toy encoder");
+                              "vision GGUF: a LLaVA-1.5 or LLaVA-NeXT (1.6) mmproj, a DiffLMM encoder or the toy "
+                              "encoder");
     if (require_model) {
         v->required();
     }
+    app.add_option("--anyres-rule", anyres_rule,
+                   "LLaVA-NeXT tile grid and unpadding: original (LLaVA-NeXT repository, the paper's run) or hf "
+                   "(transformers: pinpoints read as (h, w), unpad rounded to 7 decimals)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({ "original", "hf" }));
     app.add_option("--lora", lora, "LoRA adapter GGUF applied to the LLM (e.g. DiffLMM)");
     app.add_option("--lora-scale", lora_scale, "LoRA scale")->capture_default_str();
     app.add_option("-t,--threads", n_threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::Range(0, 1024));
@@ -44,6 +50,7 @@ glm::pipeline_model_params cli_model_opts::model_params() const {
     p.n_threads        = n_threads;
     p.n_gpu_layers     = n_gpu_layers;
     p.use_gpu          = !cpu_only;
+    p.anyres_rule      = anyres_rule;
     return p;
 }
 

@@ -27,6 +27,7 @@ struct cli_model_opts {
     bool        kv_f32       = false;
     bool        cpu_only     = false;
     bool        verbose      = false;
+    std::string anyres_rule  = "original";
 
     void add(CLI::App & app, bool require_model = true);
     // --sam and --refiner (every command that refines)
