@@ -282,8 +282,8 @@ std::vector<float> llava_next_encoder::preprocess(const image_u8 & img, const an
     return anyres_preprocess(img, p, model_.hp.mean, model_.hp.std_);
 }
 
-std::vector<float> llava_next_encoder::encode_crops(const std::vector<float> & chw, int n,
-                                                    std::vector<float> * features) {
+std::vector<float> llava_next_encoder::encode_crops(const std::vector<float> & chw, int n, compute_backend & compute,
+                                                    std::vector<float> * features) const {
     const int64_t S = model_.hp.image_size;
     if (n <= 0 || chw.size() != (size_t) n * 3 * S * S) {
         fail("llava-next: expected %d crops of 3x%lldx%lld pixel values (%zu), got %zu", n, (long long) S,
@@ -299,18 +299,18 @@ std::vector<float> llava_next_encoder::encode_crops(const std::vector<float> & c
     ggml_cgraph * gf = g.new_graph();
     ggml_build_forward_expand(gf, feats);
     ggml_build_forward_expand(gf, embd);
-    backend_.run(gf, [&] { ggml_backend_tensor_set(inp, chw.data(), 0, chw.size() * sizeof(float)); });
+    compute.run(gf, [&] { ggml_backend_tensor_set(inp, chw.data(), 0, chw.size() * sizeof(float)); });
     if (features) {
         *features = tensor_to_f32(feats);
     }
     return tensor_to_f32(embd);
 }
 
-vision_output llava_next_encoder::encode(const image_u8 & img) {
+vision_output llava_next_encoder::encode(const image_u8 & img, compute_backend & compute, uint64_t) const {
     const anyres_plan p = plan(img.w, img.h);
     vision_output     out;
     const int         n = 1 + p.n_crops();
-    out.embd            = anyres_pack(encode_crops(preprocess(img, p), n), newline_, n_embd(), p);
+    out.embd            = anyres_pack(encode_crops(preprocess(img, p), n, compute), newline_, n_embd(), p);
     out.n_tokens        = p.n_tokens();
     out.n_embd          = n_embd();
     out.layout          = anyres_layout(p);

@@ -23,7 +23,8 @@
 // ('original' geometry): 'base' (g x g, tokens 0..g*g-1) and 'highres' (H' x W', each row skipping the
 // newline token); the primary grid is highres (the official default), base is the official --use-base-patches.
 //
-// llava_next_encoder holds immutable weights; encode() runs on its compute_backend, one thread at a time. The
+// llava_next_encoder holds immutable weights; encode(img, compute, seed) runs on the caller's compute state (any number
+// of threads at once), encode(img) on the load backend, one thread at a time. The
 // plan/preprocess/pack functions are pure and thread-safe.
 #pragma once
 
@@ -101,14 +102,19 @@ public:
     int         n_embd() const override { return model_.hp.n_proj_out; }
     int         grid_w() const override { return model_.hp.grid(); }  // the base grid; the high-res one varies
     int         grid_h() const override { return model_.hp.grid(); }
-    vision_output encode(const image_u8 & img) override;
+    vision_output encode(const image_u8 & img, compute_backend & compute, uint64_t seed) const override;
+    vision_output encode(const image_u8 & img) override { return encode(img, backend_, 0); }
 
     anyres_plan plan(int width, int height) const;
     std::vector<float> preprocess(const image_u8 & img, const anyres_plan & plan) const;
     // CLIP + projector on n_images preprocessed crops ([n, 3, S, S]) in one batch: [n, g*g, n_embd]; optionally
     // the CLIP features [n, g*g, clip width].
     std::vector<float> encode_crops(const std::vector<float> & chw, int n_images,
-                                    std::vector<float> * features = nullptr);
+                                    std::vector<float> * features = nullptr) {
+        return encode_crops(chw, n_images, backend_, features);
+    }
+    std::vector<float> encode_crops(const std::vector<float> & chw, int n_images, compute_backend & compute,
+                                    std::vector<float> * features = nullptr) const;
 
     const clip_model &                   model() const { return model_; }
     const std::vector<anyres_pinpoint> & pinpoints() const { return pinpoints_; }
