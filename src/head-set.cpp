@@ -53,6 +53,10 @@ std::vector<head_pair> head_set::resolve(int n_layer, int n_head) const {
         }
         return out;
     }
+    if ((file_n_layer > 0 && file_n_layer != n_layer) || (file_n_head > 0 && file_n_head != n_head)) {
+        fail("head-set file %s was made for a model of %d layers x %d heads (%s); this model has %d x %d", file.c_str(),
+             file_n_layer, file_n_head, file_model.c_str(), n_layer, n_head);
+    }
     for (const head_pair & p : pairs) {
         if (p.first >= n_layer || p.second >= n_head) {
             fail("head set '%s': head %d.%d, but the model has %d layers and %d heads per layer", spec.c_str(), p.first,
@@ -110,6 +114,8 @@ static void read_heads_file(head_set & hs) {
         }
         hs.file_model = j.value("model", std::string());
         const int L = j.value("n_layer", -1), H = j.value("n_head", -1);
+        hs.file_n_layer = L;
+        hs.file_n_head  = H;
         for (const json & p : j.at("heads")) {
             if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() || !p[1].is_number_integer() ||
                 p[0].get<int>() < 0 || p[1].get<int>() < 0) {

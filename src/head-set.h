@@ -39,12 +39,14 @@ struct head_set {
     int                    layer_first = -1, layer_last = -1;  // set from a layer range (pairs empty)
     std::string            file;                        // the head-set file it was read from ("" otherwise)
     std::string            file_model;                  // the file's "model"
+    int                    file_n_layer = -1, file_n_head = -1;  // the file's model shape (-1: not given)
 
     head_set() = default;
     head_set(attn_heads k);  // NOLINT: a built-in map converts implicitly (all, official, dump)
 
     // The chosen heads for a model of n_layer x n_head, layer-major: every head for all and dump, head H-2 of every
-    // layer for official. Throws glm::error naming the head or layer out of range.
+    // layer for official. Throws glm::error naming the head or layer out of range, or a head-set file made for a
+    // model of another shape.
     std::vector<head_pair> resolve(int n_layer, int n_head) const;
 };
 

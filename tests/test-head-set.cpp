@@ -68,6 +68,9 @@ TEST(HeadSet, File) {
     EXPECT_EQ(hs.file_model, "toy");
     EXPECT_EQ(hs.resolve(2, 4), (std::vector<head_pair>{ { 0, 3 }, { 1, 0 } }));
     EXPECT_EQ(head_set_parse("file:" + f).pairs, hs.pairs);
+    // a file made for another model shape
+    EXPECT_NE(error_of([&] { hs.resolve(4, 4); }).find("made for a model of 2 layers x 4 heads (toy); this model has 4 x 4"),
+              std::string::npos);
     // not read when asked not to
     EXPECT_TRUE(head_set_parse("file:/nonexistent/x", false).pairs.empty());
     // malformed files name the file and the field
