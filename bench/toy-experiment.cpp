@@ -70,9 +70,49 @@ struct variant {
     int         head  = -1;  // -1 = all heads; -2 = head H-2
     bool        norm  = true;
     std::vector<head_pair> set;  // when not empty: the mean over these heads (layer and head ignored)
+    bool        sinks = false;   // mask attention sinks (below)
 };
 
-std::vector<float> select_maps(const attn_maps & m, const variant & v) {
+// Attention sinks, by a documented criterion: an image token is a sink of an answer when it draws more than twice the
+// uniform share (2 / n_img) of a row's image attention in at least 90% of the answer's rows, i.e. whatever the word.
+// Masking sets a sink's value in every row to that row's smallest non-sink value (before normalisation), so it can
+// no longer win the argmax. Returns the number of sink cells.
+int mask_sinks(std::vector<float> & maps, int n_rows, int n_img) {
+    std::vector<int> sink;
+    for (int j = 0; j < n_img; ++j) {
+        int hot = 0;
+        for (int r = 0; r < n_rows; ++r) {
+            double row_sum = 0;
+            for (int i = 0; i < n_img; ++i) {
+                row_sum += maps[(size_t) r * n_img + i];
+            }
+            hot += maps[(size_t) r * n_img + j] > 2.0 * row_sum / n_img;
+        }
+        if (n_rows > 0 && hot >= 0.9 * n_rows) {
+            sink.push_back(j);
+        }
+    }
+    if (sink.empty() || (int) sink.size() == n_img) {  // none, or every token: nothing to mask
+        return 0;
+    }
+    for (int r = 0; r < n_rows; ++r) {
+        float * row = &maps[(size_t) r * n_img];
+        float   lo  = INFINITY;
+        for (int i = 0, k = 0; i < n_img; ++i) {
+            if (k < (int) sink.size() && sink[k] == i) {
+                ++k;
+                continue;
+            }
+            lo = std::min(lo, row[i]);
+        }
+        for (int j : sink) {
+            row[j] = lo;
+        }
+    }
+    return (int) sink.size();
+}
+
+std::vector<float> select_maps(const attn_maps & m, const variant & v, int64_t * n_sinks = nullptr) {
     std::vector<float> out((size_t) m.n_rows * m.n_img, 0.0f);
     for (int r = 0; r < m.n_rows; ++r) {
         int n = 0;
@@ -97,6 +137,12 @@ std::vector<float> select_maps(const attn_maps & m, const variant & v) {
         }
         for (int j = 0; j < m.n_img; ++j) {
             out[(size_t) r * m.n_img + j] /= n;
+        }
+    }
+    if (v.sinks) {
+        const int k = mask_sinks(out, m.n_rows, m.n_img);
+        if (n_sinks) {
+            *n_sinks += k;
         }
     }
     return out;
@@ -204,6 +250,7 @@ struct mode_stats {
     int64_t                       n_objects = 0, n_named = 0, n_phrases = 0, n_halluc = 0, n_point_mismatch = 0;
     int64_t                       n_chunker_missed = 0;  // named objects whose shape word is no phrase head
     int64_t                       n_sentences = 0, n_fallback = 0;  // answer sentences; chunked by the fallback rules
+    int64_t                       n_sink_cells = 0;  // image tokens flagged as sinks (mask_sinks), summed over answers
 };
 
 // The pipeline's head choices: all, official, and a head-set file when given.
@@ -250,6 +297,7 @@ nlohmann::json run_seed(setup & su, uint64_t seed) {
         counts             base_rand, base_centre, rec_rand, rec_centre, rec_oracle;
         rng                g(seed * 7919 + 17);
         double             t_attend = 0;
+        int att_n_img = 0;
         for (int s = 0; s < n; ++s) {
             const world_scene sc = world_generate(wp, seed, world_split_from_string(split), s);
             const int         W = sc.img.w, Hh = sc.img.h;
@@ -285,6 +333,7 @@ nlohmann::json run_seed(setup & su, uint64_t seed) {
                 const double        ta  = now_s();
                 const attend_result att = attend_run(*enc, ses, sc.img, gp, attn_heads::dump);
                 t_attend += now_s() - ta;
+                att_n_img = att.out.maps.n_img;
                 int                      n_ph = 0, n_hal = 0;
                 const std::vector<named> nm   = mode == 0 ? forced_tokens(att, sc) : parse_answer(att, sc, &n_ph, &n_hal);
                 ms.n_objects += (int64_t) sc.objects.size();
@@ -308,7 +357,7 @@ nlohmann::json run_seed(setup & su, uint64_t seed) {
                     tm.n_tokens = att.out.maps.n_rows;
                     tm.gh       = att.grid_h;
                     tm.gw       = att.grid_w;
-                    tm.data     = select_maps(att.out.maps, v);
+                    tm.data     = select_maps(att.out.maps, v, v.sinks && v.norm ? &ms.n_sink_cells : nullptr);
                     maps_params mp;
                     mp.normalize         = v.norm;
                     const maps_result mr = maps_ground(tm, groups, W, Hh, mp);
@@ -410,6 +459,7 @@ nlohmann::json run_seed(setup & su, uint64_t seed) {
             m["chunker_missed_objects"]    = ms.n_chunker_missed;
             m["sentences"]           = ms.n_sentences;
             m["fallback_sentences"]  = ms.n_fallback;
+            m["sink_cells"]          = ms.n_sink_cells;
             for (size_t c = 0; c < su.choices.size(); ++c) {
                 m["pipeline"]["pacc_" + su.choices[c].key]        = cj(ms.pacc_ground[c]);
                 m["pipeline"]["mask_recall_" + su.choices[c].key] = cj(ms.recall[c]);
@@ -456,6 +506,9 @@ nlohmann::json run_seed(setup & su, uint64_t seed) {
         }
         printf("\nratio to the random point (mean over layers and heads): %.1fx forced, %.1fx generated\n",
                st[0].pacc_ground[0].acc() / std::max(1e-9, rnd), st[1].pacc_ground[0].acc() / std::max(1e-9, rnd));
+        printf("image tokens flagged as attention sinks (mask_sinks), summed over answers: %lld forced, %lld generated "
+               "(of %d per answer)\n", (long long) st[0].n_sink_cells, (long long) st[1].n_sink_cells,
+               att_n_img);
         printf("answer sentences chunked by the fallback rules: %lld of %lld forced, %lld of %lld generated\n",
                (long long) st[0].n_fallback, (long long) st[0].n_sentences, (long long) st[1].n_fallback,
                (long long) st[1].n_sentences);
@@ -602,7 +655,9 @@ int main(int argc, char ** argv) {
         su.variants = { { "mean over layers and heads", -1, -1, true, {} },
                         { "head H-2, mean over layers (official)", -1, -2, true, {} },
                         { "mean over layers and heads, not normalised", -1, -1, false, {} },
-                        { "head H-2, not normalised", -1, -2, false, {} } };
+                        { "head H-2, not normalised", -1, -2, false, {} },
+                        { "mean over layers and heads, sinks masked", -1, -1, true, {}, true },
+                        { "mean over layers and heads, sinks masked, not normalised", -1, -1, false, {}, true } };
         if (!heads_file.empty()) {
             const head_set hs = head_set_parse(heads_file);
             const auto     hp = hs.resolve(L, H);
