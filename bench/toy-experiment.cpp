@@ -10,7 +10,13 @@
 // Two modes: 'forced' decodes the ground-truth caption (teacher forcing through the same runner: grounding alone)
 // and 'generated' lets the model caption the scene greedily (objects it does not name count as misses).
 //
-// usage: toy-experiment [-m models/toy] [--n 500] [--seed 1] [--split test] [-o results.json] [-t 1] [--size 64]
+// Head choices of the pipeline: all, official and, with --heads, a head-set file (calibrate-heads); the best single
+// head chosen with the scenes' own labels is reported as a reference. --seeds 2,3,4 runs several world seeds and
+// prints the spread (mean, sd, min, max) of the headline numbers; the answer sentences chunked by the fallback rules
+// are counted (and logged only at debug level).
+//
+// usage: toy-experiment [-m models/toy] [--n 500] [--seeds 1[,2,...]] [--split test] [-o results.json] [-t 1]
+//                       [--size 64] [--heads head-set.json]
 // (--size renders the scenes at another resolution; the vision module resizes them to its input size)
 #include "attend.h"
 #include "common.h"
@@ -63,18 +69,63 @@ struct variant {
     int         layer = -1;  // -1 = all layers
     int         head  = -1;  // -1 = all heads; -2 = head H-2
     bool        norm  = true;
+    std::vector<head_pair> set;  // when not empty: the mean over these heads (layer and head ignored)
+    bool        sinks = false;   // mask attention sinks (below)
 };
 
-std::vector<float> select_maps(const attn_maps & m, const variant & v) {
+// Attention sinks, by a documented criterion: an image token is a sink of an answer when it draws more than twice the
+// uniform share (2 / n_img) of a row's image attention in at least 90% of the answer's rows, i.e. whatever the word.
+// Masking sets a sink's value in every row to that row's smallest non-sink value (before normalisation), so it can
+// no longer win the argmax. Returns the number of sink cells.
+int mask_sinks(std::vector<float> & maps, int n_rows, int n_img) {
+    std::vector<int> sink;
+    for (int j = 0; j < n_img; ++j) {
+        int hot = 0;
+        for (int r = 0; r < n_rows; ++r) {
+            double row_sum = 0;
+            for (int i = 0; i < n_img; ++i) {
+                row_sum += maps[(size_t) r * n_img + i];
+            }
+            hot += maps[(size_t) r * n_img + j] > 2.0 * row_sum / n_img;
+        }
+        if (n_rows > 0 && hot >= 0.9 * n_rows) {
+            sink.push_back(j);
+        }
+    }
+    if (sink.empty() || (int) sink.size() == n_img) {  // none, or every token: nothing to mask
+        return 0;
+    }
+    for (int r = 0; r < n_rows; ++r) {
+        float * row = &maps[(size_t) r * n_img];
+        float   lo  = INFINITY;
+        for (int i = 0, k = 0; i < n_img; ++i) {
+            if (k < (int) sink.size() && sink[k] == i) {
+                ++k;
+                continue;
+            }
+            lo = std::min(lo, row[i]);
+        }
+        for (int j : sink) {
+            row[j] = lo;
+        }
+    }
+    return (int) sink.size();
+}
+
+std::vector<float> select_maps(const attn_maps & m, const variant & v, int64_t * n_sinks = nullptr) {
     std::vector<float> out((size_t) m.n_rows * m.n_img, 0.0f);
     for (int r = 0; r < m.n_rows; ++r) {
         int n = 0;
         for (int l = 0; l < m.n_layer; ++l) {
-            if (v.layer >= 0 && l != v.layer) {
+            if (v.set.empty() && v.layer >= 0 && l != v.layer) {
                 continue;
             }
             for (int h = 0; h < m.n_head; ++h) {
-                if ((v.head >= 0 && h != v.head) || (v.head == -2 && h != m.head_official)) {
+                if (!v.set.empty()) {
+                    if (std::find(v.set.begin(), v.set.end(), head_pair{ l, h }) == v.set.end()) {
+                        continue;
+                    }
+                } else if ((v.head >= 0 && h != v.head) || (v.head == -2 && h != m.head_official)) {
                     continue;
                 }
                 const float * src = &m.full[(((size_t) r * m.n_layer + l) * m.n_head + h) * m.n_img];
@@ -86,6 +137,12 @@ std::vector<float> select_maps(const attn_maps & m, const variant & v) {
         }
         for (int j = 0; j < m.n_img; ++j) {
             out[(size_t) r * m.n_img + j] /= n;
+        }
+    }
+    if (v.sinks) {
+        const int k = mask_sinks(out, m.n_rows, m.n_img);
+        if (n_sinks) {
+            *n_sinks += k;
         }
     }
     return out;
@@ -189,82 +246,58 @@ double iou(const std::vector<uint8_t> & a, const std::vector<uint8_t> & b) {
 
 struct mode_stats {
     std::map<std::string, counts> pacc;         // "<variant>|<words>"
-    counts                        recall_all, recall_official, pacc_ground_all, pacc_ground_official;
+    std::vector<counts>           recall, pacc_ground;  // per head choice of the pipeline (all, official, [set])
     int64_t                       n_objects = 0, n_named = 0, n_phrases = 0, n_halluc = 0, n_point_mismatch = 0;
     int64_t                       n_chunker_missed = 0;  // named objects whose shape word is no phrase head
+    int64_t                       n_sentences = 0, n_fallback = 0;  // answer sentences; chunked by the fallback rules
+    int64_t                       n_sink_cells = 0;  // image tokens flagged as sinks (mask_sinks), summed over answers
 };
+
+// The pipeline's head choices: all, official, and a head-set file when given.
+struct choice {
+    std::string key;   // results.json: pacc_<key>, mask_recall_<key>
+    std::string name;  // table row
+    head_set    heads;
+};
+
+// Everything one world seed needs: the models and the map variants.
+struct setup {
+    std::string            dir, split;
+    int                    n = 500, size = 64;
+    vision_encoder *       enc = nullptr;
+    lmm_model *            lm  = nullptr;
+    lmm_session *          ses = nullptr;
+    phrase_chunker *       chunker = nullptr;
+    region_refiner *       region  = nullptr;
+    std::vector<variant>   variants;
+    std::vector<choice>    choices;
+};
+
 
 }  // namespace
 
-int main(int argc, char ** argv) {
-    std::string dir = std::string(GLM_SOURCE_DIR) + "/models/toy", out_json, split = "test";
-    int         n = 500, n_threads = 1, size = 64;
-    uint64_t    seed = 1;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a    = argv[i];
-        auto              next = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "%s needs a value\n", a.c_str());
-                exit(2);
-            }
-            return argv[++i];
-        };
-        if (a == "-m") {
-            dir = next();
-        } else if (a == "--n") {
-            n = std::stoi(next());
-        } else if (a == "--seed") {
-            seed = std::stoull(next());
-        } else if (a == "--split") {
-            split = next();
-        } else if (a == "-o") {
-            out_json = next();
-        } else if (a == "-t") {
-            n_threads = std::stoi(next());
-        } else if (a == "--size") {
-            size = std::stoi(next());
-        } else {
-            fprintf(stderr, "usage: %s [-m models/toy] [--n 500] [--seed 1] [--split test] [-o results.json] [-t 1] [--size 64]\n",
-                    argv[0]);
-            return 2;
-        }
-    }
-    try {
-        log_route_ggml(false);
-        const double    t0 = now_s();
-        compute_backend backend(backend_params{ n_threads, false, 0 });
-        auto            enc = vision_encoder_load(dir + "/" + k_toy_vit_file, backend);
-        lmm_params      lp;
-        lp.model     = dir + "/" + k_toy_llm_file;
-        lp.n_ctx     = 256;
-        lp.n_threads = n_threads;
-        lp.tap       = true;
-        lp.tap_dump  = true;
-        lmm_model      lm(lp);
-        lmm_session    ses(lm, lp);
-        phrase_chunker chunker;
-        region_refiner region;
-        const int      L = lm.n_layer(), H = lm.n_head();
-
-        std::vector<variant> variants = { { "mean over layers and heads", -1, -1, true },
-                                          { "head H-2, mean over layers (official)", -1, -2, true },
-                                          { "mean over layers and heads, not normalised", -1, -1, false },
-                                          { "head H-2, not normalised", -1, -2, false } };
-        for (int l = 0; l < L; ++l) {
-            variants.push_back({ strfmt("layer %d, mean over heads", l), l, -1, true });
-        }
-        for (int l = 0; l < L; ++l) {
-            for (int h = 0; h < H; ++h) {
-                variants.push_back({ strfmt("layer %d head %d", l, h), l, h, true });
-            }
-        }
-
+nlohmann::json run_seed(setup & su, uint64_t seed) {
+        const double           t0 = now_s();
+        vision_encoder *       enc = su.enc;
+        lmm_model &            lm  = *su.lm;
+        lmm_session &          ses = *su.ses;
+        const phrase_chunker & chunker = *su.chunker;
+        region_refiner &       region  = *su.region;
+        const std::vector<variant> & variants = su.variants;
+        const std::string &    dir = su.dir;
+        const std::string &    split = su.split;
+        const int              n = su.n, size = su.size;
         world_params wp;
         wp.size = size;
         mode_stats         st[2];  // 0 forced, 1 generated
+        for (mode_stats & m : st) {
+            m.recall.resize(su.choices.size());
+            m.pacc_ground.resize(su.choices.size());
+        }
         counts             base_rand, base_centre, rec_rand, rec_centre, rec_oracle;
         rng                g(seed * 7919 + 17);
         double             t_attend = 0;
+        int att_n_img = 0;
         for (int s = 0; s < n; ++s) {
             const world_scene sc = world_generate(wp, seed, world_split_from_string(split), s);
             const int         W = sc.img.w, Hh = sc.img.h;
@@ -300,6 +333,7 @@ int main(int argc, char ** argv) {
                 const double        ta  = now_s();
                 const attend_result att = attend_run(*enc, ses, sc.img, gp, attn_heads::dump);
                 t_attend += now_s() - ta;
+                att_n_img = att.out.maps.n_img;
                 int                      n_ph = 0, n_hal = 0;
                 const std::vector<named> nm   = mode == 0 ? forced_tokens(att, sc) : parse_answer(att, sc, &n_ph, &n_hal);
                 ms.n_objects += (int64_t) sc.objects.size();
@@ -323,7 +357,7 @@ int main(int argc, char ** argv) {
                     tm.n_tokens = att.out.maps.n_rows;
                     tm.gh       = att.grid_h;
                     tm.gw       = att.grid_w;
-                    tm.data     = select_maps(att.out.maps, v);
+                    tm.data     = select_maps(att.out.maps, v, v.sinks && v.norm ? &ms.n_sink_cells : nullptr);
                     maps_params mp;
                     mp.normalize         = v.norm;
                     const maps_result mr = maps_ground(tm, groups, W, Hh, mp);
@@ -349,13 +383,18 @@ int main(int argc, char ** argv) {
                         }
                     }
                 }
-                // the official pipeline: chunker + head-noun grouping + maps + region refiner
-                for (int which = 0; which < 2; ++which) {
+                // the official pipeline: chunker + head-noun grouping + maps + region refiner, for each head choice
+                // (the answer is chunked once: its fallback sentences are counted once)
+                const phrase_result ph = chunker.chunk(att.out.answer);
+                ms.n_sentences += (int64_t) ph.sentences.size();
+                ms.n_fallback += ph.n_fallback;
+                for (size_t which = 0; which < su.choices.size(); ++which) {
                     ground_params gpar;
-                    gpar.heads             = which == 0 ? attn_heads::all : attn_heads::official;
-                    const ground_result gr = ground(att, sc.img, chunker, &region, gpar);
-                    counts & rec = which == 0 ? ms.recall_all : ms.recall_official;
-                    counts & pac = which == 0 ? ms.pacc_ground_all : ms.pacc_ground_official;
+                    gpar.heads             = su.choices[which].heads.kind;
+                    gpar.head_sel          = su.choices[which].heads;
+                    const ground_result gr = ground(att, sc.img, ph, &region, gpar);
+                    counts & rec = ms.recall[which];
+                    counts & pac = ms.pacc_ground[which];
                     for (size_t i = 0; i < sc.objects.size(); ++i) {
                         const world_object & o  = sc.objects[i];
                         bool                 ok = false;
@@ -418,18 +457,31 @@ int main(int argc, char ** argv) {
             m["hallucinated_phrases"] = ms.n_halluc;
             m["pipeline_point_mismatches"] = ms.n_point_mismatch;
             m["chunker_missed_objects"]    = ms.n_chunker_missed;
-            m["pipeline"] = { { "pacc_mean", cj(ms.pacc_ground_all) }, { "pacc_official", cj(ms.pacc_ground_official) },
-                              { "mask_recall_mean", cj(ms.recall_all) }, { "mask_recall_official", cj(ms.recall_official) } };
+            m["sentences"]           = ms.n_sentences;
+            m["fallback_sentences"]  = ms.n_fallback;
+            m["sink_cells"]          = ms.n_sink_cells;
+            for (size_t c = 0; c < su.choices.size(); ++c) {
+                m["pipeline"]["pacc_" + su.choices[c].key]        = cj(ms.pacc_ground[c]);
+                m["pipeline"]["mask_recall_" + su.choices[c].key] = cj(ms.recall[c]);
+            }
             for (const auto & kv : ms.pacc) {
                 m["pacc"][kv.first] = cj(kv.second);
             }
             j[mode_name[mode]] = m;
         }
+        // the best single head, chosen with the labels of these very scenes (a reference, not a method)
+        std::string best;
+        for (const variant & v : variants) {
+            if (v.set.empty() && v.layer >= 0 && v.head >= 0 &&
+                (best.empty() || st[0].pacc.at(v.name + "|head noun").acc() > st[0].pacc.at(best + "|head noun").acc())) {
+                best = v.name;
+            }
+        }
+        j["best_single_head_with_labels"] = { { "variant", best },
+                                              { "forced", cj(st[0].pacc.at(best + "|head noun")) },
+                                              { "generated", cj(st[1].pacc.at(best + "|head noun")) } };
         j["seconds"]          = now_s() - t0;
         j["seconds_attend"]   = t_attend;
-        if (!out_json.empty()) {
-            write_file(out_json, j.dump(1));
-        }
 
         const double rnd = base_rand.acc();
         printf("toy-experiment: %s, %d %s scenes (seed %llu), %lld objects, %.0fs\n\n", dir.c_str(), n, split.c_str(),
@@ -441,14 +493,25 @@ int main(int argc, char ** argv) {
                base_rand.acc_hard(), base_rand.acc_hard());
         printf("| centre point | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", base_centre.acc(), rec_centre.acc(),
                base_centre.acc(), rec_centre.acc(), base_centre.acc_hard(), base_centre.acc_hard());
-        printf("| attend-and-segment, mean over layers and heads | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n",
-               st[0].pacc_ground_all.acc(), st[0].recall_all.acc(), st[1].pacc_ground_all.acc(), st[1].recall_all.acc(),
-               st[0].pacc_ground_all.acc_hard(), st[1].pacc_ground_all.acc_hard());
-        printf("| attend-and-segment, head H-2 (official) | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n",
-               st[0].pacc_ground_official.acc(), st[0].recall_official.acc(), st[1].pacc_ground_official.acc(),
-               st[1].recall_official.acc(), st[0].pacc_ground_official.acc_hard(), st[1].pacc_ground_official.acc_hard());
+        for (size_t c = 0; c < su.choices.size(); ++c) {
+            printf("| attend-and-segment, %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", su.choices[c].name.c_str(),
+                   st[0].pacc_ground[c].acc(), st[0].recall[c].acc(), st[1].pacc_ground[c].acc(), st[1].recall[c].acc(),
+                   st[0].pacc_ground[c].acc_hard(), st[1].pacc_ground[c].acc_hard());
+        }
+        {
+            const counts & bf = st[0].pacc.at(best + "|head noun");
+            const counts & bg = st[1].pacc.at(best + "|head noun");
+            printf("| reference: best single head with these scenes' labels (%s), maps code | %.3f | - | %.3f | - | %.3f | %.3f |\n",
+                   best.c_str(), bf.acc(), bg.acc(), bf.acc_hard(), bg.acc_hard());
+        }
         printf("\nratio to the random point (mean over layers and heads): %.1fx forced, %.1fx generated\n",
-               st[0].pacc_ground_all.acc() / std::max(1e-9, rnd), st[1].pacc_ground_all.acc() / std::max(1e-9, rnd));
+               st[0].pacc_ground[0].acc() / std::max(1e-9, rnd), st[1].pacc_ground[0].acc() / std::max(1e-9, rnd));
+        printf("image tokens flagged as attention sinks (mask_sinks), summed over answers: %lld forced, %lld generated "
+               "(of %d per answer)\n", (long long) st[0].n_sink_cells, (long long) st[1].n_sink_cells,
+               att_n_img);
+        printf("answer sentences chunked by the fallback rules: %lld of %lld forced, %lld of %lld generated\n",
+               (long long) st[0].n_fallback, (long long) st[0].n_sentences, (long long) st[1].n_fallback,
+               (long long) st[1].n_sentences);
         printf("objects named by the generated captions: %.3f; phrases %lld, naming no object of the scene %lld\n",
                (double) st[1].n_named / st[1].n_objects, (long long) st[1].n_phrases, (long long) st[1].n_halluc);
         printf("refiner ceiling (seeded at each object's innermost pixel): mask recall %.3f\n\n", rec_oracle.acc());
@@ -468,6 +531,162 @@ int main(int argc, char ** argv) {
                (long long) st[0].n_point_mismatch, (long long) st[1].n_point_mismatch);
         printf("named objects whose shape word the noun-phrase chunker did not make a phrase head: %lld forced, %lld "
                "generated\n", (long long) st[0].n_chunker_missed, (long long) st[1].n_chunker_missed);
+        return j;
+}
+
+// Mean, sample standard deviation, min and max over the seeds of a number at a JSON pointer of each seed's result.
+nlohmann::json spread_of(const nlohmann::json & per_seed, const std::string & ptr) {
+    std::vector<double> v;
+    for (const auto & j : per_seed) {
+        v.push_back(j.at(nlohmann::json::json_pointer(ptr)).get<double>());
+    }
+    double mean = 0, var = 0;
+    for (double x : v) {
+        mean += x / (double) v.size();
+    }
+    for (double x : v) {
+        var += (x - mean) * (x - mean) / (double) std::max<size_t>(1, v.size() - 1);
+    }
+    return { { "mean", mean }, { "sd", std::sqrt(var) }, { "min", *std::min_element(v.begin(), v.end()) },
+             { "max", *std::max_element(v.begin(), v.end()) }, { "values", v } };
+}
+
+// The headline numbers over the seeds: one table, mean ± sd [min, max].
+nlohmann::json print_spread(const setup & su, const nlohmann::json & per_seed) {
+    struct row {
+        std::string name, forced, generated, hard;
+    };
+    std::vector<row> rows = { { "random point", "/baselines/random_point/acc", "/baselines/random_point/acc",
+                                "/baselines/random_point/acc_hard" } };
+    for (const choice & c : su.choices) {
+        rows.push_back({ "attend-and-segment, " + c.name, "/forced/pipeline/pacc_" + c.key + "/acc",
+                         "/generated/pipeline/pacc_" + c.key + "/acc", "/forced/pipeline/pacc_" + c.key + "/acc_hard" });
+    }
+    rows.push_back({ "reference: best single head with each seed's labels", "/best_single_head_with_labels/forced/acc",
+                     "/best_single_head_with_labels/generated/acc", "/best_single_head_with_labels/forced/acc_hard" });
+    std::string seeds;
+    for (const auto & j : per_seed) {
+        seeds += (seeds.empty() ? "" : ", ") + std::to_string(j.at("scenes").at("seed").get<uint64_t>());
+    }
+    printf("over world seeds %s (mean ± sd [min, max]):\n\n", seeds.c_str());
+    printf("| method | PAcc, forced | PAcc, generated | PAcc, shared colour, forced |\n|---|---|---|---|\n");
+    auto cell = [](const nlohmann::json & s) {
+        return strfmt("%.3f ± %.3f [%.3f, %.3f]", s.at("mean").get<double>(), s.at("sd").get<double>(),
+                      s.at("min").get<double>(), s.at("max").get<double>());
+    };
+    nlohmann::json out;
+    for (const row & r : rows) {
+        const nlohmann::json f = spread_of(per_seed, r.forced), g = spread_of(per_seed, r.generated),
+                             h = spread_of(per_seed, r.hard);
+        out[r.name] = { { "pacc_forced", f }, { "pacc_generated", g }, { "pacc_shared_colour_forced", h } };
+        printf("| %s | %s | %s | %s |\n", r.name.c_str(), cell(f).c_str(), cell(g).c_str(), cell(h).c_str());
+    }
+    const nlohmann::json named = spread_of(per_seed, "/generated/objects_named");
+    out["objects_named_generated"] = named;
+    printf("\nobjects named exactly by the generated captions: %s\n", cell(named).c_str());
+    return out;
+}
+
+int main(int argc, char ** argv) {
+    std::string dir = std::string(GLM_SOURCE_DIR) + "/models/toy", out_json, split = "test", heads_file, seeds_text = "1";
+    int         n = 500, n_threads = 1, size = 64;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a    = argv[i];
+        auto              next = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s needs a value\n", a.c_str());
+                exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "-m") {
+            dir = next();
+        } else if (a == "--n") {
+            n = std::stoi(next());
+        } else if (a == "--seed" || a == "--seeds") {
+            seeds_text = next();
+        } else if (a == "--split") {
+            split = next();
+        } else if (a == "-o") {
+            out_json = next();
+        } else if (a == "-t") {
+            n_threads = std::stoi(next());
+        } else if (a == "--size") {
+            size = std::stoi(next());
+        } else if (a == "--heads") {
+            heads_file = next();
+        } else {
+            fprintf(stderr, "usage: %s [-m models/toy] [--n 500] [--seeds 1[,2,...]] [--split test] [-o results.json] [-t 1] "
+                            "[--size 64] [--heads head-set.json]\n", argv[0]);
+            return 2;
+        }
+    }
+    try {
+        std::vector<uint64_t> seeds;
+        for (size_t p = 0; p <= seeds_text.size();) {
+            const size_t      c    = std::min(seeds_text.find(',', p), seeds_text.size());
+            const std::string item = seeds_text.substr(p, c - p);
+            if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos) {
+                fail("--seeds: expected world seeds separated by commas (e.g. 2,3,4), got '%s'", seeds_text.c_str());
+            }
+            seeds.push_back(std::stoull(item));
+            p = c + 1;
+        }
+        log_route_ggml(false);
+        compute_backend backend(backend_params{ n_threads, false, 0 });
+        auto            enc = vision_encoder_load(dir + "/" + k_toy_vit_file, backend);
+        lmm_params      lp;
+        lp.model     = dir + "/" + k_toy_llm_file;
+        lp.n_ctx     = 256;
+        lp.n_threads = n_threads;
+        lp.tap       = true;
+        lp.tap_dump  = true;
+        lmm_model      lm(lp);
+        lmm_session    ses(lm, lp);
+        phrase_chunker chunker;
+        region_refiner region;
+        const int      L = lm.n_layer(), H = lm.n_head();
+
+        setup su;
+        su.dir = dir, su.split = split, su.n = n, su.size = size;
+        su.enc = enc.get(), su.lm = &lm, su.ses = &ses, su.chunker = &chunker, su.region = &region;
+        su.choices = { { "mean", "mean over layers and heads", head_set(attn_heads::all) },
+                       { "official", "head H-2 (official)", head_set(attn_heads::official) } };
+        su.variants = { { "mean over layers and heads", -1, -1, true, {} },
+                        { "head H-2, mean over layers (official)", -1, -2, true, {} },
+                        { "mean over layers and heads, not normalised", -1, -1, false, {} },
+                        { "head H-2, not normalised", -1, -2, false, {} },
+                        { "mean over layers and heads, sinks masked", -1, -1, true, {}, true },
+                        { "mean over layers and heads, sinks masked, not normalised", -1, -1, false, {}, true } };
+        if (!heads_file.empty()) {
+            const head_set hs = head_set_parse(heads_file);
+            const auto     hp = hs.resolve(L, H);
+            su.choices.push_back({ "calibrated", "calibrated heads " + head_pairs_text(hp) + " (label-free)", hs });
+            su.variants.push_back({ "calibrated heads " + head_pairs_text(hp), -1, -1, true, hp });
+        }
+        for (int l = 0; l < L; ++l) {
+            su.variants.push_back({ strfmt("layer %d, mean over heads", l), l, -1, true, {} });
+        }
+        for (int l = 0; l < L; ++l) {
+            for (int h = 0; h < H; ++h) {
+                su.variants.push_back({ strfmt("layer %d head %d", l, h), l, h, true, {} });
+            }
+        }
+        nlohmann::json per_seed = nlohmann::json::array();
+        for (uint64_t seed : seeds) {
+            per_seed.push_back(run_seed(su, seed));
+            printf("\n");
+        }
+        nlohmann::json out = seeds.size() == 1 ? per_seed[0] : nlohmann::json{ { "seeds", per_seed } };
+        if (seeds.size() > 1) {
+            out["spread"] = print_spread(su, per_seed);
+        }
+        if (!heads_file.empty()) {
+            out["heads_file"] = heads_file;
+        }
+        if (!out_json.empty()) {
+            write_file(out_json, out.dump(1));
+        }
     } catch (const std::exception & e) {
         fprintf(stderr, "toy-experiment: error: %s\n", e.what());
         return 1;

@@ -18,6 +18,7 @@ const char * attn_heads_name(attn_heads h) {
         case attn_heads::all:      return "all";
         case attn_heads::official: return "official";
         case attn_heads::dump:     return "dump";
+        case attn_heads::set:      return "set";
     }
     return "?";
 }
@@ -39,14 +40,52 @@ const float * attend_result::map(int k, attn_heads which) const {
     if (k < 0 || k >= out.maps.n_rows) {
         fail("attention map %d out of range (%d rows)", k, out.maps.n_rows);
     }
-    const std::vector<float> & m = which == attn_heads::official ? out.maps.official : out.maps.mean;
+    if (which == attn_heads::set && out.maps.selected.empty()) {
+        fail("attention map %d: this stage-1 result kept no head-set map", k);
+    }
+    const std::vector<float> & m = which == attn_heads::official ? out.maps.official
+                                 : which == attn_heads::set      ? out.maps.selected
+                                                                 : out.maps.mean;
     return m.data() + (size_t) k * out.maps.n_img;
 }
 
 const float * attend_result::map(int k) const { return map(k, heads); }
 
+std::vector<float> attend_head_maps(const attend_result & r, const head_set & hs) {
+    const attn_maps & m = r.out.maps;
+    if (hs.kind == attn_heads::official) {
+        return m.official;
+    }
+    if (hs.kind != attn_heads::set) {
+        return m.mean;
+    }
+    const std::vector<head_pair> want = hs.resolve(m.n_layer, m.n_head);
+    if (!m.selected.empty() && m.selected_heads == want) {
+        return m.selected;
+    }
+    if (m.full.empty()) {
+        fail("heads '%s' (%s): the stage-1 result kept the maps of %s only; rerun stage 1 with these heads or with "
+             "attn_heads dump", hs.spec.c_str(), head_pairs_text(want).c_str(),
+             m.selected_heads.empty() ? "all and official" : ("all, official and " + head_pairs_text(m.selected_heads)).c_str());
+    }
+    std::vector<float> out((size_t) m.n_rows * m.n_img, 0.0f);
+    for (int row = 0; row < m.n_rows; ++row) {
+        float * dst = &out[(size_t) row * m.n_img];
+        for (const head_pair & p : want) {
+            const float * src = &m.full[(((size_t) row * m.n_layer + p.first) * m.n_head + p.second) * m.n_img];
+            for (int j = 0; j < m.n_img; ++j) {
+                dst[j] += src[j];
+            }
+        }
+        for (int j = 0; j < m.n_img; ++j) {
+            dst[j] /= (float) want.size();
+        }
+    }
+    return out;
+}
+
 attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8 & img, const gen_params & gp,
-                         attn_heads heads) {
+                         const head_set & heads) {
     if (enc.n_embd() != lmm.model().n_embd()) {
         fail("the vision model outputs embeddings of width %d but the LLM %s expects %d: mismatched model pair",
              enc.n_embd(), lmm.model().path().c_str(), lmm.model().n_embd());
@@ -58,7 +97,10 @@ attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8
     r.image_w     = img.w;
     r.image_h     = img.h;
     r.gen         = gp;
-    r.heads       = heads;
+    r.heads       = heads.kind;
+    r.head_sel    = heads;
+    lmm.set_tap_heads(heads.kind == attn_heads::set ? heads.resolve(lmm.model().n_layer(), lmm.model().n_head())
+                                                    : std::vector<head_pair>());
     r.templ       = gp.templ.empty() ? lmm.model().prompt_template() : gp.templ;
     r.llm_path    = lmm.model().path();
     r.llm_desc    = lmm.model().desc();
@@ -130,7 +172,10 @@ json attend_to_json(const attend_result & r) {
             { "stop_reason", r.out.stop_reason } } },
         { "maps",
           { { "file", "attention.safetensors" },
-            { "heads", attn_heads_name(r.heads) },
+            { "heads", r.head_sel.spec.empty() ? std::string(attn_heads_name(r.heads)) : r.head_sel.spec },
+            { "head_set", m.selected_heads.empty() ? json(nullptr) : json{
+                  { "heads", m.selected_heads }, { "file", r.head_sel.file }, { "file_model", r.head_sel.file_model } } },
+            { "selected", m.selected.empty() ? json(nullptr) : json("maps_selected") },
             { "rows", T },
             { "row_k", "attention of the query that predicts token k, over the image-token grid (row-major)" },
             { "mean", "maps_mean" },
@@ -159,6 +204,9 @@ void attend_save(const attend_result & r, const std::string & dir) {
     safetensors_writer w;
     w.add_f32("maps_mean", shape, m.mean);
     w.add_f32("maps_official", shape, m.official);
+    if (!m.selected.empty()) {
+        w.add_f32("maps_selected", shape, m.selected);
+    }
     w.add_i32("token_ids", { T }, ids);
     if (!m.full.empty()) {
         w.add_f32("attn_full", full_shape, m.full);
@@ -236,7 +284,19 @@ attend_result attend_load(const std::string & dir) {
         r.gen.top_p      = ge.at("top_p");
         r.gen.seed       = ge.at("seed");
         r.out.stop_reason = ge.at("stop_reason");
-        r.heads          = attn_heads_from_name(j.at("maps").at("heads"));
+        const json & mj  = j.at("maps");
+        if (mj.contains("head_set") && !mj.at("head_set").is_null()) {  // a head set: its resolved heads, not the file
+            const json & hj = mj.at("head_set");
+            r.head_sel      = head_set_parse(mj.at("heads").get<std::string>(), /*read_file=*/false);
+            r.head_sel.kind = attn_heads::set;
+            r.head_sel.pairs = hj.at("heads").get<std::vector<head_pair>>();
+            r.head_sel.file       = hj.value("file", std::string());
+            r.head_sel.file_model = hj.value("file_model", std::string());
+            r.out.maps.selected_heads = r.head_sel.pairs;
+        } else {
+            r.head_sel = head_set(attn_heads_from_name(mj.at("heads")));
+        }
+        r.heads = r.head_sel.kind;
         r.t_vision_s     = j.at("timings").at("vision_s");
         r.out.t_prompt_s = j.at("timings").at("prompt_s");
         r.out.t_gen_s    = j.at("timings").at("gen_s");
@@ -263,6 +323,9 @@ attend_result attend_load(const std::string & dir) {
             return ids;
         }()) {
         fail("%s: token ids differ from %s", st.path().c_str(), jpath.c_str());
+    }
+    if (!m.selected_heads.empty()) {
+        m.selected = st.get("maps_selected", shape).to_f32();
     }
     if (st.has("attn_full")) {
         m.full = st.get("attn_full", full_shape).to_f32();

@@ -8,6 +8,7 @@
 // attend_run uses the encoder's and the session's state: one call at a time per encoder/session pair.
 #pragma once
 
+#include "head-set.h"
 #include "image.h"
 #include "layout.h"
 #include "lmm.h"
@@ -20,12 +21,11 @@
 
 namespace glm {
 
-// Which map later stages use by default: the paper's mean over all layers and heads, or the official code's
-// head H-2 averaged over layers. Both are always stored; 'dump' also stores every layer and head.
-enum class attn_heads { all, official, dump };
-
-const char * attn_heads_name(attn_heads h);
-attn_heads   attn_heads_from_name(const std::string & s);  // throws on an unknown name
+// Which map later stages use by default (head-set.h): the paper's mean over all layers and heads, the official
+// code's head H-2 averaged over layers, or the mean over a head set. The first two are always stored; a set adds its
+// own map; 'dump' also stores every layer and head.
+const char * attn_heads_name(attn_heads h);                 // all, official, dump, set
+attn_heads   attn_heads_from_name(const std::string & s);  // all, official, dump; throws on another name
 
 struct attend_result {
     // what was asked
@@ -33,6 +33,7 @@ struct attend_result {
     int         image_w = 0, image_h = 0;
     gen_params  gen;           // prompt, template, sampling settings (forced tokens omitted when saved)
     attn_heads  heads = attn_heads::all;
+    head_set    head_sel;      // the setting as given (kind = heads); for a set, out.maps.selected_heads resolves it
     std::string templ;         // the template actually used
     // the models
     std::string llm_path, llm_desc, vision_path, vision_desc;
@@ -46,12 +47,16 @@ struct attend_result {
     int n_tokens() const { return (int) out.tokens.size(); }
     // The map row of token k under the chosen head setting: one value per image token (layout.n_tokens floats).
     const float * map(int k) const;
-    const float * map(int k, attn_heads which) const;
+    const float * map(int k, attn_heads which) const;  // set: the head set's map (fails when none was kept)
 };
+
+// The maps (n_rows x n_img) of a head choice from a stage-1 result: mean, official, the result's own head-set map
+// when it holds the same heads, or the mean of the heads from the full dump; fails naming what stage 1 kept.
+std::vector<float> attend_head_maps(const attend_result & r, const head_set & heads);
 
 // Runs the encoder and the LMM on one image. The encoder's width must equal the LLM's embedding width.
 attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8 & img, const gen_params & gp,
-                         attn_heads heads = attn_heads::all);
+                         const head_set & heads = head_set());
 
 // attend.json's content (docs/formats.md); the maps themselves are not in it (attention.safetensors).
 nlohmann::json attend_to_json(const attend_result & r);

@@ -4,6 +4,7 @@
 
 #include "ggml-backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -21,6 +22,24 @@ attention_tap::attention_tap(int n_layer, int n_head, bool dump) : dump_(dump) {
     maps_.head_official = ((n_head - 2) % n_head + n_head) % n_head;
 }
 
+void attention_tap::set_heads(const std::vector<head_pair> & heads) {
+    if (heads.empty()) {
+        sel_mask_.clear();
+        maps_.selected_heads.clear();
+        return;
+    }
+    std::vector<uint8_t> mask((size_t) maps_.n_layer * maps_.n_head, 0);
+    for (const head_pair & p : heads) {
+        if (p.first < 0 || p.first >= maps_.n_layer || p.second < 0 || p.second >= maps_.n_head) {
+            fail("attention tap: head %d.%d out of range (%d layers, %d heads)", p.first, p.second, maps_.n_layer,
+                 maps_.n_head);
+        }
+        mask[(size_t) p.first * maps_.n_head + p.second] = 1;
+    }
+    sel_mask_            = std::move(mask);
+    maps_.selected_heads = heads;
+}
+
 void attention_tap::set_image_cells(int first_cell, int n_img) {
     if (first_cell < 0 || n_img <= 0) {
         fail("attention tap: invalid image cells [%d, %d)", first_cell, first_cell + n_img);
@@ -34,6 +53,7 @@ void attention_tap::reset() {
     maps_.n_rows = 0;
     maps_.mean.clear();
     maps_.official.clear();
+    maps_.selected.clear();
     maps_.full.clear();
     armed_ = false;
 }
@@ -50,6 +70,7 @@ void attention_tap::arm(int row) {
     const size_t n = (size_t) maps_.n_img;
     acc_mean_.assign(n, 0.0);
     acc_official_.assign(n, 0.0);
+    acc_sel_.assign(sel_mask_.empty() ? 0 : n, 0.0);
     if (dump_) {
         acc_full_.assign((size_t) maps_.n_layer * maps_.n_head * n, 0.0f);
     }
@@ -75,6 +96,12 @@ void attention_tap::commit() {
         maps_.mean.push_back((float) (acc_mean_[i] / (double) (L * H)));
         maps_.official.push_back((float) (acc_official_[i] / (double) L));
     }
+    if (!sel_mask_.empty()) {
+        const double n_sel = (double) std::count(sel_mask_.begin(), sel_mask_.end(), (uint8_t) 1);
+        for (size_t i = 0; i < n; ++i) {
+            maps_.selected.push_back((float) (acc_sel_[i] / n_sel));
+        }
+    }
     if (dump_) {
         maps_.full.insert(maps_.full.end(), acc_full_.begin(), acc_full_.end());
     }
@@ -88,6 +115,7 @@ attn_maps attention_tap::take() {
     maps_.n_head  = out.n_head;
     maps_.n_img   = out.n_img;
     maps_.head_official = out.head_official;
+    maps_.selected_heads = out.selected_heads;
     return out;
 }
 
@@ -128,6 +156,11 @@ bool attention_tap::on_tensor(ggml_tensor * t, bool ask) {
         ggml_backend_tensor_get(t, buf_.data(), off, n * sizeof(float));
         for (size_t i = 0; i < n; ++i) {
             acc_mean_[i] += buf_[i];
+        }
+        if (!sel_mask_.empty() && sel_mask_[(size_t) il * maps_.n_head + h]) {
+            for (size_t i = 0; i < n; ++i) {
+                acc_sel_[i] += buf_[i];
+            }
         }
         if (h == maps_.head_official) {
             for (size_t i = 0; i < n; ++i) {

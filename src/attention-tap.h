@@ -7,6 +7,7 @@
 // reduces on the fly:
 //   - mean over all layers and heads (the paper's text),
 //   - mean over layers of head H-2 (what the official code does: attentions[..., -2, ...] with H heads),
+//   - mean over a chosen head set (set_heads: a layer range, listed or calibrated heads; head-set.h), when one is set,
 //   - optionally the full [layer, head] stack (research dump).
 // Memory is O(rows x image tokens) unless dumping. "The map of token k" is the row of the query that
 // PREDICTS token k (the last prompt position for the first token, then each decode step).
@@ -15,6 +16,7 @@
 #pragma once
 
 #include "ggml.h"
+#include "head-set.h"
 
 #include <cstdint>
 #include <string>
@@ -30,6 +32,8 @@ struct attn_maps {
     int n_rows  = 0;              // captured rows (= output tokens)
     std::vector<float> mean;      // n_rows x n_img
     std::vector<float> official;  // n_rows x n_img
+    std::vector<head_pair> selected_heads;  // the head set reduced into `selected` (empty: none)
+    std::vector<float> selected;  // n_rows x n_img: mean over selected_heads, when set
     std::vector<float> full;      // n_rows x n_layer x n_head x n_img, only when dumping
 };
 
@@ -37,6 +41,8 @@ class attention_tap {
 public:
     attention_tap(int n_layer, int n_head, bool dump);
     void set_dump(bool dump) { dump_ = dump; }  // between runs only
+    // Also reduce the mean over these heads (empty: none); between runs only. Throws on a head out of range.
+    void set_heads(const std::vector<head_pair> & heads);
 
     // The KV cells of the image tokens: [first_cell, first_cell + n_img).
     void set_image_cells(int first_cell, int n_img);
@@ -62,7 +68,8 @@ private:
     int                 row_        = 0;
     int                 ubatch_start_ = 0;   // batch row of the current ubatch's first token
     int                 ubatch_n_     = -1;  // tokens in the current ubatch (-1: none seen yet)
-    std::vector<double> acc_mean_, acc_official_;
+    std::vector<double> acc_mean_, acc_official_, acc_sel_;
+    std::vector<uint8_t> sel_mask_;  // n_layer x n_head, 1 = in the head set (empty: no set)
     std::vector<float>  acc_full_;
     std::vector<int>    layer_seen_;
     std::vector<float>  buf_;

@@ -8,6 +8,16 @@ ground_params ground_default_params() { return ground_params(); }
 
 ground_result ground(const attend_result & att, const image_u8 & img, const phrase_chunker & chunker, refiner * ref,
                      const ground_params & p) {
+    const double  t0 = now_s();
+    phrase_result ph = chunker.chunk(att.out.answer);
+    const double  t1 = now_s();
+    ground_result r  = ground(att, img, ph, ref, p);
+    r.t_phrases_s    = t1 - t0;
+    return r;
+}
+
+ground_result ground(const attend_result & att, const image_u8 & img, const phrase_result & ph, refiner * ref,
+                     const ground_params & p) {
     if (img.w != att.image_w || img.h != att.image_h) {
         fail("the image is %dx%d but the attention maps were computed on a %dx%d image", img.w, img.h, att.image_w,
              att.image_h);
@@ -49,12 +59,9 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
     }
     r.refiner = ref ? ref->name() : "";
 
-    // 1. noun phrases and their head nouns
-    double              t0 = now_s();
-    const phrase_result ph = chunker.chunk(att.out.answer);
+    // 1. noun phrases and their head nouns (chunked by the caller)
     r.n_sentences          = (int) ph.sentences.size();
     r.n_fallback_sentences = ph.n_fallback;
-    r.t_phrases_s          = now_s() - t0;
 
     // 2. each phrase's tokens: those whose span overlaps the head noun (official group_tokens)
     std::vector<char_span> spans;
@@ -67,12 +74,12 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
     }
 
     // 3. maps -> points
-    t0 = now_s();
+    double t0 = now_s();
     token_maps tm;
     tm.n_tokens = att.out.maps.n_rows;
     tm.gh       = grid.rows;
     tm.gw       = grid.cols;
-    tm.data     = layout_grid_maps(lay, gi, p.heads == attn_heads::official ? att.out.maps.official : att.out.maps.mean,
+    tm.data     = layout_grid_maps(lay, gi, attend_head_maps(att, p.heads == attn_heads::set ? p.head_sel : head_set(p.heads)),
                                    att.out.maps.n_rows);
     maps_params mp     = r.params.maps;
     mp.keep_upsampled  = false;

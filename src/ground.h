@@ -17,7 +17,8 @@
 namespace glm {
 
 struct ground_params {
-    attn_heads  heads      = attn_heads::all;     // which map: layer-and-head mean or the official head H-2
+    attn_heads  heads      = attn_heads::all;     // which map: layer-and-head mean, the official head H-2, or a set
+    head_set    head_sel;                         // the head set when heads == set (head-set.h)
     maps_params maps;                             // normalisation, aspect, corner removal
     bool        aspect_auto = true;               // the grid's rectangle from the image layout (maps.aspect is then
                                                   // set to what it amounts to: pad, original or rect)
@@ -62,5 +63,9 @@ struct ground_result {
 // The attend result and the same image it was computed on. `ref` may be null (points only).
 ground_result ground(const attend_result & att, const image_u8 & img, const phrase_chunker & chunker, refiner * ref,
                      const ground_params & params = ground_default_params());
+// The same on the answer's phrases chunked beforehand (chunker.chunk(att.out.answer)): several settings of one answer
+// chunk it once (t_phrases_s is then 0).
+ground_result ground(const attend_result & att, const image_u8 & img, const phrase_result & phrases, refiner * ref,
+                     const ground_params & params);
 
 }  // namespace glm

@@ -199,6 +199,13 @@ void lmm_session::set_tap_dump(bool dump) {
     tap_->set_dump(dump);
 }
 
+void lmm_session::set_tap_heads(const std::vector<head_pair> & heads) {
+    if (!tap_) {
+        fail("the LMM session was created without the attention tap");
+    }
+    tap_->set_heads(heads);
+}
+
 static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
 gen_layout gen_plan(const lmm_model & model, const gen_params & gp, int n_img, int n_ctx) {

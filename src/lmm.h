@@ -140,6 +140,8 @@ public:
     bool              tapping() const { return tap_ != nullptr; }
     // Keep every layer's and head's map in the next runs (attn_heads dump); the tap must be on.
     void              set_tap_dump(bool dump);
+    // Also reduce the mean map of these heads in the next runs (empty: none; head-set.h); the tap must be on.
+    void              set_tap_heads(const std::vector<head_pair> & heads);
 
 private:
     void decode_prompt(const int32_t * toks, const float * embd, int n, int pos0);

@@ -66,6 +66,7 @@ json ground_to_json(const ground_result & g, const attend_result & att) {
     run_settings rs;
     rs.gen    = att.gen;
     rs.heads  = g.params.heads;
+    rs.head_sel = g.params.head_sel;
     rs.ground = g.params;
     json settings = settings_to_json(rs);
     settings["refiner"] = g.refiner;
@@ -112,7 +113,8 @@ ground_result ground_from_json(const json & j) {
         g.n_sentences          = j.at("sentences").at("count");
         g.n_fallback_sentences = j.at("sentences").at("fallback");
         const json & s         = j.at("settings");
-        g.params.heads         = attn_heads_from_name(s.at("attn_heads"));
+        g.params.head_sel      = head_set_parse(s.at("attn_heads").get<std::string>(), /*read_file=*/false);
+        g.params.heads         = g.params.head_sel.kind;
         g.params.aspect_auto   = false;
         g.params.maps.aspect   = map_aspect_from_name(s.at("aspect"));
         if (g.params.maps.aspect == map_aspect::rect) {

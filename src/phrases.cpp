@@ -1257,7 +1257,9 @@ phrase_result phrase_chunker::chunk(const std::string & text) const {
             si.fallback = true;
             res.n_fallback++;
             fallback_chunks(*impl_, params_, text, sp, chunks);
-            GLM_LOG_INFO("phrases: sentence %zu (bytes %d..%d) chunked by the fallback rules: %s\n",
+            // debug level: runs count these (result.json "sentences.fallback", the evaluation and experiment
+            // summaries); one line per sentence would flood a run's log
+            GLM_LOG_DEBUG("phrases: sentence %zu (bytes %d..%d) chunked by the fallback rules: %s\n",
                          res.sentences.size(), sp.begin, sp.end, si.reason.c_str());
         }
         for (const chunk_out & c : chunks) {

@@ -28,7 +28,7 @@
 //
 // When a sentence does not parse within the limits (too long, out of time, too many unlinked words) a rule-based
 // chunker takes over for that sentence (word classes from link-grammar's dictionary plus closed word lists); its
-// phrases carry `fallback = true` and a log line says so.
+// phrases carry `fallback = true`, a debug-level log line says so and phrase_result.n_fallback counts them.
 //
 // Character spans are byte offsets [begin, end) into the UTF-8 text given to chunk().
 //

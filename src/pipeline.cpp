@@ -207,7 +207,7 @@ attend_result pipeline::attend(const image_u8 & img, const run_settings & s, con
             return p("generate", n > 0 ? std::min(1.0f, (float) (k + 1) / (float) n) : 0.0f);
         };
     }
-    attend_result r = attend_run(enc, sess, img, gp, s.heads);
+    attend_result r = attend_run(enc, sess, img, gp, s.heads == attn_heads::set ? s.head_sel : head_set(s.heads));
     if (r.out.stop_reason == "aborted") {
         fail("aborted");
     }
@@ -226,6 +226,7 @@ ground_result pipeline::ground(const attend_result & att, const image_u8 & img, 
     }
     ground_params gp = s.ground;
     gp.heads         = s.heads;
+    gp.head_sel      = s.head_sel;
     return glm::ground(att, img, model_->chunker(), ref, gp);
 }
 

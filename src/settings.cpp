@@ -82,15 +82,20 @@ static std::vector<setting_def> build_table() {
         add(d);
     }
     {
-        setting_def d{ "attn_heads", setting_type::choice, S1,
+        setting_def d{ "attn_heads", setting_type::text, S1,
                        "map used downstream: all (mean over layers and heads, the paper), official (head H-2 "
-                       "averaged over layers, the released code), dump (also keep every layer and head)" };
-        d.choices       = { "all", "official", "dump" };
-        d.value_aliases = { { "mean", "all" } };
-        d.get = [](const run_settings & s) { return json(attn_heads_name(s.heads)); };
+                       "averaged over layers, the released code), dump (all, and keep every layer and head), "
+                       "layers:A-B (every head of layers A..B), a list of layer.head pairs (1.0,1.2) or a head-set "
+                       "file (.json, from calibrate-heads); see src/head-set.h" };
+        d.min = 1;
+        d.get = [](const run_settings & s) {
+            return json(s.heads == attn_heads::set ? s.head_sel.spec : std::string(attn_heads_name(s.heads)));
+        };
         d.set = [](run_settings & s, const json & v) {
-            s.heads        = attn_heads_from_name(v.get<std::string>());
-            s.ground.heads = s.heads;
+            s.head_sel        = head_set_parse(v.get<std::string>());
+            s.heads           = s.head_sel.kind;
+            s.ground.heads    = s.heads;
+            s.ground.head_sel = s.head_sel;
         };
         add(d);
     }
@@ -331,7 +336,11 @@ void settings_set(run_settings & s, const std::string & name, const json & value
             break;
         }
     }
-    d->set(s, v);
+    try {
+        d->set(s, v);
+    } catch (const error & e) {  // a value the table's type check cannot judge (a head set): name the setting
+        fail("%s '%s': %s", where, name.c_str(), e.what());
+    }
 }
 
 json settings_to_json(const run_settings & s) {

@@ -25,7 +25,8 @@ namespace glm {
 // Every user setting of one attend-and-segment run.
 struct run_settings {
     gen_params    gen;                      // prompt, template, n_predict, sampling, seed, answer (teacher forcing)
-    attn_heads    heads = attn_heads::all;  // which map (dump: also keep every layer and head)
+    attn_heads    heads = attn_heads::all;  // which map (dump: also keep every layer and head; set: head_sel)
+    head_set      head_sel;                 // the attn_heads setting parsed (head-set.h); ground.head_sel follows it
     ground_params ground;                   // stage 2; ground.heads follows heads
 
     run_settings();

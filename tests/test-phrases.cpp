@@ -12,6 +12,7 @@
 //    long relative clauses); phrase-level precision and recall over the tier must each be >= k_hard_threshold.
 // The fallback chunker is measured on the core set too (precision/recall printed; it must stay >= 0.75 on both), and
 // every object named in 200 held-out toy-world captions must be a chunk of its own (toy_world_captions).
+#include "common.h"
 #include "phrases.h"
 #include "toy/world.h"
 
@@ -451,4 +452,39 @@ TEST(sentences, split) {
     EXPECT_EQ(texts("First part; second part"), (V{ "First part", "second part" }));
     EXPECT_TRUE(texts("").empty());
     EXPECT_TRUE(texts(" ... \n ").empty());
+}
+
+// Quiet logs: a fallback-chunked sentence is one debug-level line (invisible at the default level), and counted.
+namespace {
+struct captured_log {
+    std::vector<std::pair<glm::log_level, std::string>> lines;
+    static void sink(glm::log_level level, const char * text, void * user_data) {
+        ((captured_log *) user_data)->lines.push_back({ level, text });
+    }
+};
+}  // namespace
+
+TEST(phrases, fallback_sentence_logged_once_at_debug_level) {
+    glm::phrase_params p;
+    p.max_sentence_words = 8;
+    glm::phrase_chunker     ch(p);
+    const std::string       text = "A dog sleeps. A brown dog is sleeping on a soft red carpet next to the fireplace.";
+    const glm::log_level    old  = glm::log_get_level();
+    captured_log            cap;
+    glm::log_set(captured_log::sink, &cap);
+    glm::log_set_level(glm::log_level::info);
+    const glm::phrase_result r = ch.chunk(text);
+    glm::log_set_level(glm::log_level::debug);
+    ch.chunk(text);
+    glm::log_set(nullptr, nullptr);
+    glm::log_set_level(old);
+    EXPECT_EQ(r.n_fallback, 1);
+    int n_fallback_lines = 0;
+    for (const auto & l : cap.lines) {
+        if (l.second.find("fallback rules") != std::string::npos) {
+            ++n_fallback_lines;
+            EXPECT_EQ(l.first, glm::log_level::debug) << l.second;
+        }
+    }
+    EXPECT_EQ(n_fallback_lines, 1);  // the info-level run logged nothing, the debug-level run one line
 }

@@ -120,6 +120,8 @@ static json process_image(eval_models & m, const coco_run_params & p, const coco
         gp.keep_empty      = true;
         gp.keep_maps       = false;
         const ground_result g = ground(att, img, m.chunker(), nullptr, gp);  // points only; SAM below
+        sum.n_sentences += g.n_sentences;
+        sum.n_fallback_sentences += g.n_fallback_sentences;
         const double        thresh = effective_thresh(p);
         for (size_t i = 0; i < g.phrases.size(); ++i) {
             const ground_phrase & ph = g.phrases[i];

@@ -17,8 +17,9 @@ using json = nlohmann::json;
 json eval_stage1_settings(const eval_stage1_params & p) {
     // the settings table's stage-1 names and values (settings.h); the answer is per image (forced_answer)
     run_settings rs;
-    rs.gen   = p.gen;
-    rs.heads = p.heads;
+    rs.gen      = p.gen;
+    rs.heads    = p.heads.kind;
+    rs.head_sel = p.heads;
     json s   = settings_to_json(rs, setting_stage::stage1);
     s.erase("answer");
     s["llm"]    = p.llm_name;
@@ -31,9 +32,10 @@ json eval_stage1_settings(const eval_stage1_params & p) {
 json eval_stage2_settings(const ground_params & g) {
     run_settings rs;
     rs.heads  = g.heads;
+    rs.head_sel = g.head_sel;
     rs.ground = g;
     json s    = settings_to_json(rs, setting_stage::stage2);
-    s["attn_heads"] = attn_heads_name(g.heads);  // the map stage 2 reads
+    s["attn_heads"] = g.heads == attn_heads::set ? g.head_sel.spec : std::string(attn_heads_name(g.heads));  // the map stage 2 reads
     return s;
 }
 

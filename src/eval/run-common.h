@@ -45,7 +45,7 @@ public:
     virtual const word_similarity & words()   = 0;  // category matching (eval-coco), fallback text similarity
     virtual text_similarity &       text()    = 0;  // phrase similarity (eval-gcg)
     // Stage 1 of one image; the default runs encoder() and lmm() (attend_run). A pipeline overrides it.
-    virtual attend_result attend(const image_u8 & img, const gen_params & gp, attn_heads heads) {
+    virtual attend_result attend(const image_u8 & img, const gen_params & gp, const head_set & heads) {
         return attend_run(encoder(), lmm(), img, gp, heads);
     }
 };
@@ -55,7 +55,7 @@ typedef std::string (*eval_forced_answer_fn)(const std::string & image_id, void 
 
 struct eval_stage1_params {
     gen_params  gen;                          // prompt, template, n_predict, sampling, seed
-    attn_heads  heads = attn_heads::all;      // maps kept (dump also stores every layer and head)
+    head_set    heads;                        // maps kept (dump also stores every layer and head; a set its map)
     std::string llm_name, vision_name, lora_name;  // recorded in the manifests (file names, not paths)
     eval_forced_answer_fn forced_answer = nullptr;  // tests only
     void *                forced_user_data = nullptr;
@@ -95,6 +95,8 @@ struct eval_run_summary {
     int64_t n_computed = 0;  // computed now
     int64_t n_stage1   = 0;  // stage-1 outputs computed now (the LMM ran)
     int64_t n_missing_images = 0;
+    int64_t n_sentences      = 0;      // answer sentences chunked now (stage 2 of the images computed now)
+    int64_t n_fallback_sentences = 0;  // of them, chunked by the fallback rules (phrases.h; logged at debug level)
     bool    stopped_early    = false;  // max_images reached
     double  seconds          = 0;
 };

@@ -156,6 +156,8 @@ static json process_image(eval_models & m, const gcg_run_params & p, const gcg_g
         gp.more_masks    = false;
         gp.keep_maps     = false;
         const ground_result g = ground(att, img, m.chunker(), nullptr, gp);
+        sum.n_sentences += g.n_sentences;
+        sum.n_fallback_sentences += g.n_fallback_sentences;
         bool                  image_set = false;
         for (const auto & ph : g.phrases) {
             counts["phrases"] = counts["phrases"].get<int>() + 1;

@@ -176,6 +176,9 @@ void cli_print_grounded(const glm::ground_result & g) {
     if (g.phrases.empty()) {
         printf("  (no noun phrases in the answer)\n");
     }
+    if (g.n_fallback_sentences > 0) {  // each one is logged at debug level only (-v says why)
+        printf("  (%d of %d sentences chunked by the fallback rules)\n", g.n_fallback_sentences, g.n_sentences);
+    }
     fflush(stdout);
 }
 

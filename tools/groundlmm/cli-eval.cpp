@@ -36,12 +36,13 @@ glm::eval_run_params cli_eval_opts::run_params(const cli_model_opts & mo, const 
     p.shard              = { num_chunks, chunk_idx };
     p.max_images         = limit;
     p.stage1.gen         = s.gen;
-    p.stage1.heads       = s.heads;
+    p.stage1.heads       = s.heads == glm::attn_heads::set ? s.head_sel : glm::head_set(s.heads);
     p.stage1.llm_name    = cli_base_name(mo.model);
     p.stage1.vision_name = cli_base_name(mo.vision);
     p.stage1.lora_name   = cli_base_name(mo.lora);
     p.ground             = s.ground;
     p.ground.heads       = s.heads;
+    p.ground.head_sel    = s.head_sel;
     p.refiner_name       = refiner_label(mo);
     p.progress.enabled   = !no_progress;
     return p;
@@ -93,10 +94,11 @@ glm::vision_encoder & cli_eval_models::encoder() { glm::fail("cli_eval_models: s
 
 glm::lmm_session & cli_eval_models::lmm() { return pipeline_->session(); }
 
-glm::attend_result cli_eval_models::attend(const glm::image_u8 & img, const glm::gen_params & gp, glm::attn_heads heads) {
+glm::attend_result cli_eval_models::attend(const glm::image_u8 & img, const glm::gen_params & gp, const glm::head_set & heads) {
     glm::run_settings s;
-    s.gen   = gp;
-    s.heads = heads;
+    s.gen      = gp;
+    s.heads    = heads.kind;
+    s.head_sel = heads;
     return pipeline_->attend(img, s);
 }
 
@@ -144,9 +146,10 @@ std::string cli_eval_models::text_name() const {
 void cli_print_summary(const char * what, const glm::eval_run_summary & s, const cli_eval_opts & eo) {
     fprintf(stderr,
             "%s: chunk of %lld/%lld images: %lld computed now (%lld LMM runs), %lld already done, %lld missing image "
-            "files%s; %.1fs. Results in %s\n",
+            "files, %lld of %lld answer sentences chunked by the fallback rules%s; %.1fs. Results in %s\n",
             what, (long long) s.n_chunk, (long long) s.n_total, (long long) s.n_computed, (long long) s.n_stage1,
-            (long long) s.n_skipped, (long long) s.n_missing_images,
+            (long long) s.n_skipped, (long long) s.n_missing_images, (long long) s.n_fallback_sentences,
+            (long long) s.n_sentences,
             s.stopped_early ? " (stopped at --limit; rerun to continue)" : "", s.seconds, eo.out.c_str());
     if (eo.stage_number() != 1) {
         fprintf(stderr, "merge and print the table with: groundlmm eval-merge %s\n", eo.out.c_str());

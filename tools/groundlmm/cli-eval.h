@@ -44,7 +44,7 @@ public:
     const glm::phrase_chunker &  chunker() override;
     const glm::word_similarity & words() override;
     glm::text_similarity &       text() override;
-    glm::attend_result           attend(const glm::image_u8 & img, const glm::gen_params & gp, glm::attn_heads heads) override;
+    glm::attend_result           attend(const glm::image_u8 & img, const glm::gen_params & gp, const glm::head_set & heads) override;
 
     // what words() / text() will be, without loading them (for manifests); set before use
     std::string word_vectors;   // GloVe / fastText file ("" = WordNet)

@@ -39,7 +39,8 @@ int cmd_ground(int argc, char ** argv) {
         // stage 2 only: the saved maps, the heads they were saved with unless asked otherwise; no LLM is loaded
         r.att = glm::attend_load(from);
         if (!so.given("attn_heads")) {
-            s.heads = r.att.heads;
+            s.heads    = r.att.heads;
+            s.head_sel = r.att.head_sel;
         }
         glm::pipeline_model_params mp = mo.model_params();
         mp.llm    = mp.llm.empty() ? r.att.llm_path : mp.llm;

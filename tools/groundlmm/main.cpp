@@ -12,6 +12,7 @@
 // (the main job, the pipeline, evaluation, metrics, conversion, the toy world).
 int cmd_demo(int argc, char ** argv);
 int cmd_attend(int argc, char ** argv);
+int cmd_calibrate_heads(int argc, char ** argv);
 int cmd_ground(int argc, char ** argv);
 int cmd_segment(int argc, char ** argv);
 int cmd_serve(int argc, char ** argv);
@@ -34,6 +35,7 @@ const std::vector<glm_command> & glm_commands() {
     static const std::vector<glm_command> table = {
         { "demo", "attend-and-segment on the embedded toy model and a bundled scene (no downloads)", cmd_demo },
         { "attend", "run a LLaVA-style model on an image; save per-token attention maps", cmd_attend },
+        { "calibrate-heads", "choose localization heads without labels (Kang et al.); write a head-set file", cmd_calibrate_heads },
         { "ground", "attend-and-segment: answer, noun phrases, points and masks", cmd_ground },
         { "segment", "Segment Anything masks for point and box prompts", cmd_segment },
         { "serve", "HTTP server: POST /ground, POST /attend, GET /health (one inference loop, bounded queue)", cmd_serve },
