@@ -206,5 +206,11 @@ TEST(ServeFields, SettingsTableNames) {
     EXPECT_TRUE(c.ground.aspect_auto);  // default: what the vision model's layout says
     EXPECT_THROW(req(serve_kind::attend, { { "mask_select", "best" } }), serve_http_error);  // stage 2 on /attend
     EXPECT_THROW(req(serve_kind::ground, { { "attn_heads", "dump" } }), serve_http_error);
+    EXPECT_THROW(req(serve_kind::ground, { { "attn_heads", "/etc/passwd.json" } }), serve_http_error);  // no files
+    EXPECT_THROW(req(serve_kind::ground, { { "attn_heads", "file:/etc/hosts" } }), serve_http_error);
+    const serve_request h = req(serve_kind::ground, { { "attn_heads", "0.1,1.0" } });
+    EXPECT_EQ(h.heads, attn_heads::set);
+    EXPECT_EQ(h.head_sel.pairs.size(), 2u);
+    EXPECT_EQ(h.ground.head_sel.pairs.size(), 2u);
     EXPECT_THROW(req(serve_kind::ground, { { "n_predict", 100000 } }), serve_http_error);
 }

@@ -37,8 +37,9 @@ void serve_engine::check_fits(const serve_request & r) const {
 // The LMM pass shared by both endpoints: generate, or teacher-force the given answer.
 static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r) {
     run_settings s;
-    s.gen   = r.gen;
-    s.heads = r.heads;
+    s.gen      = r.gen;
+    s.heads    = r.heads;
+    s.head_sel = r.head_sel;
     if (!r.answer.empty()) {
         const size_t n = p.model().llm().tokenize(r.answer, false).size();
         if (n == 0) {
@@ -56,6 +57,7 @@ json serve_engine::run_ground(const serve_request & r) {
     const attend_result att = run_stage1(*pipeline_, n_ctx_, r);
     run_settings        s;
     s.heads             = r.heads;
+    s.head_sel          = r.head_sel;
     s.ground            = r.ground;
     const ground_result g = pipeline_->ground(att, r.image, s);
     json                j = ground_to_json(g, att);

@@ -230,10 +230,20 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
                 bad(strfmt("field '%s': %zu bytes, at most %zu", name.c_str(), v.get<std::string>().size(),
                            limits.max_text_bytes));
             }
+            bool file_named = false;
             try {
-                settings_set(s, name, v, "field");
+                if (d.name == std::string("attn_heads") && v.is_string()) {  // never open a file a client names
+                    file_named = !head_set_parse(v.get<std::string>(), /*read_file=*/false).file.empty();
+                }
+                if (!file_named) {
+                    settings_set(s, name, v, "field");
+                }
             } catch (const glm::error & e) {
                 bad(e.what());
+            }
+            if (file_named) {
+                bad("field 'attn_heads': head-set files are not served; give a layer range (layers:A-B) or layer.head "
+                    "pairs");
             }
         }
     }
@@ -244,12 +254,17 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
     if (s.heads == attn_heads::dump) {
         bad("field 'attn_heads': 'dump' is not served (it keeps every layer and head; use groundlmm attend)");
     }
+    if (s.heads == attn_heads::set && !s.head_sel.file.empty()) {  // a client must not make the server read its files
+        bad("field 'attn_heads': head-set files are not served; give a layer range (layers:A-B) or layer.head pairs");
+    }
     r.answer     = s.gen.answer;
     s.gen.answer = "";
     r.gen        = s.gen;
     r.heads      = s.heads;
+    r.head_sel   = s.head_sel;
     r.ground     = s.ground;
     r.ground.heads = s.heads;
+    r.ground.head_sel = s.head_sel;
 
     if (kind == serve_kind::ground) {
         r.overlay = f.flag("overlay", false);

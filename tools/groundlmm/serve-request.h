@@ -45,7 +45,8 @@ struct serve_request {
     std::string   image_data;                 // the encoded image (checked), until serve_request_decode_image
     gen_params    gen;                        // prompt, n_predict, temp, top_k, top_p, seed
     std::string   answer;                     // "" = generate; else this text is teacher-forced and grounded
-    attn_heads    heads = attn_heads::all;    // all | official (dump is not served: it keeps every head)
+    attn_heads    heads = attn_heads::all;    // all | official | set (dump is not served: it keeps every head)
+    head_set      head_sel;                   // with heads = set: the layer range or layer.head list (never a file)
     ground_params ground;                     // aspect, normalize, remove_corner, mask choice, thresholds
     bool          overlay = false;            // /ground: add overlay_png_b64
     bool          html    = false;            // /ground: add answer_html (with the overlay embedded)
