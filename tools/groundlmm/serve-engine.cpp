@@ -39,6 +39,13 @@ static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r
     run_settings s;
     s.gen   = r.gen;
     s.heads = r.heads;
+    if (r.emit) {  // streaming: each generated (or teacher-forced) token as it comes
+        s.gen.on_token = [&r](const gen_token & t, int k) {
+            const json e = { { "k", k }, { "text", t.text }, { "eog", t.eog } };
+            r.emit("token", e.dump(-1, ' ', false, json::error_handler_t::replace));
+            return true;
+        };
+    }
     if (!r.answer.empty()) {
         const size_t n = p.model().llm().tokenize(r.answer, false).size();
         if (n == 0) {
@@ -52,6 +59,33 @@ static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r
     return p.attend(r.image, s);
 }
 
+// Streaming: one phrase event per phrase (result.json's entry without its masks, plus its map over the grid for the
+// heat map), then one mask event per phrase that has a mask. Stage 2 runs as one call, so these follow it.
+static void emit_phrases(const serve_request & r, const ground_result & g, const json & result) {
+    const json & phrases = result.at("phrases");
+    for (size_t i = 0; i < phrases.size(); ++i) {
+        json e = phrases[i];
+        e.erase("mask");
+        e.erase("all_masks");
+        e["index"] = i;
+        e["grid"]  = { { "w", g.grid_w }, { "h", g.grid_h } };
+        e["map"]   = g.phrases[i].grid;  // [grid.h * grid.w], row-major; empty for a phrase without tokens
+        r.emit("phrase", e.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    for (size_t i = 0; i < phrases.size(); ++i) {
+        if (!phrases[i].contains("mask") || phrases[i]["mask"].is_null()) {
+            continue;
+        }
+        json e = { { "index", i }, { "mask", phrases[i]["mask"] } };
+        for (const char * k : { "score", "mask_index", "all_masks", "all_scores" }) {
+            if (phrases[i].contains(k)) {
+                e[k] = phrases[i][k];
+            }
+        }
+        r.emit("mask", e.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+}
+
 json serve_engine::run_ground(const serve_request & r) {
     const attend_result att = run_stage1(*pipeline_, n_ctx_, r);
     run_settings        s;
@@ -59,6 +93,9 @@ json serve_engine::run_ground(const serve_request & r) {
     s.ground            = r.ground;
     const ground_result g = pipeline_->ground(att, r.image, s);
     json                j = ground_to_json(g, att);
+    if (r.emit) {
+        emit_phrases(r, g, j);
+    }
     if (r.overlay || r.html) {
         const std::vector<uint8_t> png = image_encode_png(render_overlay(r.image, g));
         const std::string          b64 = base64_encode(png.data(), png.size());

@@ -231,6 +231,8 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
         g.more_masks          = f.flag("more_masks", false);
         r.overlay             = f.flag("overlay", false);
         r.html                = f.flag("html", false);
+        r.stream              = f.flag("stream", false);
+        g.keep_maps           = r.stream;  // the phrase events carry each phrase's map (the page's heat map)
     } else {
         const std::string m = f.choice("maps", "b64", { "b64", "json", "none" });
         r.maps              = m == "b64" ? serve_maps::b64 : m == "json" ? serve_maps::json : serve_maps::none;

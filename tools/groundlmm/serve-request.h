@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +51,11 @@ struct serve_request {
     bool          overlay = false;            // /ground: add overlay_png_b64
     bool          html    = false;            // /ground: add answer_html (with the overlay embedded)
     serve_maps    maps    = serve_maps::b64;  // /attend: how the maps come back
+    // /ground with "stream": true: the reply is text/event-stream. The transport sets `emit` before queueing; the
+    // engine calls it on the loop thread with each event's name (token, phrase, mask) and its JSON data; the last
+    // event (done, or error) is the job's reply.
+    bool                                                             stream = false;
+    std::function<void(const char * event, const std::string & data)> emit;
 };
 
 // The body of a POST as one JSON object of fields plus the encoded image bytes: a multipart/form-data body

@@ -1,0 +1,243 @@
+// page-test.mjs: the browser test of `groundlmm serve`'s page (GET /). Debian's chromium, driven by puppeteer-core
+// (npm, installed by scripts/setup.sh into tests/browser/node_modules; it downloads no browser), against a server
+// this test starts with the embedded toy model (`groundlmm demo -o DIR` writes it to DIR/model; region refiner).
+//
+//   node page-test.mjs <groundlmm binary> <output folder>
+//
+// Checks what a person sees: the page loads and builds its settings from /props; the bundled scene dropped on the
+// drop zone is shown; the answer streams token by token (one visible text per token event, the last equal to the
+// result's answer); clicking a phrase draws its mask on the mask layer (the canvas pixels are compared with the
+// mask decoded here from result.json's COCO RLE, an implementation of our own, not the page's); the heat layer has
+// pixels; clicking the phrase's point lists it; a request the server refuses shows the server's message.
+// Screenshots go to the output folder (page-loaded.png, page-result.png, page-phrase.png, page-error.png).
+// Environment: CHROMIUM overrides the browser (default /usr/bin/chromium).
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { createRequire } from 'node:module';
+
+const [groundlmm, outDir] = process.argv.slice(2);
+if (!groundlmm || !outDir) {
+  console.error('usage: node page-test.mjs <groundlmm binary> <output folder>');
+  process.exit(2);
+}
+const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(chromium)) {
+  console.error(`no browser at ${chromium}: install Debian's chromium (scripts/setup.sh does) or set CHROMIUM`);
+  process.exit(1);
+}
+let puppeteer;
+try {
+  puppeteer = createRequire(import.meta.url)('puppeteer-core');
+} catch (e) {
+  console.error(`puppeteer-core is not installed in ${path.dirname(new URL(import.meta.url).pathname)}/node_modules: ` +
+                `run scripts/setup.sh (npm ci there) (${e.message})`);
+  process.exit(1);
+}
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+
+// COCO compressed RLE (pycocotools' rleFrString), column-major: the number of foreground pixels and a test of one.
+function rleDecode(m) {
+  const s = m.counts;
+  const cnts = [];
+  for (let p = 0; p < s.length;) {
+    let x = 0, k = 0, more = 1;
+    while (more) {
+      const c = s.charCodeAt(p) - 48;
+      x |= (c & 0x1f) << (5 * k);
+      more = c & 0x20;
+      p++; k++;
+      if (!more && (c & 0x10)) x |= -1 << (5 * k);
+    }
+    if (cnts.length > 2) x += cnts[cnts.length - 2];
+    cnts.push(x);
+  }
+  const [h, w] = m.size;
+  const bits = new Uint8Array(h * w);  // row-major
+  let idx = 0;
+  cnts.forEach((n, i) => {
+    if (i % 2) for (let j = idx; j < idx + n; ++j) bits[(j % h) * w + Math.floor(j / h)] = 1;
+    idx += n;
+  });
+  return { h, w, bits };
+}
+
+fs.mkdirSync(outDir, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'glm-page-'));
+execFileSync(groundlmm, ['demo', '-o', work, '-t', '1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+const scene = path.join(work, 'scene.png');
+
+// the server on any free port; the bound port is read from its log line
+const server = spawn(groundlmm, ['serve', '-m', path.join(work, 'model', 'toy-llm.gguf'), '--mmproj',
+                                 path.join(work, 'model', 'toy-vit.gguf'), '--refiner', 'region', '--port', '0', '-t', '1'],
+                     { stdio: ['ignore', 'ignore', 'pipe'] });
+let serverLog = '';
+const port = await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error('the server did not start within 60 s:\n' + serverLog)), 60000);
+  server.stderr.on('data', (d) => {
+    serverLog += d;
+    const m = /listening on http:\/\/[^:]+:(\d+)/.exec(serverLog);
+    if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+  });
+  server.on('exit', (code) => reject(new Error(`the server exited (${code}):\n${serverLog}`)));
+});
+const base = `http://127.0.0.1:${port}`;
+
+// the protocol first, with Node's own HTTP client: POST /ground with stream=1 answers text/event-stream with token
+// events, one phrase event per phrase, one mask event per mask and a last done event holding the plain reply
+async function ground(extra) {
+  const form = new FormData();
+  form.append('image', new Blob([fs.readFileSync(scene)], { type: 'image/png' }), 'scene.png');
+  for (const [k, v] of extra) form.append(k, v);
+  return fetch(`${base}/ground`, { method: 'POST', body: form });
+}
+{
+  const plain = await ground([]);
+  check(plain.status === 200 && plain.headers.get('content-type') === 'application/json',
+        `without stream: ${plain.status} ${plain.headers.get('content-type')}`);
+  const want = await plain.json();
+  const sse = await ground([['stream', '1']]);
+  check(sse.status === 200 && sse.headers.get('content-type').startsWith('text/event-stream'),
+        `with stream: ${sse.status} ${sse.headers.get('content-type')}`);
+  const events = (await sse.text()).split('\n\n').filter((f) => f).map((f) => {
+    const name = /^event: (.*)$/m.exec(f)[1];
+    return { name, data: JSON.parse(/^data: (.*)$/m.exec(f)[1]) };
+  });
+  const count = (n) => events.filter((e) => e.name === n).length;
+  const done = events[events.length - 1];
+  const tokens = events.filter((e) => e.name === 'token').map((e) => e.data.text).join('');
+  check(count('token') >= 5 && tokens.trim() === want.answer.trim(),
+        `${count('token')} token events, joined: '${tokens}'`);
+  check(count('phrase') === want.phrases.length && count('mask') === want.phrases.filter((p) => p.mask).length,
+        `${count('phrase')} phrase and ${count('mask')} mask events for ${want.phrases.length} phrases`);
+  const order = events.map((e) => e.name[0]).join('');
+  check(/^t+p+m*d$/.test(order), `event order ${order} (t token, p phrase, m mask, d done)`);
+  delete want.timings;
+  delete done.data.timings;
+  check(done.name === 'done' && JSON.stringify(done.data) === JSON.stringify(want),
+        'the done event is the reply without stream (timings aside)');
+  const bad = await ground([['stream', '1'], ['n_predict', '0']]);
+  const badBody = await bad.json();
+  check(bad.status === 400 && /n_predict/.test(badBody.error), `a bad field with stream: ${bad.status} ${badBody.error}`);
+}
+
+const browser = await puppeteer.launch({
+  executablePath: chromium,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-proxy-server'],
+});
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 1000 });
+  const offsite = [];
+  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) offsite.push(r.url()); });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+
+  await page.goto(base + '/', { waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
+  const props = await (await fetch(base + '/props')).json();
+  const served = props.settings.filter((s) => s.field && s.name !== 'prompt' && s.name !== 'answer').map((s) => s.name);
+  const controls = await page.$$eval('#settings [data-setting]', (els) => els.map((e) => e.dataset.setting));
+  check(served.length > 5 && JSON.stringify(controls) === JSON.stringify(served),
+        `settings controls built from /props: ${controls.join(', ')}`);
+  await page.screenshot({ path: path.join(outDir, 'page-loaded.png') });
+
+  // drop the bundled scene on the drop zone (a real DataTransfer with the file's bytes)
+  const b64 = fs.readFileSync(scene).toString('base64');
+  await page.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'scene.png', { type: 'image/png' }));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, b64);
+  await page.waitForFunction(() => document.getElementById('image-layer').width > 1, { timeout: 5000 });
+  const size = await page.$eval('#image-layer', (c) => [c.width, c.height]);
+  check(size[0] === 256 && size[1] === 256, `the dropped scene is drawn (${size.join(' x ')})`);
+
+  // every text the answer box shows while the request runs
+  await page.evaluate(() => {
+    window.__answers = [];
+    new MutationObserver(() => window.__answers.push(document.getElementById('answer').textContent))
+      .observe(document.getElementById('answer'), { childList: true, characterData: true, subtree: true });
+  });
+  await page.click('#run');
+  await page.waitForFunction(() => /^done/.test(document.getElementById('status').textContent) ||
+                                   document.getElementById('messages').childElementCount > 0, { timeout: 60000 });
+  const messages = await page.$eval('#messages', (e) => e.textContent);
+  check(messages === '', `no error message after the run (${messages})`);
+  const result = await page.evaluate(() => state.result);
+  check(result && result.format === 'groundlmm.ground/1' && result.phrases.length > 0,
+        `result.json arrived (${result ? result.phrases.length : 0} phrases)`);
+  const answers = await page.evaluate(() => window.__answers);
+  const growing = [...new Set(answers)].filter((a) => a.length && result.answer.trim().startsWith(a.trim()));
+  check(growing.length >= 2, `the answer streamed: ${growing.length} growing texts before the result, e.g. '${growing[2]}'`);
+  const shown = await page.$eval('#answer', (e) => e.textContent);
+  check(shown === result.answer, `the answer shown is the result's ('${shown}')`);
+  const chips = await page.$$eval('#chips .chip', (els) => els.map((e) => e.textContent));
+  check(chips.length === result.phrases.length, `one chip per phrase: ${chips.join(' | ')}`);
+  await page.screenshot({ path: path.join(outDir, 'page-result.png') });
+
+  // click the first phrase with a mask: the mask layer holds exactly that mask's pixels
+  const i = result.phrases.findIndex((p) => p.mask);
+  check(i >= 0, `a phrase has a mask (${i})`);
+  const mask = rleDecode(result.phrases[i].mask);
+  const area = mask.bits.reduce((a, b) => a + b, 0);
+  const before = await page.$eval('#mask-layer', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let k = 3; k < d.length; k += 4) n += d[k] > 0;
+    return n;
+  });
+  await page.click(`#chips .chip[data-index="${i}"]`);
+  await page.mouse.move(0, 0);  // hover leaves the chip: the selection alone decides
+  const drawn = await page.$eval('#mask-layer', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const on = [];
+    for (let k = 0; k < d.length / 4; ++k) on.push(d[4 * k + 3] > 0 ? 1 : 0);
+    return on;
+  });
+  let same = 0, inMask = 0;
+  drawn.forEach((v, k) => { same += v === mask.bits[k]; inMask += v; });
+  check(before === 0 && area > 0 && inMask === area && same === drawn.length,
+        `clicking '${result.phrases[i].text}' draws its mask: ${inMask} px drawn, ${area} px in result.json's RLE, ` +
+        `${drawn.length - same} px differ (before the click: ${before} px)`);
+  const heat = await page.$eval('#heat-layer', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let k = 3; k < d.length; k += 4) n += d[k] > 0;
+    return n;
+  });
+  check(heat > 0, `the phrase's heat map is drawn (${heat} px)`);
+  // click the phrase's point on the image: the list of phrases there names it
+  const pt = result.phrases[i].point;
+  const box = await (await page.$('#point-layer')).boundingBox();
+  await page.mouse.click(box.x + (pt[0] + 0.5) * box.width / size[0], box.y + (pt[1] + 0.5) * box.height / size[1]);
+  const hits = await page.$eval('#hits', (e) => e.textContent);
+  check(mask.bits[pt[1] * mask.w + pt[0]] === 1 ? hits.includes(result.phrases[i].text) : true,
+        `clicking pixel (${pt}) lists: ${hits}`);
+  await page.screenshot({ path: path.join(outDir, 'page-phrase.png') });
+
+  // a request the server refuses (empty prompt): its message is shown
+  await page.$eval('#prompt', (e) => { e.value = ''; });
+  await page.click('#run');
+  await page.waitForFunction(() => document.getElementById('messages').childElementCount > 0, { timeout: 20000 });
+  const err = await page.$eval('#messages', (e) => e.textContent);
+  check(/server error 400: field 'prompt': empty/.test(err), `the server's error is shown: ${err}`);
+  await page.screenshot({ path: path.join(outDir, 'page-error.png') });
+
+  check(offsite.length === 0, `no request leaves the server (${offsite.join(', ')})`);
+  check(pageErrors.length === 0, `no script error (${pageErrors.join('; ')})`);
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+  fs.rmSync(work, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
+process.exit(failures ? 1 : 0);
