@@ -20,11 +20,20 @@ serve_engine::serve_engine(const serve_model_params & params) : params_(params) 
     n_img_    = model->n_image_tokens();
     info_     = model->info();
     info_["n_ctx"] = n_ctx_;
+    if (!(params_.segment_cache_mb >= 0) || params_.segment_cache_entries < 0) {
+        fail("serve: the /segment cache size must be >= 0 (got %g MiB, %d images)", params_.segment_cache_mb,
+             params_.segment_cache_entries);
+    }
+    segment_ = std::make_unique<serve_segmenter>(*pipeline_, (size_t) (params_.segment_cache_mb * 1048576.0),
+                                                 (size_t) params_.segment_cache_entries);
 }
 
 serve_engine::~serve_engine() = default;
 
 void serve_engine::check_fits(const serve_request & r) const {
+    if (r.kind == serve_kind::segment) {
+        return;  // no LLM
+    }
     gen_params gp = r.gen;
     gp.answer     = r.answer;
     try {
@@ -140,7 +149,8 @@ json serve_engine::run_attend(const serve_request & r) {
 }
 
 serve_reply serve_engine::process(const serve_request & r) {
-    const json j = r.kind == serve_kind::ground ? run_ground(r) : run_attend(r);
+    const json j = r.kind == serve_kind::ground ? run_ground(r) : r.kind == serve_kind::attend ? run_attend(r)
+                                                                                               : segment_->run(r);
     // token pieces can be partial UTF-8 characters (byte-fallback tokens): invalid bytes become U+FFFD
     return { 200, j.dump(-1, ' ', false, json::error_handler_t::replace) };
 }

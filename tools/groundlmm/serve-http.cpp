@@ -196,14 +196,14 @@ std::string serve_server::props_json() const {
         { "max_text_bytes", limits_.max_text_bytes },
         { "queue_max", params_.queue },
         { "timeout_s", params_.timeout_s },
-        { "endpoints", { "GET /", "GET /props", "GET /health", "POST /ground", "POST /attend" } },
+        { "endpoints", { "GET /", "GET /props", "GET /health", "POST /ground", "POST /attend", "POST /segment" } },
     };
     return serve_props_json(engine_.info(), server).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string serve_server::health_json() const {
     const serve_queue_stats s = queue_.stats();
-    const json              j = {
+    json                    j = {
         { "status", s.stopped || stopping_ ? "stopping" : "ok" },
         { "models", engine_.info() },
         { "queue", s.waiting },
@@ -215,6 +215,10 @@ std::string serve_server::health_json() const {
         { "withdrawn", s.withdrawn },
         { "connections", n_conns_.load() },
     };
+    const serve_embed_stats seg = engine_.segment_stats();
+    j["segment_cache"] = { { "entries", seg.entries }, { "bytes", seg.bytes }, { "max_bytes", seg.max_bytes },
+                           { "max_entries", seg.max_entries }, { "hits", seg.hits }, { "misses", seg.misses },
+                           { "evictions", seg.evictions } };
     return j.dump();
 }
 
@@ -293,10 +297,10 @@ bool serve_server::vet_head(serve_conn & c) {
     const http_request & r = c.parser.request();
     c.method               = r.method;
     c.path                 = r.path;
-    const bool post        = r.path == "/ground" || r.path == "/attend";
+    const bool post        = r.path == "/ground" || r.path == "/attend" || r.path == "/segment";
     const bool page        = r.path == "/" || r.path == "/index.html" || r.path == "/props";
     if (r.path != "/health" && !post && !page) {
-        reply(c, 404, serve_error_json(strfmt("no such endpoint: %s %s (GET /, GET /props, GET /health, POST /ground, POST /attend)",
+        reply(c, 404, serve_error_json(strfmt("no such endpoint: %s %s (GET /, GET /props, GET /health, POST /ground, POST /attend, POST /segment)",
                                               r.method.c_str(), r.path.c_str())), true);
         return false;
     }
@@ -414,7 +418,7 @@ void serve_server::dispatch(serve_conn & c) {
     parse_task t;
     t.conn     = c.id;
     t.seq      = c.seq;
-    t.kind     = r.path == "/ground" ? serve_kind::ground : serve_kind::attend;
+    t.kind     = r.path == "/ground" ? serve_kind::ground : r.path == "/attend" ? serve_kind::attend : serve_kind::segment;
     t.content_type = *r.header("content-type");
     t.body.swap(r.body);
     t.reserved     = c.reserved;  // released when the parsing thread is done with the body
