@@ -8,8 +8,10 @@
 // drop zone is shown; the answer streams token by token (one visible text per token event, the last equal to the
 // result's answer); clicking a phrase draws its mask on the mask layer (the canvas pixels are compared with the
 // mask decoded here from result.json's COCO RLE, an implementation of our own, not the page's); the heat layer has
-// pixels; clicking the phrase's point lists it; a request the server refuses shows the server's message.
-// Screenshots go to the output folder (page-loaded.png, page-result.png, page-phrase.png, page-error.png).
+// pixels; clicking the phrase's point lists it; moving the point re-segments (the mask layer becomes /segment's mask
+// for the new point) and shift-click adds a point sent by image hash; a request the server refuses shows the
+// server's message. Screenshots go to the output folder (page-loaded.png, page-result.png, page-phrase.png,
+// page-edit.png, page-error.png).
 // Environment: CHROMIUM overrides the browser (default /usr/bin/chromium).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -223,6 +225,43 @@ try {
   check(mask.bits[pt[1] * mask.w + pt[0]] === 1 ? hits.includes(result.phrases[i].text) : true,
         `clicking pixel (${pt}) lists: ${hits}`);
   await page.screenshot({ path: path.join(outDir, 'page-phrase.png') });
+
+  // edit the point: with 'edit the point' on, a click moves the selected phrase's point and POST /segment re-segments
+  // on the cached embedding; the mask layer then holds what /segment gives for that point (asked here directly)
+  const target = result.phrases.map((p) => p.point).reverse().find((q) => q && !mask.bits[q[1] * mask.w + q[0]]);
+  check(!!target, `a phrase point outside the first mask to move to (${target})`);
+  const maskPixels = () => page.$eval('#mask-layer', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const on = [];
+    for (let k = 0; k < d.length / 4; ++k) on.push(d[4 * k + 3] > 0 ? 1 : 0);
+    return on;
+  });
+  const health0 = await (await fetch(base + '/health')).json();
+  await page.click('#edit-mode');
+  await page.mouse.click(box.x + (target[0] + 0.5) * box.width / size[0], box.y + (target[1] + 0.5) * box.height / size[1]);
+  await page.waitForFunction(() => document.body.dataset.segments === '1', { timeout: 20000 });
+  await page.mouse.move(0, 0);
+  const form = new FormData();
+  form.append('image', new Blob([fs.readFileSync(scene)], { type: 'image/png' }), 'scene.png');
+  form.append('points', JSON.stringify([[target[0], target[1]]]));
+  const seg = await (await fetch(base + '/segment', { method: 'POST', body: form })).json();
+  const want = rleDecode(seg.mask);
+  const edited = await maskPixels();
+  let diff = 0, changed = 0, n = 0;
+  edited.forEach((v, k) => { diff += v !== want.bits[k]; changed += v !== mask.bits[k]; n += v; });
+  check(n > 0 && diff === 0 && changed > 0,
+        `moving the point to (${target}) re-segments: ${n} px drawn, ${diff} px differ from /segment's mask, ${changed} px changed`);
+  // shift-click adds a point: the second request names the image by its hash (a cache hit, no image sent)
+  const pt2 = [Math.min(size[0] - 1, target[0] + 2), target[1]];
+  await page.keyboard.down('Shift');
+  await page.mouse.click(box.x + (pt2[0] + 0.5) * box.width / size[0], box.y + (pt2[1] + 0.5) * box.height / size[1]);
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => document.body.dataset.segments === '2', { timeout: 20000 });
+  const health1 = await (await fetch(base + '/health')).json();
+  const edits = await page.evaluate((i) => state.edits[i].points, i);
+  check(edits.length === 2 && health1.segment_cache.hits >= health0.segment_cache.hits + 2 && health1.segment_cache.entries >= 1,
+        `shift-click adds a point (${JSON.stringify(edits)}); cache ${JSON.stringify(health1.segment_cache)}`);
+  await page.screenshot({ path: path.join(outDir, 'page-edit.png') });
 
   // a request the server refuses (empty prompt): its message is shown
   await page.$eval('#prompt', (e) => { e.value = ''; });
