@@ -53,8 +53,8 @@ json serve_props_json(const json & models, const json & server) {
                            { "stage", d.stage == setting_stage::stage1 ? 1 : 2 },
                            { "type", setting_type_name(d.type) },
                            { "default", def },
-                           { "min", d.min },
-                           { "max", d.max },
+                           { "min", d.type == setting_type::integer ? json((int64_t) d.min) : json(d.min) },
+                           { "max", d.type == setting_type::integer ? json((int64_t) d.max) : json(d.max) },
                            { "choices", d.choices },
                            { "help", d.help },
                            { "field", nullptr } };

@@ -14,7 +14,8 @@ namespace glm {
 std::string_view serve_page_html();
 
 // GET /props: {"models": models, "settings": [...], "server": server}. Each settings entry is the table's
-// (`groundlmm settings --json`: name, stage, type, default, min, max, choices, help) plus "field": how /ground sets
+// (`groundlmm settings --json`: name, stage, type, default, min, max, choices, help; an integer setting's range as
+// JSON integers) plus "field": how /ground sets
 // it — {"name", "inverted", "choices" (the values the server accepts, in the table's order), "default"} — or null
 // for a setting the server does not take.
 nlohmann::json serve_props_json(const nlohmann::json & models, const nlohmann::json & server);
