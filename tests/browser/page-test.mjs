@@ -99,6 +99,7 @@ async function ground(extra) {
   for (const [k, v] of extra) form.append(k, v);
   return fetch(`${base}/ground`, { method: 'POST', body: form });
 }
+let streamTokens = [];  // the token texts of the streamed run (the page's run is the same greedy request)
 {
   const plain = await ground([]);
   check(plain.status === 200 && plain.headers.get('content-type') === 'application/json',
@@ -113,13 +114,18 @@ async function ground(extra) {
   });
   const count = (n) => events.filter((e) => e.name === n).length;
   const done = events[events.length - 1];
-  const tokens = events.filter((e) => e.name === 'token').map((e) => e.data.text).join('');
+  streamTokens = events.filter((e) => e.name === 'token').map((e) => e.data.text);
+  const tokens = streamTokens.join('');
   check(count('token') >= 5 && tokens.trim() === want.answer.trim(),
         `${count('token')} token events, joined: '${tokens}'`);
   check(count('phrase') === want.phrases.length && count('mask') === want.phrases.filter((p) => p.mask).length,
         `${count('phrase')} phrase and ${count('mask')} mask events for ${want.phrases.length} phrases`);
-  const order = events.map((e) => e.name[0]).join('');
-  check(/^t+p+m*d$/.test(order), `event order ${order} (t token, p phrase, m mask, d done)`);
+  const order = events.map((e) => e.name === 'maps' ? 'M' : e.name[0]).join('');
+  check(/^t+Mp+m*d$/.test(order), `event order ${order} (t token, M maps, p phrase, m mask, d done)`);
+  const maps = events.find((e) => e.name === 'maps').data;
+  const nFloats = Buffer.from(maps.maps, 'base64').length / 4;
+  check(maps.rows === count('token') && nFloats === maps.rows * maps.grid.w * maps.grid.h,
+        `the maps event: ${maps.rows} rows of ${maps.grid.w}x${maps.grid.h} (${nFloats} floats) for ${count('token')} tokens`);
   delete want.timings;
   delete done.data.timings;
   check(done.name === 'done' && JSON.stringify(done.data) === JSON.stringify(want),
@@ -185,6 +191,27 @@ try {
   const chips = await page.$$eval('#chips .chip', (els) => els.map((e) => e.textContent));
   check(chips.length === result.phrases.length, `one chip per phrase: ${chips.join(' | ')}`);
   await page.screenshot({ path: path.join(outDir, 'page-result.png') });
+
+  // the token scrubber: moving it shows that output token's map on the heat layer and names the token
+  const heatOf = () => page.$eval('#heat-layer', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let k = 3; k < d.length; k += 4) n += d[k];
+    return n;
+  });
+  await page.focus('#token-scrub');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  const scrub = await page.evaluate(() => [document.getElementById('token-scrub').value, document.getElementById('show-token').checked,
+                                           document.getElementById('token-label').textContent]);
+  const heat2 = await heatOf();
+  await page.keyboard.press('ArrowRight');
+  const heat3 = await heatOf();
+  check(scrub[0] === '2' && scrub[1] && scrub[2] === 'token 2: ' + JSON.stringify(streamTokens[2]) &&
+        heat2 > 0 && heat3 > 0 && heat2 !== heat3,
+        `the token scrubber (keyboard) shows token maps: ${scrub[2]}, heat sums ${heat2} / ${heat3}`);
+  await page.screenshot({ path: path.join(outDir, 'page-token.png') });
+  await page.$eval('#show-token', (e) => { e.checked = false; e.dispatchEvent(new Event('change')); });
 
   // click the first phrase with a mask: the mask layer holds exactly that mask's pixels
   const i = result.phrases.findIndex((p) => p.mask);

@@ -97,6 +97,15 @@ static void emit_phrases(const serve_request & r, const ground_result & g, const
 
 json serve_engine::run_ground(const serve_request & r) {
     const attend_result att = run_stage1(*pipeline_, n_ctx_, r);
+    if (r.emit) {  // the per-token maps (the heads the request chose), for the page's token scrubber
+        const attn_maps &          m = att.out.maps;
+        const std::vector<float> & v = r.heads == attn_heads::official ? m.official : m.mean;
+        const json e = { { "rows", m.n_rows }, { "grid", { { "w", att.grid_w }, { "h", att.grid_h } } },
+                         { "heads", attn_heads_name(r.heads) },
+                         { "encoding", "base64 float32 little-endian, row-major [rows, grid.h, grid.w]" },
+                         { "maps", base64_encode((const uint8_t *) v.data(), v.size() * sizeof(float)) } };
+        r.emit("maps", e.dump());
+    }
     run_settings        s;
     s.heads             = r.heads;
     s.ground            = r.ground;
