@@ -10,8 +10,9 @@
 // mask decoded here from result.json's COCO RLE, an implementation of our own, not the page's); the heat layer has
 // pixels; clicking the phrase's point lists it; moving the point re-segments (the mask layer becomes /segment's mask
 // for the new point) and shift-click adds a point sent by image hash; a request the server refuses shows the
-// server's message. Screenshots go to the output folder (page-loaded.png, page-result.png, page-phrase.png,
-// page-edit.png, page-error.png).
+// server's message; the index.html that `groundlmm demo` writes, opened from its folder without a server, shows the
+// saved result.json. Screenshots go to the output folder (page-loaded.png, page-result.png, page-token.png,
+// page-phrase.png, page-edit.png, page-error.png, page-offline.png).
 // Environment: CHROMIUM overrides the browser (default /usr/bin/chromium).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -297,6 +298,34 @@ try {
   const err = await page.$eval('#messages', (e) => e.textContent);
   check(/server error 400: field 'prompt': empty/.test(err), `the server's error is shown: ${err}`);
   await page.screenshot({ path: path.join(outDir, 'page-error.png') });
+
+  // the page that groundlmm demo writes next to its result, opened without a server: a read-only view
+  const viewer = await browser.newPage();
+  await viewer.setViewport({ width: 1280, height: 1000 });
+  viewer.on('pageerror', (e) => pageErrors.push(String(e)));
+  await viewer.goto('file://' + path.join(work, 'index.html'), { waitUntil: 'load' });
+  await viewer.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
+  await (await viewer.$('#open-result')).uploadFile(path.join(work, 'result.json'), scene);
+  await viewer.waitForFunction(() => /^viewing/.test(document.getElementById('status').textContent), { timeout: 10000 });
+  const saved = JSON.parse(fs.readFileSync(path.join(work, 'result.json'), 'utf8'));
+  const vchips = await viewer.$$eval('#chips .chip', (els) => els.length);
+  const vi = saved.phrases.findIndex((p) => p.mask);
+  await viewer.click(`#chips .chip[data-index="${vi}"]`);
+  await viewer.mouse.move(0, 0);
+  const vmask = rleDecode(saved.phrases[vi].mask);
+  const vdrawn = await viewer.$eval('#mask-layer', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const on = [];
+    for (let k = 0; k < d.length / 4; ++k) on.push(d[4 * k + 3] > 0 ? 1 : 0);
+    return on;
+  });
+  let vdiff = 0, von = 0;
+  vdrawn.forEach((v, k) => { vdiff += v !== vmask.bits[k]; von += v; });
+  const runDisabled = await viewer.$eval('#run', (b) => b.disabled);
+  check(vchips === saved.phrases.length && von > 0 && vdiff === 0 && runDisabled,
+        `the demo folder's index.html without a server shows result.json: ${vchips} chips, '${saved.phrases[vi].text}' ` +
+        `mask ${von} px, ${vdiff} px differ; Ground disabled`);
+  await viewer.screenshot({ path: path.join(outDir, 'page-offline.png') });
 
   check(offsite.length === 0, `no request leaves the server (${offsite.join(', ')})`);
   check(pageErrors.length === 0, `no script error (${pageErrors.join('; ')})`);
