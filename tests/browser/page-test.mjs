@@ -11,7 +11,8 @@
 // pixels; clicking the phrase's point lists it; moving the point re-segments (the mask layer becomes /segment's mask
 // for the new point) and shift-click adds a point sent by image hash; a request the server refuses shows the
 // server's message; the index.html that `groundlmm demo` writes, opened from its folder without a server, shows the
-// saved result.json. Screenshots go to the output folder (page-loaded.png, page-result.png, page-token.png,
+// saved result.json; a focused chip is selected with Enter; the downloads are the result and a PNG of the image's
+// size; the curl command; every visible text has a contrast of 4.5:1 or more. Screenshots go to the output folder (page-loaded.png, page-result.png, page-token.png,
 // page-phrase.png, page-edit.png, page-error.png, page-offline.png).
 // Environment: CHROMIUM overrides the browser (default /usr/bin/chromium).
 import { spawn, execFileSync } from 'node:child_process';
@@ -192,6 +193,58 @@ try {
   const chips = await page.$$eval('#chips .chip', (els) => els.map((e) => e.textContent));
   check(chips.length === result.phrases.length, `one chip per phrase: ${chips.join(' | ')}`);
   await page.screenshot({ path: path.join(outDir, 'page-result.png') });
+
+  // the keyboard alone: Tab to the first chip, Enter selects it (its mask drawn), Enter again deselects
+  await page.focus('#chips .chip[data-index="0"]');
+  await page.keyboard.press('Enter');
+  const kbd = await page.evaluate(() => [document.querySelector('#chips .chip[data-index="0"]').getAttribute('aria-pressed'), state.selected]);
+  await page.keyboard.press('Enter');
+  const kbd2 = await page.evaluate(() => state.selected);
+  check(kbd[0] === 'true' && kbd[1] === 0 && kbd2 === -1, `Enter on a focused chip selects it and again deselects (${kbd}, ${kbd2})`);
+  await page.evaluate(() => document.activeElement.blur());
+
+  // downloads: result.json is the result, overlay.png a PNG of the image's size
+  const dl = path.join(work, 'downloads');
+  fs.mkdirSync(dl);
+  const cdp = await page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dl });
+  await page.click('#dl-json');
+  await page.click('#dl-png');
+  const waitFile = async (f) => {
+    for (let t = 0; t < 100 && !fs.existsSync(path.join(dl, f)); ++t) await new Promise((r) => setTimeout(r, 100));
+    return fs.existsSync(path.join(dl, f)) ? fs.readFileSync(path.join(dl, f)) : null;
+  };
+  const dj = await waitFile('result.json'), dp = await waitFile('overlay.png');
+  check(dj && JSON.stringify(JSON.parse(dj)) === JSON.stringify(result), `Download result.json gives the result (${dj ? dj.length : 0} bytes)`);
+  check(dp && dp.subarray(1, 4).toString() === 'PNG' && dp.readUInt32BE(16) === size[0] && dp.readUInt32BE(20) === size[1],
+        `Download overlay PNG gives a ${dp ? dp.readUInt32BE(16) + 'x' + dp.readUInt32BE(20) : 'missing'} PNG`);
+  const curl = await page.$eval('#curl', (e) => e.textContent);
+  check(curl === `curl -N -F 'image=@scene.png' -F 'prompt=Describe the image in detail.' -F stream=1 ${base}/ground`,
+        `the curl command: ${curl}`);
+
+  // readable contrast: every visible text against the background it is drawn on, WCAG AA (4.5:1)
+  const lowContrast = await page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+      .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const bg = (el) => {
+      for (; el; el = el.parentElement) {
+        const c = rgb(getComputedStyle(el).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!own || !el.offsetParent || el.disabled || el.closest('button:disabled')) continue;
+      const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5) bad.push(el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 20) + '" ' + ratio.toFixed(2));
+    }
+    return bad;
+  });
+  check(lowContrast.length === 0, `text contrast >= 4.5:1 (${lowContrast.join('; ')})`);
 
   // the token scrubber: moving it shows that output token's map on the heat layer and names the token
   const heatOf = () => page.$eval('#heat-layer', (c) => {
