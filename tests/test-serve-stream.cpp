@@ -7,18 +7,23 @@
 //   - POST /segment with SAM: the first request encodes (cached false, encode_s > 0) and its mask is the library's
 //     (sam_refiner on the same image and point); by hash, another point is a cache hit with no encoder run; after
 //     another image took the refiner, the first image's hash gives the first mask again (the embedding restored
-//     from the cache); the counters in /health; an evicted hash is 400.
+//     from the cache); the counters in /health; an evicted hash is 400;
+//   - a client that hangs up mid-stream while its job runs: the server stays healthy and serves the next stream.
 #include "common.h"
 #include "refine-sam.h"
 #include "rle.h"
 #include "serve-http.h"
 #include "util/golden-models.h"
+#include "util/raw-http.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
+#include <thread>
 
 using namespace glm;
 using json = nlohmann::json;
@@ -175,6 +180,42 @@ TEST_F(ServeStream, FailureAfterQueueingEndsWithAnErrorEvent) {
     ASSERT_TRUE(bad);
     EXPECT_EQ(bad->status, 400);
     EXPECT_EQ(bad->get_header_value("Content-Type"), "application/json");
+}
+
+// A client that reads the stream's head and hangs up while its job runs: the job finishes unobserved, the server
+// stays healthy and answers the next stream in full. (One that hangs up while its job still waits withdraws it.)
+TEST_F(ServeStream, ClientHangsUpMidStream) {
+    std::atomic<int> started{ 0 };
+    serve_params     sp;
+    sp.on_job_start = [&started](const serve_request &) {
+        if (started++ == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the first job: time to hang up
+        }
+    };
+    auto              srv  = start(sp);
+    const std::string body = json({ { "image_b64", image_field(image_) }, { "answer", k_answer }, { "stream", true } }).dump();
+    {
+        test::raw_client c(port_);
+        c.send_all("POST /ground HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body);
+        ASSERT_TRUE(c.readable(10.0));  // the head, sent when the job was queued
+        for (int i = 0; i < 500 && started.load() == 0; ++i) {  // hang up once it runs (a waiting one is withdrawn)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ASSERT_EQ(started.load(), 1);
+        c.close_now();
+    }
+    auto r = post("/ground", json::parse(body));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    const std::vector<sse_event> ev = parse_sse(r->body);
+    ASSERT_FALSE(ev.empty());
+    EXPECT_EQ(ev.back().name, "done");
+    httplib::Client c("127.0.0.1", port_);
+    auto            h = c.Get("/health");
+    ASSERT_TRUE(h);
+    EXPECT_EQ(json::parse(h->body)["done"], 2);
+    EXPECT_EQ(json::parse(h->body)["connections"], 1);  // this one: the hung-up stream is closed
 }
 
 TEST_F(ServeStream, SegmentThroughTheEmbeddingCache) {
