@@ -2,7 +2,9 @@
 # Sets up a fresh Debian 12 machine and builds groundlmm:
 #   1. installs the Debian packages we build and test with (when missing),
 #   2. fetches the pinned llama.cpp from the npm registry into third_party/ (scripts/fetch-llama.sh),
-#   3. configures and builds everything into build/.
+#   3. installs the browser test's client (puppeteer-core, pinned in tests/browser/package-lock.json) into
+#      tests/browser/node_modules (it downloads no browser: the test drives Debian's chromium),
+#   4. configures and builds everything into build/.
 # Options: --cuda (build ggml's CUDA backend; CUDA_ARCHITECTURES=90 or "80;90" picks the GPU architectures,
 # default: CMake's "native", the GPUs of this machine, so set it where the build machine has none), --no-apt
 # (skip package installation).
@@ -26,6 +28,7 @@ packages=(
     libjpeg-dev libstb-dev libzip-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libgtest-dev
     liblink-grammar-dev link-grammar-dictionaries-en
     libstemmer-dev wordnet-base wordnet-sense-index
+    chromium
 )
 
 if [ "$apt" = 1 ]; then
@@ -46,6 +49,11 @@ if [ "$apt" = 1 ]; then
 fi
 
 "$root/scripts/fetch-llama.sh"
+
+# the browser test's client; PUPPETEER_SKIP_DOWNLOAD: puppeteer-core fetches no browser anyway, this makes it explicit
+if [ ! -f "$root/tests/browser/node_modules/puppeteer-core/package.json" ]; then
+    (cd "$root/tests/browser" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 arch=()

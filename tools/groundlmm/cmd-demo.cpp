@@ -4,6 +4,7 @@
 // bundled toy-world scene or on --image. Writes result.json, overlay.png and answer.html, plus the model files and
 // the scene, so that `groundlmm ground` can be run on them with other settings.
 #include "cli-common.h"
+#include "serve-page.h"
 #include "common.h"
 #include "ground.h"
 #include "outputs.h"
@@ -59,8 +60,10 @@ int cmd_demo(int argc, char ** argv) {
     cli_print_grounded(g);
     glm::attend_save(att, out);
     glm::ground_save(out, img, g, att, { /*heatmaps=*/true });
+    const std::string_view page = glm::serve_page_html();  // the server's page: views result.json without a server
+    glm::write_file(out + "/index.html", page.data(), page.size());
     fprintf(stderr,
-            "wrote %s/{overlay.png, answer.html, result.json, heatmap-*.png} (model: %s, scene: %s)\n"
+            "wrote %s/{overlay.png, answer.html, result.json, heatmap-*.png, index.html} (model: %s, scene: %s)\n"
             "same run by hand: groundlmm ground -m %s/toy-llm.gguf --mmproj %s/toy-vit.gguf --image %s --refiner "
             "region --min-score 0.5 --heatmaps -c 256 -o %s\n",
             out.c_str(), mdir.c_str(), image.c_str(), mdir.c_str(), mdir.c_str(), image.c_str(), out.c_str());

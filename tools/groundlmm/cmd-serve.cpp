@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 int cmd_serve(int argc, char ** argv) {
-    CLI::App          app("Serve attend-and-segment over HTTP (GET /health, POST /ground, POST /attend)", argv[0]);
+    CLI::App          app("Serve attend-and-segment over HTTP (GET / the page, GET /props, GET /health, POST /ground, POST /attend, POST /segment)", argv[0]);
     cli_model_opts    mo;
     glm::serve_params sp;
     mo.add(app, /*require_model=*/true);
@@ -49,6 +49,15 @@ int cmd_serve(int argc, char ** argv) {
     app.add_option("--http-threads", sp.http_threads, "request parsing threads (JSON, base64, image check; 0 = 2)")
         ->capture_default_str()
         ->check(CLI::Range(0, 256));
+    double segment_cache_mb = 512;
+    int    segment_cache_n  = 32;
+    app.add_option("--segment-cache-mb", segment_cache_mb,
+                   "POST /segment's cache of image embeddings (MiB; least recently used evicted first)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1048576.0));
+    app.add_option("--segment-cache-n", segment_cache_n, "and at most this many images in it")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 4096));
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
     }
@@ -72,6 +81,8 @@ int cmd_serve(int argc, char ** argv) {
     glm::serve_model_params mp;
     mp.model   = mo.model_params();
     mp.context = mo.context_params();
+    mp.segment_cache_mb      = segment_cache_mb;
+    mp.segment_cache_entries = segment_cache_n;
     glm::serve_engine engine(mp);
     glm::serve_server server(engine, sp);
     const int         port = server.start();

@@ -20,11 +20,20 @@ serve_engine::serve_engine(const serve_model_params & params) : params_(params) 
     n_img_    = model->n_image_tokens();
     info_     = model->info();
     info_["n_ctx"] = n_ctx_;
+    if (!(params_.segment_cache_mb >= 0) || params_.segment_cache_entries < 0) {
+        fail("serve: the /segment cache size must be >= 0 (got %g MiB, %d images)", params_.segment_cache_mb,
+             params_.segment_cache_entries);
+    }
+    segment_ = std::make_unique<serve_segmenter>(*pipeline_, (size_t) (params_.segment_cache_mb * 1048576.0),
+                                                 (size_t) params_.segment_cache_entries);
 }
 
 serve_engine::~serve_engine() = default;
 
 void serve_engine::check_fits(const serve_request & r) const {
+    if (r.kind == serve_kind::segment) {
+        return;  // no LLM
+    }
     gen_params gp = r.gen;
     gp.answer     = r.answer;
     try {
@@ -40,6 +49,13 @@ static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r
     s.gen      = r.gen;
     s.heads    = r.heads;
     s.head_sel = r.head_sel;
+    if (r.emit) {  // streaming: each generated (or teacher-forced) token as it comes
+        s.gen.on_token = [&r](const gen_token & t, int k) {
+            const json e = { { "k", k }, { "text", t.text }, { "eog", t.eog } };
+            r.emit("token", e.dump(-1, ' ', false, json::error_handler_t::replace));
+            return true;
+        };
+    }
     if (!r.answer.empty()) {
         const size_t n = p.model().llm().tokenize(r.answer, false).size();
         if (n == 0) {
@@ -53,14 +69,53 @@ static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r
     return p.attend(r.image, s);
 }
 
+// Streaming: one phrase event per phrase (result.json's entry without its masks, plus its map over the grid for the
+// heat map), then one mask event per phrase that has a mask. Stage 2 runs as one call, so these follow it.
+static void emit_phrases(const serve_request & r, const ground_result & g, const json & result) {
+    const json & phrases = result.at("phrases");
+    for (size_t i = 0; i < phrases.size(); ++i) {
+        json e = phrases[i];
+        e.erase("mask");
+        e.erase("all_masks");
+        e["index"] = i;
+        e["grid"]  = { { "w", g.grid_w }, { "h", g.grid_h } };
+        e["map"]   = g.phrases[i].grid;  // [grid.h * grid.w], row-major; empty for a phrase without tokens
+        r.emit("phrase", e.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    for (size_t i = 0; i < phrases.size(); ++i) {
+        if (!phrases[i].contains("mask") || phrases[i]["mask"].is_null()) {
+            continue;
+        }
+        json e = { { "index", i }, { "mask", phrases[i]["mask"] } };
+        for (const char * k : { "score", "mask_index", "all_masks", "all_scores" }) {
+            if (phrases[i].contains(k)) {
+                e[k] = phrases[i][k];
+            }
+        }
+        r.emit("mask", e.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+}
+
 json serve_engine::run_ground(const serve_request & r) {
     const attend_result att = run_stage1(*pipeline_, n_ctx_, r);
+    if (r.emit) {  // the per-token maps (the heads the request chose), for the page's token scrubber
+        const attn_maps &          m = att.out.maps;
+        const std::vector<float> & v = r.heads == attn_heads::official ? m.official : m.mean;
+        const json e = { { "rows", m.n_rows }, { "grid", { { "w", att.grid_w }, { "h", att.grid_h } } },
+                         { "heads", attn_heads_name(r.heads) },
+                         { "encoding", "base64 float32 little-endian, row-major [rows, grid.h, grid.w]" },
+                         { "maps", base64_encode((const uint8_t *) v.data(), v.size() * sizeof(float)) } };
+        r.emit("maps", e.dump());
+    }
     run_settings        s;
     s.heads             = r.heads;
     s.head_sel          = r.head_sel;
     s.ground            = r.ground;
     const ground_result g = pipeline_->ground(att, r.image, s);
     json                j = ground_to_json(g, att);
+    if (r.emit) {
+        emit_phrases(r, g, j);
+    }
     if (r.overlay || r.html) {
         const std::vector<uint8_t> png = image_encode_png(render_overlay(r.image, g));
         const std::string          b64 = base64_encode(png.data(), png.size());
@@ -115,7 +170,8 @@ serve_reply serve_engine::process(const serve_request & r, const std::function<b
     if (keep_going) {
         pipeline_->set_progress([&keep_going](const char *, float) { return keep_going(); });
     }
-    const json j = r.kind == serve_kind::ground ? run_ground(r) : run_attend(r);
+    const json j = r.kind == serve_kind::ground ? run_ground(r) : r.kind == serve_kind::attend ? run_attend(r)
+                                                                                               : segment_->run(r);
     // token pieces can be partial UTF-8 characters (byte-fallback tokens): invalid bytes become U+FFFD
     return { 200, j.dump(-1, ' ', false, json::error_handler_t::replace) };
 }

@@ -8,6 +8,7 @@
 
 #include "pipeline.h"
 #include "serve-queue.h"
+#include "serve-segment.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,8 @@ namespace glm {
 struct serve_model_params {
     pipeline_model_params   model;    // LLM, vision model, LoRA, refiner (+ SAM file), threads, GPU
     pipeline_context_params context;  // context length, batch, KV type
+    double                  segment_cache_mb      = 512;  // /segment's image-embedding cache (MiB; SAM ViT-H: 4 MiB + the image)
+    int                     segment_cache_entries = 32;   // and at most this many images
 };
 
 class serve_engine {
@@ -41,6 +44,8 @@ public:
     // {"llm": {...}, "vision": {...}, "refiner": ..., "backend": ...}: what was loaded.
     const nlohmann::json & info() const { return info_; }
     int                    n_ctx() const { return n_ctx_; }
+    // /segment's embedding cache counters (any thread).
+    serve_embed_stats      segment_stats() const { return segment_->cache_stats(); }
 
 private:
     nlohmann::json run_ground(const serve_request & r);
@@ -48,6 +53,7 @@ private:
 
     serve_model_params                params_;
     std::unique_ptr<pipeline>         pipeline_;
+    std::unique_ptr<serve_segmenter>  segment_;  // POST /segment (its own refiner state and embedding cache)
     nlohmann::json                    info_;
     int                               n_ctx_ = 0;
     int                               n_img_ = 0;  // image tokens per request (check_fits)

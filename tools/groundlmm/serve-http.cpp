@@ -1,4 +1,5 @@
 #include "serve-http.h"
+#include "serve-page.h"
 
 #include "common.h"
 #include "serve-http-parse.h"
@@ -45,6 +46,7 @@ struct serve_conn {
     bool                close_after = false;
     bool                vetted      = false;  // the head of the current request passed vet_head
     bool                dead        = false;
+    bool                streaming   = false;  // the reply is text/event-stream: its head is sent, events follow
     size_t              reserved    = 0;      // in-flight budget held by the body being read
     std::string         pending;              // bytes after the current request (pipelining)
     std::string         method, path;         // of the current request, for the log
@@ -54,12 +56,13 @@ struct serve_conn {
 };
 
 struct serve_event {
-    enum class type { posted, reply } t = type::reply;
+    enum class type { posted, reply, chunk } t = type::reply;  // chunk: a streamed event (in reply.body)
     uint64_t      conn = 0, seq = 0;
     serve_job_ptr job;
     serve_reply   reply;
     std::string   extra;        // extra header lines of the reply
     size_t        release = 0;  // in-flight budget bytes to give back
+    bool          stream  = false;  // the request asked for text/event-stream
 };
 
 static size_t mib_to_bytes(double mb) { return (size_t) std::llround(mb * 1024.0 * 1024.0); }
@@ -121,18 +124,32 @@ void serve_server::parse_and_post(parse_task & t) {
         image.shrink_to_fit();
         engine_.check_fits(sr);
         const uint64_t conn = t.conn, seq = t.seq;
-        serve_done_fn  done = [this, conn, seq](const serve_job & j) {
+        if (sr.stream) {  // the engine's events go to the event loop in order, ahead of the job's reply
+            sr.emit = [this, conn, seq](const char * event, const std::string & data) {
+                serve_event e;
+                e.t          = serve_event::type::chunk;
+                e.stream     = true;
+                e.conn       = conn;
+                e.seq        = seq;
+                e.reply.body = serve_sse(event, data);
+                push_event(std::move(e));
+            };
+        }
+        const bool     stream = sr.stream;
+        serve_done_fn  done = [this, conn, seq, stream](const serve_job & j) {
             serve_event e;
             e.conn  = conn;
             e.seq   = seq;
+            e.stream = stream;
             e.reply = j.reply;
             push_event(std::move(e));
         };
         serve_job_ptr job;
         switch (queue_.post(std::move(sr), std::move(done), job)) {
             case serve_queue::post_result::ok:
-                ev.t   = serve_event::type::posted;
-                ev.job = job;
+                ev.t      = serve_event::type::posted;
+                ev.job    = job;
+                ev.stream = stream;
                 push_event(std::move(ev));
                 return;
             case serve_queue::post_result::full:
@@ -171,9 +188,22 @@ void serve_server::parse_worker() {
 // ---------------------------------------------------------------------------------------------------------
 // the event loop
 
+std::string serve_server::props_json() const {
+    const json server = {
+        { "max_image_mb", params_.max_image_mb },
+        { "max_image_px", params_.max_image_pixels },
+        { "max_n_predict", limits_.max_n_predict },
+        { "max_text_bytes", limits_.max_text_bytes },
+        { "queue_max", params_.queue },
+        { "timeout_s", params_.timeout_s },
+        { "endpoints", { "GET /", "GET /props", "GET /health", "POST /ground", "POST /attend", "POST /segment" } },
+    };
+    return serve_props_json(engine_.info(), server).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string serve_server::health_json() const {
     const serve_queue_stats s = queue_.stats();
-    const json              j = {
+    json                    j = {
         { "status", s.stopped || stopping_ ? "stopping" : "ok" },
         { "models", engine_.info() },
         { "queue", s.waiting },
@@ -186,13 +216,22 @@ std::string serve_server::health_json() const {
         { "cancelled", s.cancelled },
         { "connections", n_conns_.load() },
     };
+    const serve_embed_stats seg = engine_.segment_stats();
+    j["segment_cache"] = { { "entries", seg.entries }, { "bytes", seg.bytes }, { "max_bytes", seg.max_bytes },
+                           { "max_entries", seg.max_entries }, { "hits", seg.hits }, { "misses", seg.misses },
+                           { "evictions", seg.evictions } };
     return j.dump();
 }
 
-void serve_server::reply(serve_conn & c, int status, const std::string & body, bool close, const char * extra) {
+void serve_server::reply(serve_conn & c, int status, const std::string & body, bool close, const char * extra,
+                         const char * content_type) {
+    if (c.streaming) {  // the head went out with the first event: the reply is the last event
+        stream_end(c, status, body);
+        return;
+    }
     c.close_after = close || !c.parser.request().keep_alive || stopping_;
-    c.out         = strfmt("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%sConnection: %s\r\n\r\n",
-                           status, http_reason(status), body.size(), extra, c.close_after ? "close" : "keep-alive");
+    c.out         = strfmt("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: %s\r\n\r\n",
+                           status, http_reason(status), content_type, body.size(), extra, c.close_after ? "close" : "keep-alive");
     c.out += body;
     c.out_off  = 0;
     c.ph       = serve_conn::phase::writing;
@@ -259,9 +298,10 @@ bool serve_server::vet_head(serve_conn & c) {
     const http_request & r = c.parser.request();
     c.method               = r.method;
     c.path                 = r.path;
-    const bool post        = r.path == "/ground" || r.path == "/attend";
-    if (r.path != "/health" && !post) {
-        reply(c, 404, serve_error_json(strfmt("no such endpoint: %s %s (GET /health, POST /ground, POST /attend)",
+    const bool post        = r.path == "/ground" || r.path == "/attend" || r.path == "/segment";
+    const bool page        = r.path == "/" || r.path == "/index.html" || r.path == "/props";
+    if (r.path != "/health" && !post && !page) {
+        reply(c, 404, serve_error_json(strfmt("no such endpoint: %s %s (GET /, GET /props, GET /health, POST /ground, POST /attend, POST /segment)",
                                               r.method.c_str(), r.path.c_str())), true);
         return false;
     }
@@ -272,7 +312,7 @@ bool serve_server::vet_head(serve_conn & c) {
     }
     if (!post) {
         if (r.chunked || r.content_length > 0) {
-            reply(c, 400, serve_error_json("GET /health takes no body"), true);
+            reply(c, 400, serve_error_json(strfmt("GET %s takes no body", r.path.c_str())), true);
             return false;
         }
         return true;
@@ -367,10 +407,19 @@ void serve_server::dispatch(serve_conn & c) {
         reply(c, 200, health_json(), false);
         return;
     }
+    if (r.path == "/props") {
+        reply(c, 200, props_json(), false);
+        return;
+    }
+    if (r.path == "/" || r.path == "/index.html") {
+        const std::string_view html = serve_page_html();
+        reply(c, 200, std::string(html), false, "Cache-Control: no-cache\r\n", "text/html; charset=utf-8");
+        return;
+    }
     parse_task t;
     t.conn     = c.id;
     t.seq      = c.seq;
-    t.kind     = r.path == "/ground" ? serve_kind::ground : serve_kind::attend;
+    t.kind     = r.path == "/ground" ? serve_kind::ground : r.path == "/attend" ? serve_kind::attend : serve_kind::segment;
     t.content_type = *r.header("content-type");
     t.body.swap(r.body);
     t.reserved     = c.reserved;  // released when the parsing thread is done with the body
@@ -442,14 +491,81 @@ void serve_server::on_event(serve_event & ev) {
         if (current && c->ph == serve_conn::phase::parsing) {
             c->job = ev.job;
             c->ph  = serve_conn::phase::queued;
+            if (ev.stream && !c->streaming) {
+                stream_begin(*c);
+            }
         } else if (queue_.withdraw(ev.job)) {  // the client left (or timed out) while its body was parsed
             GLM_LOG_INFO("serve: job %llu withdrawn: its client is gone", (unsigned long long) ev.job->id);
+        }
+        return;
+    }
+    if (current && ev.stream && !c->streaming) {
+        stream_begin(*c);  // the job ran before its posted event was taken
+    }
+    if (ev.t == serve_event::type::chunk) {
+        if (current && c->streaming) {
+            c->out += ev.reply.body;
+            stream_flush(*c);
         }
         return;
     }
     if (current) {
         reply(*c, ev.reply.status, ev.reply.body, false, ev.extra.c_str());
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// streaming (POST /ground with "stream": true): once the job is queued, the head (200, text/event-stream, no
+// length, Connection: close) is sent; the engine's events are appended as they come and written while the job
+// runs (the connection stays `queued`: its deadline, hang-up detection and withdrawal are those of any job); the
+// job's reply becomes the last event, done (200) or error (any other status), and the connection closes after it.
+
+void serve_server::stream_begin(serve_conn & c) {
+    c.streaming = true;
+    c.out       = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
+                  "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
+    c.out_off   = 0;
+    stream_flush(c);
+}
+
+void serve_server::stream_flush(serve_conn & c) {
+    while (c.out_off < c.out.size()) {
+        const ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c.out_off += (size_t) n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;  // the rest when the socket is writable (polled while queued)
+        } else {
+            c.dead = true;  // the client is gone: close_conn withdraws the job if it still waits
+            return;
+        }
+    }
+    c.out.clear();
+    c.out_off = 0;
+}
+
+void serve_server::stream_end(serve_conn & c, int status, const std::string & body) {
+    if (status == 200) {
+        c.out += serve_sse("done", body);
+    } else {  // {"error": ...} plus the status the plain reply would have had
+        json e;
+        try {
+            e = json::parse(body);
+        } catch (const std::exception &) {
+            e = { { "error", body } };
+        }
+        e["status"] = status;
+        c.out += serve_sse("error", e.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    c.streaming   = false;
+    c.close_after = true;
+    c.ph          = serve_conn::phase::writing;
+    c.deadline    = now_s() + params_.write_timeout_s;
+    c.job.reset();
+    GLM_LOG_INFO("serve: %s %s -> %d, streamed (%.2f s)", c.method.c_str(), c.path.c_str(), status, now_s() - c.t_begin);
+    flush(c);
 }
 
 void serve_server::check_deadlines(double now) {
@@ -550,7 +666,10 @@ void serve_server::event_loop() {
                 case serve_conn::phase::reading:
                 case serve_conn::phase::closing: ev = POLLIN | POLLRDHUP; next = std::min(next, c.deadline); break;
                 case serve_conn::phase::parsing:
-                case serve_conn::phase::queued: ev = POLLRDHUP; next = std::min(next, c.job_deadline); break;
+                case serve_conn::phase::queued:
+                    ev   = c.streaming && c.out_off < c.out.size() ? POLLRDHUP | POLLOUT : POLLRDHUP;
+                    next = std::min(next, c.job_deadline);
+                    break;
                 case serve_conn::phase::writing: ev = POLLOUT; next = std::min(next, c.deadline); break;
             }
             pfds.push_back({ c.fd, ev, 0 });
@@ -623,6 +742,8 @@ void serve_server::event_loop() {
                 case serve_conn::phase::queued:
                     if (re & (POLLRDHUP | POLLHUP | POLLERR)) {
                         c.dead = true;  // the client hung up: close_conn withdraws its job
+                    } else if (c.streaming && (re & POLLOUT)) {
+                        stream_flush(c);
                     }
                     break;
                 case serve_conn::phase::writing:

@@ -1,8 +1,10 @@
 // serve-http.h: the HTTP transport of `groundlmm serve`: one event-loop thread that owns every socket, a few
 // parsing threads, the bounded queue and the one inference loop thread that owns the models.
 //
+//   GET  /        → the page (serve-page.h), GET /props → models + settings table (both by the event loop)
 //   GET  /health  → {"status", "models", "queue", ...}             (answered by the event loop itself)
-//   POST /ground  → result.json's content (+ overlay_png_b64 / answer_html)
+//   POST /ground  → result.json's content (+ overlay_png_b64 / answer_html); with "stream": true a
+//                   text/event-stream of token, phrase, mask events and a last done (the result) or error
 //   POST /attend  → attend.json's content with the maps inline
 // Statuses: 400 bad field or image, 404/405 no such endpoint or method, 408 request not received in time,
 // 411/413/414/415/431/501/505 refused framing, size or encoding, 503 queue full / busy / timed out / shutting down,
@@ -98,13 +100,18 @@ private:
     void push_event(serve_event && ev);
     void wake();
     std::string health_json() const;
+    std::string props_json() const;
 
     // event-loop helpers (event-loop thread only)
     void on_readable(serve_conn & c);
     bool feed(serve_conn & c, const char * data, size_t n);  // false: the connection is to be closed
     bool vet_head(serve_conn & c);
     void dispatch(serve_conn & c);
-    void reply(serve_conn & c, int status, const std::string & body, bool close, const char * extra = "");
+    void reply(serve_conn & c, int status, const std::string & body, bool close, const char * extra = "",
+               const char * content_type = "application/json");
+    void stream_begin(serve_conn & c);
+    void stream_flush(serve_conn & c);
+    void stream_end(serve_conn & c, int status, const std::string & body);
     void flush(serve_conn & c);
     void finish_reply(serve_conn & c);
     void close_conn(uint64_t id);

@@ -7,13 +7,16 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 namespace glm {
 
 using json = nlohmann::json;
 
-const char * serve_kind_name(serve_kind k) { return k == serve_kind::ground ? "ground" : "attend"; }
+const char * serve_kind_name(serve_kind k) {
+    return k == serve_kind::ground ? "ground" : k == serve_kind::attend ? "attend" : "segment";
+}
 
 [[noreturn]] static void bad(const std::string & msg) { throw serve_http_error(400, msg); }
 
@@ -67,6 +70,9 @@ public:
             bad("the request body must be a JSON object");
         }
     }
+
+    const json & at(const char * name) const { return j_.at(name); }
+    bool         form() const { return form_; }
 
     // A given field; null is not "absent": a client that sends null means something we cannot guess.
     bool has(const char * name) {
@@ -183,6 +189,22 @@ public:
         bad(strfmt("field '%s': '%s' is not one of: %s", name, s.c_str(), list.c_str()));
     }
 
+    // A given field's JSON value as it is; a form field's text parsed as JSON (arrays in multipart forms).
+    json value(const char * name) {
+        if (!has(name)) {
+            return json();
+        }
+        const json & v = j_.at(name);
+        if (v.is_string() && form_) {
+            try {
+                return json::parse(v.get<std::string>());
+            } catch (const std::exception &) {
+                bad(strfmt("field '%s': expected JSON text, got '%s'", name, excerpt(v.get<std::string>()).c_str()));
+            }
+        }
+        return v;
+    }
+
     // Refuses the fields no read asked for.
     void check_all_known(serve_kind kind) const {
         for (auto it = j_.begin(); it != j_.end(); ++it) {
@@ -198,9 +220,97 @@ private:
     std::set<std::string> known_;
 };
 
+static void check_image(const std::string & image, const serve_limits & limits);
+
+// /segment: {"points": [[x, y], [x, y, label], ...], "box": [x0, y0, x1, y1], "image_hash", "mask_select",
+// "more_masks"}; the image itself, or its hash from an earlier /segment reply.
+static serve_request parse_segment(field_reader & f, const std::string & image, const serve_limits & limits) {
+    serve_request   r;
+    serve_segment & g = r.seg;
+    r.kind            = serve_kind::segment;
+    g.image_hash      = f.str("image_hash", "", 64);
+    auto coord = [](const json & v, const char * what, size_t i, size_t k) {
+        if (!v.is_number_integer() || v.get<int64_t>() < -1000000 || v.get<int64_t>() > 1000000) {
+            bad(strfmt("field '%s': element %zu, value %zu must be an integer pixel coordinate, got %s", what, i, k,
+                       v.dump().c_str()));
+        }
+        return (int) v.get<int64_t>();
+    };
+    const json pts = f.value("points");
+    if (!pts.is_null()) {
+        if (!pts.is_array() || pts.size() > 64) {
+            bad("field 'points': expected an array of at most 64 points [x, y] or [x, y, label]");
+        }
+        for (size_t i = 0; i < pts.size(); ++i) {
+            const json & p = pts[i];
+            if (!p.is_array() || p.size() < 2 || p.size() > 3) {
+                bad(strfmt("field 'points': element %zu must be [x, y] or [x, y, label], got %s", i, p.dump().c_str()));
+            }
+            refine_point rp{ coord(p[0], "points", i, 0), coord(p[1], "points", i, 1), 1 };
+            if (p.size() == 3) {
+                if (!p[2].is_number_integer() || (p[2].get<int64_t>() != 0 && p[2].get<int64_t>() != 1)) {
+                    bad(strfmt("field 'points': element %zu: the label must be 1 (positive) or 0 (negative), got %s", i,
+                               p[2].dump().c_str()));
+                }
+                rp.label = (int) p[2].get<int64_t>();
+            }
+            g.points.push_back(rp);
+        }
+    }
+    const json box = f.value("box");
+    if (!box.is_null()) {
+        if (!box.is_array() || box.size() != 4) {
+            bad(strfmt("field 'box': expected [x0, y0, x1, y1], got %s", box.dump().c_str()));
+        }
+        for (size_t k = 0; k < 4; ++k) {
+            g.box[k] = coord(box[k], "box", 0, k);
+        }
+        if (g.box[2] <= g.box[0] || g.box[3] <= g.box[1]) {
+            bad(strfmt("field 'box': [%d, %d, %d, %d] is empty (x1 > x0 and y1 > y0 expected)", g.box[0], g.box[1],
+                       g.box[2], g.box[3]));
+        }
+        g.has_box = true;
+    }
+    if (g.points.empty() && !g.has_box) {
+        bad("/segment needs 'points' or a 'box'");
+    }
+    // the settings table's mask_select (old spelling mask_index) and more_masks, as on /ground
+    run_settings s;
+    for (const char * name : { "mask_select", "mask_index", "more_masks" }) {
+        if (f.has(name)) {
+            const json & v = f.at(name);
+            if (!f.form() && std::strcmp(name, "more_masks") == 0 && v.is_string()) {
+                bad("field 'more_masks': expected a boolean, got a string");
+            }
+            try {
+                settings_set(s, name, v, "field");
+            } catch (const glm::error & e) {
+                bad(e.what());
+            }
+        }
+    }
+    g.select   = s.ground.select;
+    g.keep_all = s.ground.more_masks;
+    f.check_all_known(serve_kind::segment);
+    if (image.empty() && g.image_hash.empty()) {
+        bad("no image: send the file ('image' or 'image_b64') or the 'image_hash' of an earlier /segment reply");
+    }
+    if (!image.empty() && !g.image_hash.empty()) {
+        bad("give the image or its 'image_hash', not both");
+    }
+    if (!image.empty()) {
+        check_image(image, limits);
+        r.image_data = image;
+    }
+    return r;
+}
+
 serve_request serve_parse_request(serve_kind kind, const json & fields, const std::string & image,
                                   const serve_limits & limits, bool form) {
     field_reader  f(fields, form);
+    if (kind == serve_kind::segment) {
+        return parse_segment(f, image, limits);
+    }
     serve_request r;
     r.kind = kind;
 
@@ -267,8 +377,10 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
     r.ground.head_sel = s.head_sel;
 
     if (kind == serve_kind::ground) {
-        r.overlay = f.flag("overlay", false);
-        r.html    = f.flag("html", false);
+        r.overlay          = f.flag("overlay", false);
+        r.html             = f.flag("html", false);
+        r.stream           = f.flag("stream", false);
+        r.ground.keep_maps = r.stream;  // the phrase events carry each phrase's map (the page's heat map)
     } else {
         const std::string m = f.choice("maps", "b64", { "b64", "json", "none" });
         r.maps              = m == "b64" ? serve_maps::b64 : m == "json" ? serve_maps::json : serve_maps::none;
@@ -279,6 +391,12 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
     if (image.empty()) {
         bad("no image: send the file as the multipart field 'image', or base64 as the JSON field 'image_b64'");
     }
+    check_image(image, limits);
+    r.image_data = image;
+    return r;
+}
+
+static void check_image(const std::string & image, const serve_limits & limits) {
     if (image.size() > limits.max_image_bytes) {
         throw serve_http_error(413, strfmt("image of %zu bytes, the server accepts at most %zu (--max-image-mb)",
                                            image.size(), limits.max_image_bytes));
@@ -288,8 +406,6 @@ serve_request serve_parse_request(serve_kind kind, const json & fields, const st
     } catch (const glm::error & e) {
         bad(e.what());
     }
-    r.image_data = image;
-    return r;
 }
 
 void serve_parse_body(const std::string & content_type, std::string & body, const serve_limits & limits, json & fields,

@@ -8,10 +8,12 @@
 #include "attend.h"
 #include "ground.h"
 #include "image.h"
+#include "refine.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,7 +27,7 @@ struct serve_http_error : std::runtime_error {
 };
 
 // The endpoints that run the models.
-enum class serve_kind { ground, attend };
+enum class serve_kind { ground, attend, segment };
 const char * serve_kind_name(serve_kind k);
 
 // How /attend returns the per-token maps.
@@ -37,6 +39,16 @@ struct serve_limits {
     int64_t max_image_pixels = 40000000;   // decoded width x height; larger → 400
     int     max_n_predict    = 4096;       // n_predict upper bound (tokens; the context length is a natural cap)
     size_t  max_text_bytes   = 16384;      // prompt / answer length (bytes)
+};
+
+// POST /segment: a refiner prompt against an image sent now or earlier (by its hash, while it is in the cache).
+struct serve_segment {
+    std::string               image_hash;  // "" = the image is in this request
+    std::vector<refine_point> points;      // pixels of the image; label 1 positive, 0 negative
+    bool                      has_box = false;
+    int                       box[4]  = { 0, 0, 0, 0 };  // x0, y0, x1, y1 (pixels, x1/y1 exclusive)
+    mask_select               select   = mask_select::index2;
+    bool                      keep_all = false;          // every candidate mask too (more_masks)
 };
 
 struct serve_request {
@@ -51,6 +63,12 @@ struct serve_request {
     bool          overlay = false;            // /ground: add overlay_png_b64
     bool          html    = false;            // /ground: add answer_html (with the overlay embedded)
     serve_maps    maps    = serve_maps::b64;  // /attend: how the maps come back
+    // /ground with "stream": true: the reply is text/event-stream. The transport sets `emit` before queueing; the
+    // engine calls it on the loop thread with each event's name (token, phrase, mask) and its JSON data; the last
+    // event (done, or error) is the job's reply.
+    bool                                                             stream = false;
+    serve_segment                                                    seg;  // /segment only
+    std::function<void(const char * event, const std::string & data)> emit;
 };
 
 // The body of a POST as one JSON object of fields plus the encoded image bytes: a multipart/form-data body
