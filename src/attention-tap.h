@@ -5,8 +5,8 @@
 // The tap is an eval callback (llama_context_params.cb_eval): it observes only while armed, reads only the
 // armed query row and only the image's KV cells (a fresh cache of one sequence puts position p in cell p), and
 // reduces on the fly:
-//   - mean over all layers and heads (the paper's text),
-//   - mean over layers of head H-2 (what the official code does: attentions[..., -2, ...] with H heads),
+//   - mean over all layers and heads (the paper's text), or over the chosen layers (set_layers),
+//   - mean over those layers of head H-2 (what the official code does: attentions[..., -2, ...] with H heads),
 //   - optionally the full [layer, head] stack (research dump).
 // Memory is O(rows x image tokens) unless dumping. "The map of token k" is the row of the query that
 // PREDICTS token k (the last prompt position for the first token, then each decode step).
@@ -40,6 +40,8 @@ public:
 
     // The KV cells of the image tokens: [first_cell, first_cell + n_img).
     void set_image_cells(int first_cell, int n_img);
+    // The layers `mean` and `official` average (empty = all; e.g. Gemma 3's global layers); `full` keeps every layer.
+    void set_layers(const std::vector<int> & layers);
     // Capture row `row` (index in the next llama_decode batch) during the next decode.
     void arm(int row);
     // After the decode: checks that every layer was seen and appends the row to the maps.
@@ -65,6 +67,8 @@ private:
     std::vector<double> acc_mean_, acc_official_;
     std::vector<float>  acc_full_;
     std::vector<int>    layer_seen_;
+    std::vector<char>   layer_in_map_;  // per layer: counted in mean / official
+    int                 n_map_layers_ = 0;
     std::vector<float>  buf_;
     std::string         error_;
 };

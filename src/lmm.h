@@ -7,6 +7,7 @@
 #pragma once
 
 #include "attention-tap.h"
+#include "image-block.h"
 
 #include <functional>
 #include <memory>
@@ -51,6 +52,10 @@ struct gen_params {
     std::string answer;            // teacher forcing by text: ground this answer instead of generating one
                                    // (tokenised without BOS, as generated tokens are); "" = generate
     bool        keep_logits = false;  // keep each step's logits (n_steps x n_vocab)
+    bool        parse_special = false;  // the template's special tokens (<|im_start|>) are parsed as such (chat
+                                        // templates of libmtmd families); LLaVA's plain-text template: off
+    bool        map_all_layers = false; // maps average every layer; default: the layers that see the whole image
+                                        // (all but sliding-window layers, e.g. 1 of 6 in Gemma 3)
     // Called after each generated (or forced) token k with its piece (streaming); return false to stop: the run
     // then ends with stop_reason "aborted". Runs on the generating thread.
     std::function<bool(const gen_token & token, int k)> on_token;
@@ -69,8 +74,11 @@ struct gen_result {
     std::vector<gen_token> tokens;        // generated tokens, one attention row each
     std::vector<int32_t>   prompt_pre;    // BOS + tokens of the text before the image
     std::vector<int32_t>   prompt_post;   // tokens of the text after the image
-    int                    image_start = 0;  // position (= KV cell) of the first image token
-    int                    prompt_len  = 0;  // P = pre + image + post
+    int                    image_start = 0;  // KV cell (= token index) of the first image token
+    int                    prompt_len  = 0;  // P = pre + image + post, in tokens (KV cells; M-RoPE positions differ)
+    int                    image_pos   = 0;  // position of the first image token
+    int                    pos_after_image = 0;  // position of the first token after the image (M-RoPE: + max(h, w))
+    std::vector<int>       map_layers;    // the layers the maps average (empty = all)
     std::string            stop_reason;   // "eos", "length", "forced" or "aborted" (on_token returned false)
     std::vector<float>     logits;        // n_steps x n_vocab, when gen_params.keep_logits
     attn_maps              maps;          // one row per generated token (empty when the tap is off)
@@ -88,6 +96,12 @@ public:
     const llama_vocab * vocab() const { return vocab_; }
     llama_adapter_lora * lora() const { return lora_; }
     int                 n_embd() const { return n_embd_; }
+    int                 n_embd_inp() const { return n_embd_inp_; }  // input embedding width (Qwen3-VL deepstack: wider)
+    // Layers whose attention sees every KV cell: all but the sliding-window layers (Gemma 3: every 6th).
+    const std::vector<int> & global_layers() const { return global_layers_; }
+    // The GGUF's chat template applied to one user turn "<image>{prompt}" (the system turn the family's template
+    // adds by default, e.g. Qwen2.5-VL's "You are a helpful assistant."); fails when the file has none.
+    std::string         chat_prompt_template() const;
     int                 n_layer() const { return n_layer_; }
     int                 n_head() const { return n_head_; }
     int                 n_vocab() const { return n_vocab_; }
@@ -95,7 +109,7 @@ public:
     const std::string & prompt_template() const { return template_; }  // from the file, or llava_v1
     std::string         desc() const;
 
-    std::vector<int32_t> tokenize(const std::string & text, bool add_special) const;
+    std::vector<int32_t> tokenize(const std::string & text, bool add_special, bool parse_special = false) const;
     std::string          piece(int32_t token) const;
 
 private:
@@ -103,7 +117,8 @@ private:
     const llama_vocab *  vocab_ = nullptr;
     llama_adapter_lora * lora_  = nullptr;
     std::string          path_, template_;
-    int                  n_embd_ = 0, n_layer_ = 0, n_head_ = 0, n_vocab_ = 0;
+    int                  n_embd_ = 0, n_embd_inp_ = 0, n_layer_ = 0, n_head_ = 0, n_vocab_ = 0;
+    std::vector<int>     global_layers_;
 };
 
 class lmm_session {
@@ -113,8 +128,9 @@ public:
     lmm_session(const lmm_session &)             = delete;
     lmm_session & operator=(const lmm_session &) = delete;
 
-    // Runs the template with the image embeddings (n_img x n_embd, token-major) and generates.
-    gen_result generate(const float * img_embd, int n_img, const gen_params & gp);
+    // Runs the template with the image embeddings (n_img x n_embd_inp, token-major) and generates. `dec`: how the
+    // image block is decoded (text around it, M-RoPE positions, non-causal attention); null = LLaVA's way.
+    gen_result generate(const float * img_embd, int n_img, const gen_params & gp, const image_block * dec = nullptr);
 
     const lmm_model & model() const { return model_; }
     int               n_ctx() const;
@@ -123,7 +139,7 @@ public:
     void              set_tap_dump(bool dump);
 
 private:
-    void decode_prompt(const int32_t * toks, const float * embd, int n, int pos0);
+    void decode_prompt(const int32_t * toks, const float * embd, int n, int pos0, const int32_t * mrope = nullptr);
 
     const lmm_model &              model_;
     lmm_params                     params_;

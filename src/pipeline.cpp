@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include "common.h"
+#include "models/mtmd-vision.h"
 #include "refine-region.h"
 #include "refine-sam.h"
 #include "sam.h"
@@ -31,25 +32,43 @@ compute_backend & pipeline_model::weights_backend() {
     return *weights_backend_;
 }
 
+// libmtmd families need the LLM before the projector (mtmd reads its width and vocabulary): the LLM loads first
+// for them; for our own encoders the vision model loads first (a bad pair fails before the large LLM is read).
 void pipeline_model::load_vision() {
-    std::call_once(vision_once_, [&] { vision_ = vision_encoder_load(params_.vision, weights_backend()); });
+    std::call_once(vision_once_, [&] {
+        const bool needs_llm = vision_needs_text_model(params_.vision);
+        if (needs_llm) {
+            load_llm_only();
+        }
+        mtmd_vision_params mv;
+        mv.n_threads        = params_.n_threads;
+        mv.use_gpu          = params_.use_gpu;
+        mv.image_min_tokens = params_.image_min_tokens;
+        mv.image_max_tokens = params_.image_max_tokens;
+        vision_ = vision_encoder_load(params_.vision, weights_backend(), needs_llm ? llm_->get() : nullptr, &mv);
+    });
 }
 
-void pipeline_model::load_lmm() {
-    load_vision();
-    std::call_once(lmm_once_, [&] {
+void pipeline_model::load_llm_only() {
+    std::call_once(llm_once_, [&] {
         lmm_params lp;
         lp.model        = params_.llm;
         lp.lora         = params_.lora;
         lp.lora_scale   = params_.lora_scale;
         lp.n_threads    = params_.n_threads;
         lp.n_gpu_layers = params_.use_gpu ? params_.n_gpu_layers : 0;
-        auto m          = std::make_unique<lmm_model>(lp);
-        if (vision_->n_embd() != m->n_embd()) {
+        llm_            = std::make_unique<lmm_model>(lp);
+    });
+}
+
+void pipeline_model::load_lmm() {
+    load_vision();
+    load_llm_only();
+    std::call_once(lmm_once_, [&] {
+        if (vision_->n_embd() != llm_->n_embd_inp()) {
             fail("mismatched model pair: %s outputs embeddings of width %d, the LLM %s expects %d",
-                 params_.vision.c_str(), vision_->n_embd(), params_.llm.c_str(), m->n_embd());
+                 params_.vision.c_str(), vision_->n_embd(), params_.llm.c_str(), llm_->n_embd_inp());
         }
-        llm_ = std::move(m);
     });
 }
 
@@ -147,7 +166,7 @@ class pipeline_vision : public vision_encoder {
 public:
     explicit pipeline_vision(pipeline & p) : p_(p), name_(p.model().vision_name()) {}
     std::string   name() const override { return name_; }
-    int           n_embd() const override { return p_.model().llm().n_embd(); }
+    int           n_embd() const override { return p_.model().llm().n_embd_inp(); }
     int           grid_w() const override { return 0; }
     int           grid_h() const override { return 0; }
     void          set_seed(uint64_t seed) override { seed_ = seed; }

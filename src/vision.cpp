@@ -4,15 +4,25 @@
 #include "difflmm.h"
 #include "gguf-loader.h"
 #include "models/clip.h"
+#include "models/mtmd-vision.h"
 #include "models/toy-vit.h"
 
 namespace glm {
 
-std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend) {
+bool vision_needs_text_model(const std::string & path) {
+    const std::string proj = mtmd_projector_type(path);
+    return !proj.empty() && mtmd_projector_supported(path, proj);
+}
+
+std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend,
+                                                    const llama_model * text_model, const mtmd_vision_params * mtmd) {
     std::string arch;
     {
         gguf_loader probe(path);
         arch = probe.get_str("general.architecture", "");
+    }
+    if (arch == "clip" && vision_needs_text_model(path)) {
+        return std::make_unique<mtmd_encoder>(path, text_model, mtmd ? *mtmd : mtmd_vision_params{});
     }
     if (arch == "clip") {
         return std::make_unique<clip_encoder>(path, backend);

@@ -7,12 +7,15 @@
 
 #include "backend.h"
 #include "image.h"
+#include "image-block.h"
 #include "layout.h"
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+struct llama_model;
 
 namespace glm {
 
@@ -24,6 +27,7 @@ struct vision_output {
     int                grid_h   = 0;
     pad_geometry       geom;          // how the image was placed in the encoder input
     image_layout       layout;        // where the n_tokens sit and which pixels each grid covers
+    image_block        decode;        // how the LLM decodes the block (default: LLaVA's consecutive positions)
 };
 
 class vision_encoder {
@@ -49,7 +53,17 @@ public:
     virtual void set_seed(uint64_t seed) { (void) seed; }
 };
 
-// Opens a vision GGUF and picks the encoder from its general.architecture ("clip", "toyvit", "difflmm").
-std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend);
+struct mtmd_vision_params;
+
+// True when the vision GGUF is a libmtmd family (clip mmproj with a projector other than LLaVA's mlp): it needs the
+// LLM loaded first (vision_encoder_load's text_model). Fails with the reason for families that cannot give maps.
+bool vision_needs_text_model(const std::string & path);
+
+// Opens a vision GGUF and picks the encoder from its general.architecture ("clip", "toyvit", "difflmm") and, for
+// clip, its projector (mlp: our CLIP-ViT; qwen*vl_merger, gemma3: libmtmd, models/mtmd-vision.h). `text_model` and
+// `mtmd` are used by libmtmd families only.
+std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend,
+                                                    const llama_model * text_model = nullptr,
+                                                    const mtmd_vision_params * mtmd = nullptr);
 
 }  // namespace glm
