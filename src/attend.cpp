@@ -81,7 +81,7 @@ attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8
     if (v.decode.chat_template) {  // libmtmd families: the LLM's chat template, its special tokens parsed
         g.parse_special = true;
         if (g.templ.empty()) {
-            g.templ = lmm.model().chat_prompt_template();
+            g.templ = lmm.model().chat_prompt_template(v.decode.chat_image);
             r.templ = g.templ;
         }
     }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace glm {
@@ -21,6 +22,8 @@ struct image_block {
     int  n_pos      = 0;      // positions the block advances (M-RoPE: max(h, w)); 0 = one per token
     bool non_causal = false;  // image tokens attend to each other both ways (one ubatch holds the block)
     bool chat_template = false;  // prompt through the LLM's chat template (GGUF), special tokens parsed
+    std::string chat_image = "<image>";  // the user turn's text for the image (Gemma 3: "\n\n<image>\n\n", the
+                                         // newlines HF's processor puts around <start_of_image>...<end_of_image>)
 };
 
 }  // namespace glm

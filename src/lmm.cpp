@@ -115,7 +115,7 @@ std::string lmm_model::desc() const {
     return strfmt("%s (%d layers, %d heads, n_embd %d, vocab %d)", buf, n_layer_, n_head_, n_embd_, n_vocab_);
 }
 
-std::string lmm_model::chat_prompt_template() const {
+std::string lmm_model::chat_prompt_template(const std::string & image_text) const {
     const char * tmpl = llama_model_chat_template(model_, nullptr);
     if (!tmpl) {
         fail("%s: the GGUF has no chat template (tokenizer.chat_template); give one with --template (with <image> "
@@ -129,7 +129,8 @@ std::string lmm_model::chat_prompt_template() const {
     if (t.find(k_qwen_sys) != std::string::npos) {
         msgs.push_back({ "system", k_qwen_sys });
     }
-    msgs.push_back({ "user", "<image>{prompt}" });
+    const std::string user = image_text + "{prompt}";
+    msgs.push_back({ "user", user.c_str() });
     std::vector<char> buf(4096);
     int n = llama_chat_apply_template(tmpl, msgs.data(), msgs.size(), /*add_ass=*/true, buf.data(), (int32_t) buf.size());
     if (n > (int) buf.size()) {
@@ -305,8 +306,13 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
         }
     }
     gen_result r;
-    r.prompt_pre  = model_.tokenize(before, /*add_special=*/true, gp.parse_special);
-    r.prompt_post = model_.tokenize(after, /*add_special=*/false, gp.parse_special);
+    if (gp.prompt_pre_ids.empty() && gp.prompt_post_ids.empty()) {
+        r.prompt_pre  = model_.tokenize(before, /*add_special=*/true, gp.parse_special);
+        r.prompt_post = model_.tokenize(after, /*add_special=*/false, gp.parse_special);
+    } else {
+        r.prompt_pre  = gp.prompt_pre_ids;
+        r.prompt_post = gp.prompt_post_ids;
+    }
     // the family's markers around the block (mtmd's image begin/end text) belong to the text before / after
     r.prompt_pre.insert(r.prompt_pre.end(), d.text_before.begin(), d.text_before.end());
     r.prompt_post.insert(r.prompt_post.begin(), d.text_after.begin(), d.text_after.end());

@@ -52,6 +52,9 @@ struct gen_params {
     std::string answer;            // teacher forcing by text: ground this answer instead of generating one
                                    // (tokenised without BOS, as generated tokens are); "" = generate
     bool        keep_logits = false;  // keep each step's logits (n_steps x n_vocab)
+    // Explicit prompt tokens before / after the image (replaying a reference's ids); both empty = tokenize the
+    // template. The vision model's markers (image_block text_before / text_after) are still added around the image.
+    std::vector<int32_t> prompt_pre_ids, prompt_post_ids;
     bool        parse_special = false;  // the template's special tokens (<|im_start|>) are parsed as such (chat
                                         // templates of libmtmd families); LLaVA's plain-text template: off
     bool        map_all_layers = false; // maps average every layer; default: the layers that see the whole image
@@ -99,9 +102,9 @@ public:
     int                 n_embd_inp() const { return n_embd_inp_; }  // input embedding width (Qwen3-VL deepstack: wider)
     // Layers whose attention sees every KV cell: all but the sliding-window layers (Gemma 3: every 6th).
     const std::vector<int> & global_layers() const { return global_layers_; }
-    // The GGUF's chat template applied to one user turn "<image>{prompt}" (the system turn the family's template
-    // adds by default, e.g. Qwen2.5-VL's "You are a helpful assistant."); fails when the file has none.
-    std::string         chat_prompt_template() const;
+    // The GGUF's chat template applied to one user turn `image_text` + "{prompt}" (with the system turn the family's
+    // template adds by default, e.g. Qwen2.5-VL's "You are a helpful assistant."); fails when the file has none.
+    std::string         chat_prompt_template(const std::string & image_text = "<image>") const;
     int                 n_layer() const { return n_layer_; }
     int                 n_head() const { return n_head_; }
     int                 n_vocab() const { return n_vocab_; }

@@ -21,8 +21,16 @@ std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, co
         gguf_loader probe(path);
         arch = probe.get_str("general.architecture", "");
     }
-    if (arch == "clip" && vision_needs_text_model(path)) {
-        return std::make_unique<mtmd_encoder>(path, text_model, mtmd ? *mtmd : mtmd_vision_params{});
+    if (arch == "clip") {
+        const std::string proj = mtmd_projector_type(path);  // "" = LLaVA's mlp
+        if (!proj.empty()) {
+            if (!mtmd_projector_supported(path, proj)) {  // fails itself for the non-spatial families
+                fail("%s: projector '%s' is not supported (LLaVA-1.5 'mlp' with our CLIP-ViT; qwen2vl_merger, "
+                     "qwen2.5vl_merger, qwen3vl_merger and gemma3 through libmtmd)",
+                     path.c_str(), proj.c_str());
+            }
+            return std::make_unique<mtmd_encoder>(path, text_model, mtmd ? *mtmd : mtmd_vision_params{});
+        }
     }
     if (arch == "clip") {
         return std::make_unique<clip_encoder>(path, backend);

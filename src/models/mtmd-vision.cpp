@@ -205,6 +205,9 @@ vision_output mtmd_encoder::encode_impl(const image_u8 & img) const {
     out.embd.assign(e, e + (size_t) n * n_embd_);
     out.decode.non_causal    = mtmd_decode_use_non_causal(ctx_, image_chunk);
     out.decode.chat_template = true;
+    if (is_gemma3(projector_)) {
+        out.decode.chat_image = "\n\n<image>\n\n";  // Gemma3Processor's expansion of <start_of_image>
+    }
     const int n_pos       = (int) mtmd_input_chunk_get_n_pos(image_chunk);
     out.decode.n_pos      = n_pos;
 
