@@ -20,6 +20,7 @@
 #include "layout.h"
 #include "lmm.h"
 #include "models/mtmd-vision.h"
+#include "pipeline.h"
 #include "safetensors.h"
 #include "vision.h"
 
@@ -235,6 +236,55 @@ int main(int argc, char ** argv) {
             rep.compare(p + "kv f16, n_batch 8: logits", r16.logits, st.get(p + "logits").to_f32(), k_tol_f16_logits);
             rep.compare(p + "kv f16, n_batch 8: attn_mean", r16.maps.mean, st.get(p + "attn_mean").to_f32(),
                         k_tol_f16_attn_mean);
+        }
+        // 5. the library pipeline (what groundlmm ground / serve / the C API run): the LLM loads before libmtmd, the
+        //    image block reaches the session, stage 2 maps the grid; the tiny GGUF has no chat template, so the
+        //    default prompt is refused with the reason and the golden's template is given
+        {
+            printf("--- pipeline\n");
+            pipeline_model_params mp;
+            mp.llm          = llm_path;
+            mp.vision       = mmproj_path;
+            mp.refiner.name = "none";
+            mp.n_threads    = 2;
+            mp.use_gpu      = false;
+            pipeline_context_params cp;
+            cp.n_ctx  = 1024;
+            cp.kv_f32 = true;
+            pipeline     pl(pipeline_model::load(mp), cp);
+            const json & c   = cj.at("cases").at("landscape");
+            const image_u8 img = image_load(dir + "/" + c.at("image").get<std::string>());
+            run_settings s;
+            s.gen.prompt = pr.at("question").get<std::string>();
+            s.gen.answer = pr.at("continuation").get<std::string>();
+            std::string err;
+            try {
+                pl.attend(img, s);
+            } catch (const std::exception & e) {
+                err = e.what();
+            }
+            rep.check("pipeline: no chat template in the GGUF is refused with the reason",
+                      err.find("no chat template") != std::string::npos, err);
+            s.gen.templ = templ;
+            const grounding gr = pl.run(img, s);
+            const auto &    gd = gr.att.layout.grids[0];
+            rep.check("pipeline: layout 6x9 over the image", gd.rows == 6 && gd.cols == 9 && gd.rect == grid_rect{ 0, 0, 240, 160 });
+            std::vector<int32_t> got;
+            for (const auto & t : gr.att.out.tokens) {
+                got.push_back(t.id);
+            }
+            const std::vector<int32_t> ids = st.get("landscape.input_ids").to_i32();
+            const int                  pl_len = st.get("landscape.prompt_len").to_i32()[0];
+            rep.check("pipeline: answer tokens = the reference continuation",
+                      got == std::vector<int32_t>(ids.begin() + pl_len, ids.end()));
+            rep.compare("pipeline: maps (mtmd embeddings, F32 KV)", gr.att.out.maps.mean,
+                        st.get("landscape.attn_mean").to_f32(), k_tol_chain_attn_mean);
+            bool points_in = !gr.g.phrases.empty();
+            for (const auto & ph : gr.g.phrases) {
+                points_in = points_in && ph.x >= 0 && ph.x < img.w && ph.y >= 0 && ph.y < img.h;
+            }
+            rep.check("pipeline: stage 2 points every phrase inside the image",
+                      points_in && gr.g.grid_w == 9 && gr.g.grid_h == 6, strfmt("%zu phrases", gr.g.phrases.size()));
         }
     } catch (const golden::stop &) {
     } catch (const std::exception & e) {
