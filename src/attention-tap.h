@@ -3,7 +3,8 @@
 // libllama names the post-softmax attention probabilities of layer il "kq_soft_max-<il>" (flash attention
 // off), F32, contiguous, ne = [n_kv, n_tokens_ubatch, n_head, 1]: element (kv, t, h) at (h*n_tokens + t)*n_kv + kv.
 // The tap is an eval callback (llama_context_params.cb_eval): it observes only while armed, reads only the
-// armed query row and only the image's KV cells (a fresh cache of one sequence puts position p in cell p), and
+// armed query row and only the image's KV cells (a fresh cache of one sequence puts the t-th decoded token in
+// cell t, whatever its position: M-RoPE positions jump, cells do not), and
 // reduces on the fly:
 //   - mean over all layers and heads (the paper's text), or over the chosen layers (set_layers),
 //   - mean over those layers of head H-2 (what the official code does: attentions[..., -2, ...] with H heads),

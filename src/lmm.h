@@ -1,6 +1,7 @@
 // lmm.h: the language half of a LLaVA-style model on libllama: prompt template, tokenisation, the prompt decode
-// with the image as an embedding batch, and generation (greedy or sampled) with the attention tap armed on the
-// row that predicts each output token.
+// with the image as an embedding batch (positions, markers and causality as the vision model's image_block says:
+// Qwen-VL's M-RoPE, Gemma 3's non-causal block), and generation (greedy or sampled) with the attention tap armed on
+// the row that predicts each output token.
 //
 // lmm_model (weights, vocabulary, shape) is immutable after load and may be shared between threads;
 // lmm_session (llama_context, KV cache, tap) serves one thread at a time.
