@@ -194,6 +194,50 @@ int main(int argc, char ** argv) {
             rep.check(p + "text after the image at start + max(h, w)",
                       r.pos_after_image == sq.at("first_text_position_after_image").get<int>(),
                       std::to_string(r.pos_after_image));
+            // the M-RoPE position ids we decoded (text: p in every section; image: the block start + (t, row, col)
+            // from mtmd; the text after the image and the continuation from pos_after_image on) vs get_rope_index's
+            {
+                const int          T = (int) ids.size();
+                std::vector<int32_t> pos((size_t) 3 * T);
+                int                  tok = 0;
+                auto                 put = [&](int t, int h, int w) {
+                    pos[(size_t) tok] = t;
+                    pos[(size_t) T + tok] = h;
+                    pos[(size_t) 2 * T + tok] = w;
+                    ++tok;
+                };
+                for (int i = 0; i < r.image_start; ++i) {
+                    put(i, i, i);
+                }
+                for (int k = 0; k < n_img; ++k) {
+                    put(r.image_pos + vr.decode.mrope_pos[(size_t) k], r.image_pos + vr.decode.mrope_pos[(size_t) n_img + k],
+                        r.image_pos + vr.decode.mrope_pos[(size_t) 2 * n_img + k]);
+                }
+                for (int j = 0; tok < T; ++j) {
+                    put(r.pos_after_image + j, r.pos_after_image + j, r.pos_after_image + j);
+                }
+                rep.check(p + "M-RoPE position ids (3 x T) = get_rope_index's", pos == st.get(p + "position_ids").to_i32());
+                const int max_pos = *std::max_element(pos.begin(), pos.end());
+                rep.check(p + "rope_delta", max_pos + 1 - T == st.get(p + "rope_delta").to_i32()[0],
+                          std::to_string(max_pos + 1 - T));
+                std::vector<int32_t> img_pos, qpos;
+                for (int k = 0; k < n_img; ++k) {
+                    img_pos.push_back(r.image_start + k);
+                }
+                for (int k = 0; k < (int) cont.size(); ++k) {
+                    qpos.push_back(r.prompt_len - 1 + k);
+                }
+                rep.check(p + "image token indices", img_pos == st.get(p + "image_positions").to_i32());
+                rep.check(p + "query rows", qpos == st.get(p + "query_positions").to_i32());
+                const auto & rg    = vr.layout.grids[0];
+                const json & vis   = cj.at("model").at("vision");
+                const int    merge = vis.at("spatial_merge").get<int>(), cell = merge * vis.at("patch").get<int>();
+                rep.check(p + "grid_thw (t, rows, cols in patches)",
+                          st.get(p + "image_grid_thw").to_i32() ==
+                              std::vector<int32_t>{ 1, merge * rg.rows, merge * rg.cols });
+                rep.check(p + "resized size = the grid's canvas (h, w)",
+                          st.get(p + "resized_hw").to_i32() == std::vector<int32_t>{ cell * rg.rows, cell * rg.cols });
+            }
             rep.compare(p + "logits (teacher forced)", r.logits, st.get(p + "logits").to_f32(), k_tol_logits);
             const st_tensor & at = st.get(p + "attn");
             const int L = (int) at.shape[0], H = (int) at.shape[1], Q = (int) at.shape[2];
