@@ -1,7 +1,7 @@
 // bench-tap: what the attention tap costs during generation.
 //
 // For each model it decodes the same teacher-forced continuation after a LLaVA-shaped prompt (text + 576 image
-// embeddings) in three configurations, all in this process and interleaved over repetitions:
+// embeddings, or --n-img: 1024 for Qwen-VL at llama.cpp's recommended minimum, 256 for Gemma 3) in three configurations, all in this process and interleaved over repetitions:
 //   tap      flash attention off, tap armed on every step (what attend/ground run)
 //   no-tap   flash attention off, no callback (the same graphs without observing them)
 //   fa       flash attention on, no callback (llama.cpp's fastest path, which the tap cannot observe)
@@ -33,17 +33,17 @@ static double median(std::vector<double> v) {
     return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
-static void bench_model(const std::string & path, int n_tokens, int reps, int n_threads) {
+static void bench_model(const std::string & path, int n_tokens, int reps, int n_threads, int n_img) {
     const config cfgs[] = { { "tap", true, false }, { "no-tap", false, false }, { "fa", false, true } };
     lmm_params   base;
     base.model     = path;
-    base.n_ctx     = 2048;
+    base.n_ctx     = std::max(2048, n_img + n_tokens + 256);
     base.n_threads = n_threads;
     lmm_model lm(base);
     printf("\nmodel: %s\n  %s, %d threads, %d decode tokens after a %d-image-token prompt, %d reps\n", path.c_str(),
-           lm.desc().c_str(), n_threads, n_tokens, 576, reps);
+           lm.desc().c_str(), n_threads, n_tokens, n_img, reps);
 
-    std::vector<float> embd((size_t) 576 * lm.n_embd());
+    std::vector<float> embd((size_t) n_img * lm.n_embd());
     std::mt19937       rng(1);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     for (float & v : embd) {
@@ -65,7 +65,7 @@ static void bench_model(const std::string & path, int n_tokens, int reps, int n_
     std::vector<std::vector<double>> tps(3), pps(3);
     for (int r = 0; r < reps; ++r) {
         for (int i = 0; i < 3; ++i) {
-            const gen_result g = sessions[i]->generate(embd.data(), 576, gp);
+            const gen_result g = sessions[i]->generate(embd.data(), n_img, gp);
             tps[i].push_back(n_tokens / g.t_gen_s);
             pps[i].push_back(g.prompt_len / g.t_prompt_s);
         }
@@ -86,6 +86,7 @@ int main(int argc, char ** argv) {
     int         reps      = 3;
     int         n_threads = 2;
     std::string tmp       = "/tmp";
+    int         n_img     = 576;  // LLaVA-1.5; Qwen-VL at llama.cpp's recommended minimum: 1024; Gemma 3: 256
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--big") {
@@ -98,16 +99,21 @@ int main(int argc, char ** argv) {
             reps = atoi(argv[++i]);
         } else if (a == "-t" && i + 1 < argc) {
             n_threads = atoi(argv[++i]);
+        } else if (a == "--n-img" && i + 1 < argc) {
+            n_img = atoi(argv[++i]);
         } else if (a == "--tmp" && i + 1 < argc) {
             tmp = argv[++i];
         } else {
-            fprintf(stderr, "usage: bench-tap [-m model.gguf] [--big] [-n tokens] [-r reps] [-t threads] [--tmp dir]\n");
+            fprintf(stderr, "usage: bench-tap [-m model.gguf] [--big] [-n tokens] [-r reps] [-t threads] [--n-img image tokens] [--tmp dir]\n");
             return 2;
         }
     }
     log_route_ggml(false);
     try {
-        bench_model(model, n_tokens, reps, n_threads);
+        if (n_img <= 0) {
+            fail("--n-img must be positive, got %d", n_img);
+        }
+        bench_model(model, n_tokens, reps, n_threads, n_img);
         if (big) {
             for (ggml_type type : { GGML_TYPE_Q4_K, GGML_TYPE_Q8_0 }) {
                 const std::string path = tmp + "/glm-bench-llama-1b-" + ggml_type_name(type) + ".gguf";
@@ -122,7 +128,7 @@ int main(int argc, char ** argv) {
                     fprintf(stderr, "writing %s ...\n", path.c_str());
                     write_random_llama(path, model, s);
                 }
-                bench_model(path, n_tokens, reps, n_threads);
+                bench_model(path, n_tokens, reps, n_threads, n_img);
             }
         }
     } catch (const std::exception & e) {

@@ -183,6 +183,8 @@ glm_model_params glm_model_default_params(void) {
     p.n_threads    = 0;
     p.n_gpu_layers = -1;
     p.use_gpu      = true;
+    p.image_min_tokens = 0;
+    p.image_max_tokens = 0;
     return p;
 }
 
@@ -231,6 +233,8 @@ glm_model * glm_model_load(const glm_model_params * p, char * err, size_t err_si
         mp.n_threads        = p->n_threads;
         mp.n_gpu_layers     = p->n_gpu_layers;
         mp.use_gpu          = p->use_gpu;
+        mp.image_min_tokens = p->image_min_tokens;
+        mp.image_max_tokens = p->image_max_tokens;
         auto m              = std::make_unique<glm_model>();
         m->m                = glm::pipeline_model::load(mp);
         m->m->preload();
