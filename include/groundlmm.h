@@ -92,7 +92,8 @@ typedef bool (*glm_progress_callback)(const char * stage, float fraction, void *
 
 struct glm_model_params {
     const char *          model;         /* LLM GGUF (llama.cpp format); required */
-    const char *          vision;        /* vision GGUF: LLaVA-1.5 mmproj, DiffLMM encoder or toy encoder; required */
+    const char *          vision;        /* vision GGUF: LLaVA-1.5, Qwen2/2.5/3-VL or Gemma 3 mmproj, DiffLMM or toy
+                                            encoder; required */
     const char *          lora;          /* LoRA adapter GGUF for the LLM, NULL = none */
     float                 lora_scale;    /* 1.0 */
     const char *          sam;           /* SAM GGUF (groundlmm convert-sam), NULL = none */
@@ -100,6 +101,9 @@ struct glm_model_params {
     int32_t               n_threads;     /* CPU threads, 0 = all */
     int32_t               n_gpu_layers;  /* LLM layers on the GPU, -1 = all */
     bool                  use_gpu;       /* our graphs (vision, SAM) and the LLM on a GPU when the build has one */
+    int32_t               image_min_tokens; /* libmtmd dynamic-resolution models (Qwen-VL): at least this many image
+                                               tokens, 0 = the model's default (grounding wants >= 1024) */
+    int32_t               image_max_tokens; /* at most this many, 0 = default */
 };
 
 struct glm_ctx_params {

@@ -200,6 +200,8 @@ glm_model_params glm_model_default_params(void) {
     p.n_threads    = 0;
     p.n_gpu_layers = -1;
     p.use_gpu      = true;
+    p.image_min_tokens = 0;
+    p.image_max_tokens = 0;
     return p;
 }
 
@@ -238,10 +240,14 @@ glm_model * glm_model_load(const glm_model_params * p, char * err, size_t err_si
         if (!p || !p->model || !p->vision) {
             glm::fail("glm_model_load: model and vision are required");
         }
+        glm::pipeline_model_params mp =
+            model_params_of(p->model, p->vision, p->lora, p->lora_scale, p->sam,
+                            p->refiner == GLM_REFINER_AUTO ? "" : glm_refiner_type_name(p->refiner), p->n_threads,
+                            p->n_gpu_layers, p->use_gpu);
+        mp.image_min_tokens = p->image_min_tokens;
+        mp.image_max_tokens = p->image_max_tokens;
         auto m = std::make_unique<glm_model>();
-        m->m   = glm::pipeline_model::load(model_params_of(p->model, p->vision, p->lora, p->lora_scale, p->sam,
-                                                           p->refiner == GLM_REFINER_AUTO ? "" : glm_refiner_type_name(p->refiner),
-                                                           p->n_threads, p->n_gpu_layers, p->use_gpu));
+        m->m   = glm::pipeline_model::load(mp);
         m->m->preload();
         return m.release();
     });

@@ -86,9 +86,9 @@ std::vector<float> attend_head_maps(const attend_result & r, const head_set & hs
 
 attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8 & img, const gen_params & gp,
                          const head_set & heads) {
-    if (enc.n_embd() != lmm.model().n_embd()) {
+    if (enc.n_embd() != lmm.model().n_embd_inp()) {
         fail("the vision model outputs embeddings of width %d but the LLM %s expects %d: mismatched model pair",
-             enc.n_embd(), lmm.model().path().c_str(), lmm.model().n_embd());
+             enc.n_embd(), lmm.model().path().c_str(), lmm.model().n_embd_inp());
     }
     if (!lmm.tapping()) {
         fail("attend: the LMM session was created without the attention tap");
@@ -119,7 +119,15 @@ attend_result attend_run(vision_encoder & enc, lmm_session & lmm, const image_u8
     r.grid_w         = v.layout.grids[(size_t) v.layout.primary].cols;
     r.grid_h         = v.layout.grids[(size_t) v.layout.primary].rows;
     r.geom           = v.geom;
-    r.out            = lmm.generate(v.embd.data(), v.n_tokens, gp);
+    gen_params g     = gp;
+    if (v.decode.chat_template) {  // libmtmd families: the LLM's chat template, its special tokens parsed
+        g.parse_special = true;
+        if (g.templ.empty()) {
+            g.templ = lmm.model().chat_prompt_template(v.decode.chat_image);
+            r.templ = g.templ;
+        }
+    }
+    r.out            = lmm.generate(v.embd.data(), v.n_tokens, g, &v.decode);
     if (r.out.maps.n_img != r.layout.n_tokens) {
         fail("attend: %d image cells captured for %d image tokens", r.out.maps.n_img, r.layout.n_tokens);
     }

@@ -20,6 +20,21 @@ attention_tap::attention_tap(int n_layer, int n_head, bool dump) : dump_(dump) {
     maps_.n_layer       = n_layer;
     maps_.n_head        = n_head;
     maps_.head_official = ((n_head - 2) % n_head + n_head) % n_head;
+    set_layers({});
+}
+
+void attention_tap::set_layers(const std::vector<int> & layers) {
+    layer_in_map_.assign((size_t) maps_.n_layer, layers.empty() ? 1 : 0);
+    for (int il : layers) {
+        if (il < 0 || il >= maps_.n_layer) {
+            fail("attention tap: map layer %d out of range [0, %d)", il, maps_.n_layer);
+        }
+        layer_in_map_[(size_t) il] = 1;
+    }
+    n_map_layers_ = 0;
+    for (char c : layer_in_map_) {
+        n_map_layers_ += c;
+    }
 }
 
 void attention_tap::set_heads(const std::vector<head_pair> & heads) {
@@ -90,7 +105,7 @@ void attention_tap::commit() {
             fail("attention tap: layer %d seen %d times for one row (is flash attention off?)", il, layer_seen_[il]);
         }
     }
-    const int    L = maps_.n_layer, H = maps_.n_head;
+    const int    L = n_map_layers_, H = maps_.n_head;
     const size_t n = (size_t) maps_.n_img;
     for (size_t i = 0; i < n; ++i) {
         maps_.mean.push_back((float) (acc_mean_[i] / (double) (L * H)));
@@ -151,10 +166,11 @@ bool attention_tap::on_tensor(ggml_tensor * t, bool ask) {
     }
     const size_t n = (size_t) maps_.n_img;
     buf_.resize(n);
+    const bool in_map = layer_in_map_[(size_t) il] != 0;
     for (int h = 0; h < n_head; ++h) {
         const size_t off = (((size_t) h * n_tok + r) * n_kv + first_cell_) * sizeof(float);
         ggml_backend_tensor_get(t, buf_.data(), off, n * sizeof(float));
-        for (size_t i = 0; i < n; ++i) {
+        for (size_t i = 0; in_map && i < n; ++i) {
             acc_mean_[i] += buf_[i];
         }
         if (!sel_mask_.empty() && sel_mask_[(size_t) il * maps_.n_head + h]) {
@@ -162,7 +178,7 @@ bool attention_tap::on_tensor(ggml_tensor * t, bool ask) {
                 acc_sel_[i] += buf_[i];
             }
         }
-        if (h == maps_.head_official) {
+        if (in_map && h == maps_.head_official) {
             for (size_t i = 0; i < n; ++i) {
                 acc_official_[i] += buf_[i];
             }

@@ -3,10 +3,11 @@
 // libllama names the post-softmax attention probabilities of layer il "kq_soft_max-<il>" (flash attention
 // off), F32, contiguous, ne = [n_kv, n_tokens_ubatch, n_head, 1]: element (kv, t, h) at (h*n_tokens + t)*n_kv + kv.
 // The tap is an eval callback (llama_context_params.cb_eval): it observes only while armed, reads only the
-// armed query row and only the image's KV cells (a fresh cache of one sequence puts position p in cell p), and
+// armed query row and only the image's KV cells (a fresh cache of one sequence puts the t-th decoded token in
+// cell t, whatever its position: M-RoPE positions jump, cells do not), and
 // reduces on the fly:
-//   - mean over all layers and heads (the paper's text),
-//   - mean over layers of head H-2 (what the official code does: attentions[..., -2, ...] with H heads),
+//   - mean over all layers and heads (the paper's text), or over the chosen layers (set_layers),
+//   - mean over those layers of head H-2 (what the official code does: attentions[..., -2, ...] with H heads),
 //   - mean over a chosen head set (set_heads: a layer range, listed or calibrated heads; head-set.h), when one is set,
 //   - optionally the full [layer, head] stack (research dump).
 // Memory is O(rows x image tokens) unless dumping. "The map of token k" is the row of the query that
@@ -46,6 +47,8 @@ public:
 
     // The KV cells of the image tokens: [first_cell, first_cell + n_img).
     void set_image_cells(int first_cell, int n_img);
+    // The layers `mean` and `official` average (empty = all; e.g. Gemma 3's global layers); `full` keeps every layer.
+    void set_layers(const std::vector<int> & layers);
     // Capture row `row` (index in the next llama_decode batch) during the next decode.
     void arm(int row);
     // After the decode: checks that every layer was seen and appends the row to the maps.
@@ -72,6 +75,8 @@ private:
     std::vector<uint8_t> sel_mask_;  // n_layer x n_head, 1 = in the head set (empty: no set)
     std::vector<float>  acc_full_;
     std::vector<int>    layer_seen_;
+    std::vector<char>   layer_in_map_;  // per layer: counted in mean / official
+    int                 n_map_layers_ = 0;
     std::vector<float>  buf_;
     std::string         error_;
 };

@@ -2,6 +2,7 @@
 
 #include "ggml.h"
 #include "llama.h"
+#include "mtmd.h"
 
 #include <chrono>
 #include <cstdio>
@@ -98,6 +99,7 @@ void log_route_ggml(bool verbose) {
     void * flag = verbose ? (void *) 1 : nullptr;
     ggml_log_set(ggml_sink, flag);
     llama_log_set(ggml_sink, flag);
+    mtmd_log_set(ggml_sink, flag);  // libmtmd (and its clip) log through their own hook
 }
 
 std::vector<uint8_t> read_file(const std::string & path) {

@@ -49,11 +49,43 @@ lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
         fail("%s: libllama cannot load the model%s%s", p.model.c_str(), why.empty() ? "" : ": ", why.c_str());
     }
     vocab_   = llama_model_get_vocab(model_);
-    n_embd_  = llama_model_n_embd(model_);
-    n_layer_ = llama_model_n_layer(model_);
+    n_embd_     = llama_model_n_embd(model_);
+    n_embd_inp_ = llama_model_n_embd_inp(model_);
+    n_layer_    = llama_model_n_layer(model_);
     n_head_  = llama_model_n_head(model_);
     n_vocab_ = llama_vocab_n_tokens(vocab_);
     char buf[4096];
+    // sliding-window layers see only the last n_swa cells: the maps skip them by default. libllama does not export
+    // which layers slide; Gemma 3 (the family we map that has them) slides in all but every `period`-th layer
+    // (LC:src/models/gemma3.cpp, key <arch>.attention.sliding_window_pattern, default 6).
+    {
+        char arch[64] = "";
+        llama_model_meta_val_str(model_, "general.architecture", arch, sizeof(arch));
+        int period = 1;  // 1 = every layer is global
+        if (llama_model_n_swa(model_) > 0) {
+            if (std::string(arch) == "gemma3") {
+                period = 6;
+                const std::string key = std::string(arch) + ".attention.sliding_window_pattern";
+                if (llama_model_meta_val_str(model_, key.c_str(), buf, sizeof(buf)) >= 0) {
+                    char * end = nullptr;
+                    const long v = strtol(buf, &end, 10);
+                    if (end == buf || *end != '\0' || v <= 0) {
+                        fail("%s: %s is '%s', expected a positive period", p.model.c_str(), key.c_str(), buf);
+                    }
+                    period = (int) v;
+                }
+            } else {
+                GLM_LOG_WARN("%s: sliding-window attention (%d cells) in a '%s' model whose window layers groundlmm "
+                             "does not know: maps average every layer\n",
+                             p.model.c_str(), llama_model_n_swa(model_), arch);
+            }
+        }
+        for (int il = 0; il < n_layer_; ++il) {
+            if (il % period == period - 1) {
+                global_layers_.push_back(il);
+            }
+        }
+    }
     if (llama_model_meta_val_str(model_, "groundlmm.prompt_template", buf, sizeof(buf)) >= 0) {
         template_ = buf;
     } else {  // the LLaVA conversation that goes with the file's chat format (Llama-3, Mistral; else Vicuna)
@@ -86,6 +118,36 @@ std::string lmm_model::desc() const {
     char buf[256];
     llama_model_desc(model_, buf, sizeof(buf));
     return strfmt("%s (%d layers, %d heads, n_embd %d, vocab %d)", buf, n_layer_, n_head_, n_embd_, n_vocab_);
+}
+
+std::string lmm_model::chat_prompt_template(const std::string & image_text) const {
+    const char * tmpl = llama_model_chat_template(model_, nullptr);
+    if (!tmpl) {
+        fail("%s: the GGUF has no chat template (tokenizer.chat_template); give one with --template (with <image> "
+             "and {prompt})",
+             path_.c_str());
+    }
+    // the family's default system turn, when its template writes one (Qwen2-VL / Qwen2.5-VL)
+    const std::string t(tmpl);
+    const char *      k_qwen_sys = "You are a helpful assistant.";
+    std::vector<llama_chat_message> msgs;
+    if (t.find(k_qwen_sys) != std::string::npos) {
+        msgs.push_back({ "system", k_qwen_sys });
+    }
+    const std::string user = image_text + "{prompt}";
+    msgs.push_back({ "user", user.c_str() });
+    std::vector<char> buf(4096);
+    int n = llama_chat_apply_template(tmpl, msgs.data(), msgs.size(), /*add_ass=*/true, buf.data(), (int32_t) buf.size());
+    if (n > (int) buf.size()) {
+        buf.resize((size_t) n);
+        n = llama_chat_apply_template(tmpl, msgs.data(), msgs.size(), true, buf.data(), (int32_t) buf.size());
+    }
+    if (n < 0) {
+        fail("%s: libllama does not know this chat template (it applies built-in templates only); give one with "
+             "--template",
+             path_.c_str());
+    }
+    return std::string(buf.data(), (size_t) n);
 }
 
 std::vector<int32_t> lmm_model::tokenize(const std::string & text, bool add_special, bool parse_special) const {
@@ -125,6 +187,8 @@ lmm_session::lmm_session(const lmm_model & model, const lmm_params & p) : model_
     cp.n_batch              = (uint32_t) p.n_batch;
     cp.n_ubatch             = (uint32_t) p.n_batch;
     cp.n_seq_max            = 1;
+    cp.swa_full             = true;  // sliding-window models (Gemma 3) keep every cell: the global layers see the
+                                     // whole image and one cell per token keeps the tap's indexing
     cp.n_threads            = nt;
     cp.n_threads_batch      = nt;
     if (p.tap) {
@@ -165,13 +229,24 @@ lmm_session::~lmm_session() {
 int lmm_session::n_ctx() const { return (int) llama_n_ctx(ctx_); }
 
 // Decodes n prompt items (tokens, or embeddings when embd != nullptr) at positions pos0.., in n_batch chunks.
-void lmm_session::decode_prompt(const int32_t * toks, const float * embd, int n, int pos0) {
-    const int n_embd = model_.n_embd();
+// With `mrope` (embeddings only: 4 x n relative positions, plane-major) the batch carries 4 positions per item,
+// pos0 added to each, as mtmd's helper lays them out (mtmd-helper-common.h set_position_mrope_2d).
+void lmm_session::decode_prompt(const int32_t * toks, const float * embd, int n, int pos0, const int32_t * mrope) {
+    const int n_embd = model_.n_embd_inp();
     for (int i0 = 0; i0 < n; i0 += params_.n_batch) {
         const int   m = std::min(n - i0, params_.n_batch);
         llama_batch b = llama_batch_init(m, embd ? n_embd : 0, 1);
+        std::vector<llama_pos> pos4;
         if (embd) {
             memcpy(b.embd, embd + (size_t) i0 * n_embd, (size_t) m * n_embd * sizeof(float));
+        }
+        if (mrope) {
+            pos4.resize((size_t) m * 4);
+            for (int k = 0; k < 4; ++k) {
+                for (int i = 0; i < m; ++i) {
+                    pos4[(size_t) k * m + i] = pos0 + mrope[(size_t) k * n + i0 + i];
+                }
+            }
         }
         for (int i = 0; i < m; ++i) {
             if (!embd) {
@@ -183,7 +258,12 @@ void lmm_session::decode_prompt(const int32_t * toks, const float * embd, int n,
             b.logits[i]    = 0;
         }
         b.n_tokens   = m;
+        llama_pos * own_pos = b.pos;
+        if (mrope) {
+            b.pos = pos4.data();
+        }
         const int rc = llama_decode(ctx_, b);
+        b.pos = own_pos;
         llama_batch_free(b);
         if (rc != 0) {
             fail("llama_decode failed (%d) on %s at position %d", rc, embd ? "image embeddings" : "text tokens",
@@ -250,30 +330,76 @@ gen_layout gen_plan(const lmm_model & model, const gen_params & gp, int n_img, i
     return r;
 }
 
-gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_params & gp) {
+gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_params & gp, const image_block * dec) {
+    static const image_block k_plain;
+    const image_block &       d = dec ? *dec : k_plain;
+    if (!d.mrope_pos.empty() && d.mrope_pos.size() != (size_t) n_img * 4) {
+        fail("image block: %zu M-RoPE positions for %d image tokens (expected 4 per token)", d.mrope_pos.size(), n_img);
+    }
+    if (d.non_causal && n_img > params_.n_batch) {
+        fail("the image block (%d tokens) attends non-causally and must fit one batch: raise --batch-size to at "
+             "least %d",
+             n_img, n_img);
+    }
     if (gp.n_predict < 1) {
         fail("n_predict must be at least 1, got %d", gp.n_predict);
     }
     if (n_img <= 0 || !img_embd) {
         fail("no image embeddings");
     }
-    const gen_layout lay = gen_plan(model_, gp, n_img, n_ctx());
-    gen_result       r;
-    r.prompt_pre                        = lay.pre;
-    r.prompt_post                       = lay.post;
-    r.image_start                       = (int) r.prompt_pre.size();
-    r.prompt_len                        = lay.prompt_len;
-    const std::vector<int32_t> & forced = lay.forced;
+    // the template, its tokens, the teacher-forced answer and the context check: one plan (gen_plan, also used to
+    // check a request before it is queued); explicit prompt ids (a family's own chat template) replace the tokens
+    gen_layout lay = gen_plan(model_, gp, n_img, n_ctx());
+    gen_result r;
+    if (!(gp.prompt_pre_ids.empty() && gp.prompt_post_ids.empty())) {
+        lay.pre  = gp.prompt_pre_ids;
+        lay.post = gp.prompt_post_ids;
+    }
+    r.prompt_pre  = lay.pre;
+    r.prompt_post = lay.post;
+    // the family's markers around the block (mtmd's image begin/end text) belong to the text before / after
+    r.prompt_pre.insert(r.prompt_pre.end(), d.text_before.begin(), d.text_before.end());
+    r.prompt_post.insert(r.prompt_post.begin(), d.text_after.begin(), d.text_after.end());
+    if (r.prompt_post.empty()) {
+        fail("the prompt template has no text after '<image>'; the last prompt position must be a text token");
+    }
+    r.image_start     = (int) r.prompt_pre.size();
+    r.prompt_len      = r.image_start + n_img + (int) r.prompt_post.size();
+    r.image_pos       = r.image_start;
+    r.pos_after_image = r.image_pos + (d.n_pos > 0 ? d.n_pos : n_img);
+    r.map_layers      = gp.map_all_layers ? std::vector<int>() : model_.global_layers();
+    if ((int) r.map_layers.size() == model_.n_layer()) {
+        r.map_layers.clear();
+    }
+    const std::vector<int32_t> & forced  = lay.forced;
     const int                    n_steps = lay.n_steps;
+    if (r.prompt_len + n_steps > n_ctx()) {  // with the markers
+        const int need = r.prompt_len + n_steps;
+        fail("the run does not fit the context of %d tokens: it needs %d tokens (prompt %d = %d text + %d image, plus "
+             "%d to generate); use -c %d (--ctx-size) or more, or lower -n",
+             n_ctx(), need, r.prompt_len, r.prompt_len - n_img, n_img, n_steps, (need + 255) / 256 * 256);
+    }
 
     const double t0 = now_s();
     llama_memory_clear(llama_get_memory(ctx_), true);
     if (tap_) {
         tap_->set_image_cells(r.image_start, n_img);
+        tap_->set_layers(r.map_layers);
     }
     decode_prompt(r.prompt_pre.data(), nullptr, (int) r.prompt_pre.size(), 0);
-    decode_prompt(nullptr, img_embd, n_img, r.image_start);
-    decode_prompt(r.prompt_post.data(), nullptr, (int) r.prompt_post.size() - 1, r.image_start + n_img);
+    if (d.non_causal) {
+        llama_set_causal_attn(ctx_, false);
+    }
+    try {
+        decode_prompt(nullptr, img_embd, n_img, r.image_pos, d.mrope_pos.empty() ? nullptr : d.mrope_pos.data());
+    } catch (...) {
+        llama_set_causal_attn(ctx_, true);
+        throw;
+    }
+    if (d.non_causal) {
+        llama_set_causal_attn(ctx_, true);
+    }
+    decode_prompt(r.prompt_post.data(), nullptr, (int) r.prompt_post.size() - 1, r.pos_after_image);
     const double t1 = now_s();
 
     llama_sampler * smpl = llama_sampler_chain_init(llama_sampler_chain_default_params());
@@ -295,7 +421,7 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
     } guard{ smpl };
 
     int32_t     cur = r.prompt_post.back();
-    int         pos = r.prompt_len - 1;
+    int         pos = r.pos_after_image + (int) r.prompt_post.size() - 1;
     llama_batch b   = llama_batch_init(1, 0, 1);
     struct batch_guard {
         llama_batch & b;

@@ -1,12 +1,14 @@
 // lmm.h: the language half of a LLaVA-style model on libllama: prompt template, tokenisation, the prompt decode
-// with the image as an embedding batch, and generation (greedy or sampled) with the attention tap armed on the
-// row that predicts each output token.
+// with the image as an embedding batch (positions, markers and causality as the vision model's image_block says:
+// Qwen-VL's M-RoPE, Gemma 3's non-causal block), and generation (greedy or sampled) with the attention tap armed on
+// the row that predicts each output token.
 //
 // lmm_model (weights, vocabulary, shape) is immutable after load and may be shared between threads;
 // lmm_session (llama_context, KV cache, tap) serves one thread at a time.
 #pragma once
 
 #include "attention-tap.h"
+#include "image-block.h"
 
 #include <functional>
 #include <memory>
@@ -54,6 +56,13 @@ struct gen_params {
     std::string answer;            // teacher forcing by text: ground this answer instead of generating one
                                    // (tokenised without BOS, as generated tokens are); "" = generate
     bool        keep_logits = false;  // keep each step's logits (n_steps x n_vocab)
+    // Explicit prompt tokens before / after the image (replaying a reference's ids); both empty = tokenize the
+    // template. The vision model's markers (image_block text_before / text_after) are still added around the image.
+    std::vector<int32_t> prompt_pre_ids, prompt_post_ids;
+    bool        parse_special = false;  // the template's special tokens (<|im_start|>) are parsed as such (chat
+                                        // templates of libmtmd families); LLaVA's plain-text template: off
+    bool        map_all_layers = false; // maps average every layer; default: the layers that see the whole image
+                                        // (all but sliding-window layers, e.g. 1 of 6 in Gemma 3)
     // Called after each generated (or forced) token k with its piece (streaming); return false to stop: the run
     // then ends with stop_reason "aborted". Runs on the generating thread.
     std::function<bool(const gen_token & token, int k)> on_token;
@@ -72,8 +81,11 @@ struct gen_result {
     std::vector<gen_token> tokens;        // generated tokens, one attention row each
     std::vector<int32_t>   prompt_pre;    // BOS + tokens of the text before the image
     std::vector<int32_t>   prompt_post;   // tokens of the text after the image
-    int                    image_start = 0;  // position (= KV cell) of the first image token
-    int                    prompt_len  = 0;  // P = pre + image + post
+    int                    image_start = 0;  // KV cell (= token index) of the first image token
+    int                    prompt_len  = 0;  // P = pre + image + post, in tokens (KV cells; M-RoPE positions differ)
+    int                    image_pos   = 0;  // position of the first image token
+    int                    pos_after_image = 0;  // position of the first token after the image (M-RoPE: + max(h, w))
+    std::vector<int>       map_layers;    // the layers the maps average (empty = all)
     std::string            stop_reason;   // "eos", "length", "forced" or "aborted" (on_token returned false)
     std::vector<float>     logits;        // n_steps x n_vocab, when gen_params.keep_logits
     attn_maps              maps;          // one row per generated token (empty when the tap is off)
@@ -106,6 +118,12 @@ public:
     const llama_vocab * vocab() const { return vocab_; }
     llama_adapter_lora * lora() const { return lora_; }
     int                 n_embd() const { return n_embd_; }
+    int                 n_embd_inp() const { return n_embd_inp_; }  // input embedding width (Qwen3-VL deepstack: wider)
+    // Layers whose attention sees every KV cell: all but the sliding-window layers (Gemma 3: every 6th).
+    const std::vector<int> & global_layers() const { return global_layers_; }
+    // The GGUF's chat template applied to one user turn `image_text` + "{prompt}" (with the system turn the family's
+    // template adds by default, e.g. Qwen2.5-VL's "You are a helpful assistant."); fails when the file has none.
+    std::string         chat_prompt_template(const std::string & image_text = "<image>") const;
     int                 n_layer() const { return n_layer_; }
     int                 n_head() const { return n_head_; }
     int                 n_vocab() const { return n_vocab_; }
@@ -122,7 +140,8 @@ private:
     const llama_vocab *  vocab_ = nullptr;
     llama_adapter_lora * lora_  = nullptr;
     std::string          path_, template_;
-    int                  n_embd_ = 0, n_layer_ = 0, n_head_ = 0, n_vocab_ = 0;
+    int                  n_embd_ = 0, n_embd_inp_ = 0, n_layer_ = 0, n_head_ = 0, n_vocab_ = 0;
+    std::vector<int>     global_layers_;
 };
 
 class lmm_session {
@@ -132,8 +151,9 @@ public:
     lmm_session(const lmm_session &)             = delete;
     lmm_session & operator=(const lmm_session &) = delete;
 
-    // Runs the template with the image embeddings (n_img x n_embd, token-major) and generates.
-    gen_result generate(const float * img_embd, int n_img, const gen_params & gp);
+    // Runs the template with the image embeddings (n_img x n_embd_inp, token-major) and generates. `dec`: how the
+    // image block is decoded (text around it, M-RoPE positions, non-causal attention); null = LLaVA's way.
+    gen_result generate(const float * img_embd, int n_img, const gen_params & gp, const image_block * dec = nullptr);
 
     const lmm_model & model() const { return model_; }
     int               n_ctx() const;
@@ -144,7 +164,7 @@ public:
     void              set_tap_heads(const std::vector<head_pair> & heads);
 
 private:
-    void decode_prompt(const int32_t * toks, const float * embd, int n, int pos0);
+    void decode_prompt(const int32_t * toks, const float * embd, int n, int pos0, const int32_t * mrope = nullptr);
 
     const lmm_model &              model_;
     lmm_params                     params_;

@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include "common.h"
+#include "models/mtmd-vision.h"
 #include "refine-region.h"
 #include "refine-sam.h"
 #include "sam.h"
@@ -31,10 +32,23 @@ compute_backend & pipeline_model::weights_backend() {
     return *weights_backend_;
 }
 
+// libmtmd families need the LLM before the projector (mtmd reads its width and vocabulary): the LLM loads first
+// for them; for our own encoders the vision model loads first (a bad pair fails before the large LLM is read).
 void pipeline_model::load_vision() {
     std::call_once(vision_once_, [&] {
+        const bool needs_llm = vision_needs_text_model(params_.vision);
+        if (needs_llm) {
+            load_llm_only();
+        }
+        mtmd_vision_params mv;
+        mv.n_threads        = params_.n_threads;
+        mv.use_gpu          = params_.use_gpu;
+        mv.image_min_tokens = params_.image_min_tokens;
+        mv.image_max_tokens = params_.image_max_tokens;
         vision_load_params vp;
         vp.anyres_rule = params_.anyres_rule;
+        vp.text_model  = needs_llm ? llm_->get() : nullptr;
+        vp.mtmd        = &mv;
         vision_ = vision_encoder_load(params_.vision, weights_backend(), vp);
     });
 }
@@ -50,15 +64,18 @@ static lmm_params llm_params_of(const pipeline_model_params & p) {
     return lp;
 }
 
+void pipeline_model::load_llm_only() {
+    std::call_once(llm_once_, [&] { llm_ = std::make_unique<lmm_model>(llm_params_of(params_)); });
+}
+
 void pipeline_model::load_lmm() {
     load_vision();
+    load_llm_only();
     std::call_once(lmm_once_, [&] {
-        auto m = std::make_unique<lmm_model>(llm_params_of(params_));
-        if (vision_->n_embd() != m->n_embd()) {
+        if (vision_->n_embd() != llm_->n_embd_inp()) {
             fail("mismatched model pair: %s outputs embeddings of width %d, the LLM %s expects %d",
-                 params_.vision.c_str(), vision_->n_embd(), params_.llm.c_str(), m->n_embd());
+                 params_.vision.c_str(), vision_->n_embd(), params_.llm.c_str(), llm_->n_embd_inp());
         }
-        llm_ = std::move(m);
     });
 }
 
@@ -163,7 +180,7 @@ class pipeline_vision : public vision_encoder {
 public:
     explicit pipeline_vision(pipeline & p) : p_(p), name_(p.model().vision_name()) {}
     std::string   name() const override { return name_; }
-    int           n_embd() const override { return p_.model().llm().n_embd(); }
+    int           n_embd() const override { return p_.model().llm().n_embd_inp(); }
     int           grid_w() const override { return 0; }
     int           grid_h() const override { return 0; }
     void          set_seed(uint64_t seed) override { seed_ = seed; }

@@ -52,6 +52,10 @@ struct pipeline_model_params {
     int            n_gpu_layers = -1;   // LLM layers on the GPU; -1 = all
     bool           use_gpu      = true; // our graphs (vision, SAM) and the LLM on a GPU when the build has one
     std::string    anyres_rule  = "original";  // LLaVA-NeXT: original (LLaVA-NeXT repository) or hf (transformers)
+    // libmtmd families with a dynamic resolution (Qwen-VL): image token limits; 0 = the model's default. Grounding
+    // needs enough tokens: llama.cpp recommends at least 1024 for Qwen-VL.
+    int            image_min_tokens = 0;
+    int            image_max_tokens = 0;
 };
 
 // Per-context settings: memory and compute of one pipeline.
@@ -99,13 +103,14 @@ public:
 private:
     explicit pipeline_model(const pipeline_model_params & params);
     void              load_lmm();
+    void              load_llm_only();
     void              load_vision();
     compute_backend & weights_backend();
 
     pipeline_model_params            params_;
     std::string                      refiner_;
     backend_params                   backend_params_;
-    std::once_flag                   backend_once_, lmm_once_, vision_once_, sam_once_, chunker_once_;
+    std::once_flag                   backend_once_, llm_once_, lmm_once_, vision_once_, sam_once_, chunker_once_;
     std::unique_ptr<compute_backend> weights_backend_;  // holds the vision and SAM weights
     std::unique_ptr<vision_encoder>  vision_;
     std::unique_ptr<lmm_model>       llm_;

@@ -100,6 +100,15 @@ static std::vector<setting_def> build_table() {
         add(d);
     }
     {
+        setting_def d{ "map_layers", setting_type::choice, S1,
+                       "layers the maps average: global (every layer whose attention sees the whole image: all but "
+                       "sliding-window layers, e.g. 1 of 6 in Gemma 3; all layers elsewhere) or all" };
+        d.choices = { "global", "all" };
+        d.get     = [](const run_settings & s) { return json(s.gen.map_all_layers ? "all" : "global"); };
+        d.set     = [](run_settings & s, const json & v) { s.gen.map_all_layers = v.get<std::string>() == "all"; };
+        add(d);
+    }
+    {
         setting_def d{ "answer", setting_type::text, S1,
                        "ground this answer instead of generating one (teacher forcing); empty = generate" };
         d.get = [](const run_settings & s) { return json(s.gen.answer); };

@@ -5,9 +5,15 @@
 #include "gguf-loader.h"
 #include "models/clip.h"
 #include "models/llava-next.h"
+#include "models/mtmd-vision.h"
 #include "models/toy-vit.h"
 
 namespace glm {
+
+bool vision_needs_text_model(const std::string & path) {
+    const std::string proj = mtmd_projector_type(path);
+    return !proj.empty() && mtmd_projector_supported(path, proj);
+}
 
 std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend,
                                                     const vision_load_params & params) {
@@ -27,6 +33,17 @@ std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, co
         if (anyres) {
             return std::make_unique<llava_next_encoder>(path, backend, next);
         }
+        const std::string proj = mtmd_projector_type(path);  // "" = LLaVA's mlp
+        if (!proj.empty()) {
+            if (!mtmd_projector_supported(path, proj)) {  // fails itself for the non-spatial families
+                fail("%s: projector '%s' is not supported (LLaVA-1.5 'mlp' with our CLIP-ViT; qwen2vl_merger, "
+                     "qwen2.5vl_merger, qwen3vl_merger and gemma3 through libmtmd)",
+                     path.c_str(), proj.c_str());
+            }
+            return std::make_unique<mtmd_encoder>(path, params.text_model, params.mtmd ? *params.mtmd : mtmd_vision_params{});
+        }
+    }
+    if (arch == "clip") {
         return std::make_unique<clip_encoder>(path, backend);
     }
     if (arch == "difflmm") {

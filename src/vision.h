@@ -7,12 +7,15 @@
 
 #include "backend.h"
 #include "image.h"
+#include "image-block.h"
 #include "layout.h"
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+struct llama_model;
 
 namespace glm {
 
@@ -24,6 +27,7 @@ struct vision_output {
     int                grid_h   = 0;
     pad_geometry       geom;          // how the image was placed in the encoder input
     image_layout       layout;        // where the n_tokens sit and which pixels each grid covers
+    image_block        decode;        // how the LLM decodes the block (default: LLaVA's consecutive positions)
 };
 
 class vision_encoder {
@@ -49,13 +53,22 @@ public:
     virtual void set_seed(uint64_t seed) { (void) seed; }
 };
 
+struct mtmd_vision_params;
+
 // Model-level choices of some encoders (not per-run settings).
 struct vision_load_params {
-    std::string anyres_rule = "original";  // LLaVA-NeXT grid/unpad rules: original (the LLaVA-NeXT repository) or hf
+    std::string                anyres_rule = "original";  // LLaVA-NeXT grid/unpad rules: original (the repository) or hf
+    const llama_model *        text_model  = nullptr;     // libmtmd families: the LLM, loaded first
+    const mtmd_vision_params * mtmd        = nullptr;     // libmtmd families: image token limits, threads, GPU
 };
 
-// Opens a vision GGUF and picks the encoder from its general.architecture ("clip", "toyvit", "difflmm"); a clip file
-// with the anyres keys (image_grid_pinpoints, mm_patch_merge_type) is LLaVA-NeXT's.
+// True when the vision GGUF is a libmtmd family (clip mmproj with a projector other than LLaVA's mlp): it needs the
+// LLM loaded first (vision_load_params::text_model). Fails with the reason for families that cannot give maps.
+bool vision_needs_text_model(const std::string & path);
+
+// Opens a vision GGUF and picks the encoder from its general.architecture ("clip", "toyvit", "difflmm") and, for
+// clip, its keys: the anyres keys (image_grid_pinpoints, mm_patch_merge_type) are LLaVA-NeXT's; a projector other than
+// mlp (qwen*vl_merger, gemma3) goes through libmtmd (models/mtmd-vision.h).
 std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, compute_backend & backend,
                                                     const vision_load_params & params = {});
 

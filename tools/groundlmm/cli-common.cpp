@@ -12,8 +12,8 @@ void cli_model_opts::add(CLI::App & app, bool require_model) {
         m->required();
     }
     auto * v = app.add_option("--mmproj,--vision", vision,
-                              "vision GGUF: a LLaVA-1.5 or LLaVA-NeXT (1.6) mmproj, a DiffLMM encoder or the toy "
-                              "encoder");
+                              "vision GGUF: a LLaVA-1.5 or LLaVA-NeXT (1.6) mmproj, a Qwen2/2.5/3-VL or Gemma 3 mmproj "
+                              "(libmtmd), a DiffLMM encoder or the toy encoder");
     if (require_model) {
         v->required();
     }
@@ -28,6 +28,15 @@ void cli_model_opts::add(CLI::App & app, bool require_model) {
     app.add_option("--n-gpu-layers", n_gpu_layers, "LLM layers on the GPU (-1 = all; -ngl works too)")->capture_default_str();
     app.add_option("-c,--ctx-size", n_ctx, "context length in tokens")->capture_default_str()->check(CLI::Range(64, 1 << 20));
     app.add_option("-b,--batch-size", n_batch, "tokens per decode call")->capture_default_str()->check(CLI::Range(1, 1 << 16));
+    app.add_option("--image-min-tokens", image_min_tokens,
+                   "libmtmd models with a dynamic resolution (Qwen-VL): at least this many image tokens (0 = the "
+                   "model's default; grounding wants >= 1024)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1 << 20));
+    app.add_option("--image-max-tokens", image_max_tokens,
+                   "libmtmd models with a dynamic resolution: at most this many image tokens (0 = default)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1 << 20));
     app.add_flag("--kv-f32", kv_f32, "F32 KV cache (exact attention maps; default F16)");
     app.add_flag("--cpu", cpu_only, "run everything on the CPU even when a GPU is available");
     app.add_flag("-v,--verbose", verbose, "show ggml/libllama logs");
@@ -51,6 +60,8 @@ glm::pipeline_model_params cli_model_opts::model_params() const {
     p.n_gpu_layers     = n_gpu_layers;
     p.use_gpu          = !cpu_only;
     p.anyres_rule      = anyres_rule;
+    p.image_min_tokens = image_min_tokens;
+    p.image_max_tokens = image_max_tokens;
     return p;
 }
 

@@ -22,6 +22,8 @@ struct cli_model_opts {
     std::string refiner;      // sam | region | none ("" = sam with --sam, else none)
     int         n_threads    = 0;
     int         n_gpu_layers = -1;
+    int         image_min_tokens = 0;  // libmtmd dynamic-resolution models (Qwen-VL); 0 = the model's default
+    int         image_max_tokens = 0;
     int         n_ctx        = 4096;
     int         n_batch      = 512;
     bool        kv_f32       = false;
