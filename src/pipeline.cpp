@@ -61,6 +61,7 @@ static lmm_params llm_params_of(const pipeline_model_params & p) {
     lp.lora_scale   = p.lora_scale;
     lp.n_threads    = p.n_threads;
     lp.n_gpu_layers = p.use_gpu ? p.n_gpu_layers : 0;
+    lp.extra_bufts  = p.extra_bufts;
     return lp;
 }
 

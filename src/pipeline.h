@@ -51,6 +51,8 @@ struct pipeline_model_params {
     int            n_threads    = 0;    // CPU threads of our graphs and the LLM; 0 = all
     int            n_gpu_layers = -1;   // LLM layers on the GPU; -1 = all
     bool           use_gpu      = true; // our graphs (vision, SAM) and the LLM on a GPU when the build has one
+    bool           extra_bufts  = true; // ggml's extra CPU weight buffers (AMX, repacked quants); false works around
+                                        // the pinned ggml's AMX Q4_K crash on AMX CPUs
     std::string    anyres_rule  = "original";  // LLaVA-NeXT: original (LLaVA-NeXT repository) or hf (transformers)
     // libmtmd families with a dynamic resolution (Qwen-VL): image token limits; 0 = the model's default. Grounding
     // needs enough tokens: llama.cpp recommends at least 1024 for Qwen-VL.

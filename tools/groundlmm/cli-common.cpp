@@ -39,6 +39,9 @@ void cli_model_opts::add(CLI::App & app, bool require_model) {
         ->check(CLI::Range(0, 1 << 20));
     app.add_flag("--kv-f32", kv_f32, "F32 KV cache (exact attention maps; default F16)");
     app.add_flag("--cpu", cpu_only, "run everything on the CPU even when a GPU is available");
+    app.add_flag("--no-extra-bufts", no_extra_bufts,
+                 "keep the LLM's weights out of ggml's extra CPU buffers (AMX, repacked quants): works around the "
+                 "pinned ggml's crash in its AMX Q4_K matrix multiply on AMX CPUs, at some CPU speed");
     app.add_flag("-v,--verbose", verbose, "show ggml/libllama logs");
 }
 
@@ -59,6 +62,7 @@ glm::pipeline_model_params cli_model_opts::model_params() const {
     p.n_threads        = n_threads;
     p.n_gpu_layers     = n_gpu_layers;
     p.use_gpu          = !cpu_only;
+    p.extra_bufts      = !no_extra_bufts;
     p.anyres_rule      = anyres_rule;
     p.image_min_tokens = image_min_tokens;
     p.image_max_tokens = image_max_tokens;

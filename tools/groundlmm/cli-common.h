@@ -28,6 +28,7 @@ struct cli_model_opts {
     int         n_batch      = 512;
     bool        kv_f32       = false;
     bool        cpu_only     = false;
+    bool        no_extra_bufts = false;
     bool        verbose      = false;
     std::string anyres_rule  = "original";
 
