@@ -134,6 +134,9 @@ struct glm_run_params {
     void *                on_token_user_data;
     glm_progress_callback progress;       /* NULL = none */
     void *                progress_user_data;
+    /* Any setting of the table by name, as a JSON object applied after the fields above, e.g.
+     * {"attn_heads": "layers:0-1", "map_grid": "base"} (docs/settings.md); NULL = none. */
+    const char *          settings_json;
 };
 
 GLM_API struct glm_model_params glm_model_default_params(void);

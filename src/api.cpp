@@ -79,6 +79,20 @@ static glm::run_settings settings_from(const glm_run_params & p) {
     glm::settings_set(s, "min_score", p.min_score, "glm_run_params");
     glm::settings_set(s, "keep_empty", p.keep_empty, "glm_run_params");
     glm::settings_set(s, "more_masks", p.more_masks, "glm_run_params");
+    if (p.settings_json) {  // every other setting of the table, by name
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(p.settings_json);
+        } catch (const nlohmann::json::exception & e) {
+            glm::fail("glm_run_params.settings_json: not valid JSON (%s)", e.what());
+        }
+        if (!j.is_object()) {
+            glm::fail("glm_run_params.settings_json: expected a JSON object of settings, got %s", j.type_name());
+        }
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            glm::settings_set(s, it.key(), it.value(), "glm_run_params.settings_json");
+        }
+    }
     s.ground.keep_maps = true;  // glm_result_phrase_map
     if (p.on_token) {
         const glm_token_callback cb = p.on_token;
@@ -232,6 +246,7 @@ glm_run_params glm_run_default_params(void) {
     p.min_score     = 0.0f;
     p.keep_empty    = true;
     p.more_masks    = false;
+    p.settings_json = nullptr;
     return p;
 }
 

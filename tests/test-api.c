@@ -220,6 +220,19 @@ int main(int argc, char ** argv) {
                 }
                 glm_attend_free(a);
             }
+            /* any table setting by name through settings_json; a bad one is an error naming it */
+            rp.settings_json       = "{\"attn_heads\": \"official\", \"min_score\": 0.5}";
+            struct glm_result * r4 = glm_run_file(c2, image, &rp, err, sizeof(err));
+            CHECK(r4 != NULL, "%s", err);
+            if (r4) {
+                CHECK(strstr(glm_result_json(r4), "\"attn_heads\": \"official\"") != NULL, "settings_json applied");
+                glm_result_free(r4);
+            }
+            rp.settings_json = "{\"min_score\": 7}";
+            CHECK(glm_run_file(c2, image, &rp, err, sizeof(err)) == NULL && strstr(err, "min_score") != NULL, "%s", err);
+            rp.settings_json = "[1]";
+            CHECK(glm_run_file(c2, image, &rp, err, sizeof(err)) == NULL && strstr(err, "settings_json") != NULL, "%s", err);
+            rp.settings_json = NULL;
             /* a bad enum value is an error naming the setting, not a crash */
             rp.mask_select = (enum glm_mask_select) 7;
             CHECK(glm_run_file(c2, image, &rp, err, sizeof(err)) == NULL && strstr(err, "mask_select") != NULL, "%s", err);
