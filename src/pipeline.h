@@ -18,8 +18,8 @@
 //   glm::grounding g = ctx.run(img, s);
 //
 // Thread safety: pipeline_model is safe to use from many pipelines at once (parts load once; every part's weights
-// are only read: each pipeline computes on its own compute_backend and llama_context). A pipeline serves one thread
-// at a time.
+// are only read: each pipeline computes on its own compute_backend and llama_context; the libmtmd encoder alone
+// encodes one image at a time, behind its own mutex). A pipeline serves one thread at a time.
 #pragma once
 
 #include "attend.h"
