@@ -3,6 +3,7 @@
 #include "common.h"
 #include "models/blocks.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace glm {
@@ -199,18 +200,18 @@ std::string clip_encoder::name() const {
                   model_.hp.n_embd, grid_w(), grid_h(), model_.hp.patch_size, n_embd());
 }
 
-std::vector<float> clip_encoder::encode_pixels(const std::vector<float> & chw, compute_backend & compute,
-                                               std::vector<float> * features) const {
-    const clip_hparams & hp = model_.hp;
-    const size_t         S  = (size_t) hp.image_size;
-    if (chw.size() != S * S * 3) {
-        fail("clip: expected %zu pixel values (3x%zux%zu), got %zu", S * S * 3, S, S, chw.size());
+std::vector<float> clip_run(const clip_model & m, compute_backend & compute, const std::vector<float> & chw, int n,
+                            std::vector<float> * features) {
+    const int64_t S = m.hp.image_size;
+    if (n <= 0 || chw.size() != (size_t) n * 3 * S * S) {
+        fail("clip: expected %d image(s) of 3x%lldx%lld pixel values (%zu), got %zu", n, (long long) S, (long long) S,
+             (size_t) std::max(n, 0) * 3 * S * S, chw.size());
     }
     graph_ctx     g;
-    ggml_tensor * inp = ggml_new_tensor_4d(g.ctx(), GGML_TYPE_F32, (int64_t) S, (int64_t) S, 3, 1);
+    ggml_tensor * inp = ggml_new_tensor_4d(g.ctx(), GGML_TYPE_F32, S, S, 3, n);  // [S, S, 3, n] planar
     ggml_set_input(tname(inp, "inp_raw"));
-    ggml_tensor * feats = clip_build_features(g.ctx(), model_, inp);
-    ggml_tensor * embd  = clip_build_projector(g.ctx(), model_, feats);
+    ggml_tensor * feats = clip_build_features(g.ctx(), m, inp);    // [C, g*g, n]
+    ggml_tensor * embd  = clip_build_projector(g.ctx(), m, feats);  // [n_embd, g*g, n]
     ggml_set_output(feats);
     ggml_set_output(embd);
     ggml_cgraph * gf = g.new_graph();
@@ -221,6 +222,11 @@ std::vector<float> clip_encoder::encode_pixels(const std::vector<float> & chw, c
         *features = tensor_to_f32(feats);
     }
     return tensor_to_f32(embd);
+}
+
+std::vector<float> clip_encoder::encode_pixels(const std::vector<float> & chw, compute_backend & compute,
+                                               std::vector<float> * features) const {
+    return clip_run(model_, compute, chw, 1, features);
 }
 
 vision_output clip_encoder::encode(const image_u8 & img, compute_backend & compute, uint64_t) const {

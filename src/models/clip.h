@@ -68,6 +68,11 @@ ggml_tensor * clip_build_features(ggml_context * ctx, const clip_model & m, ggml
 // LLaVA-1.5 'mlp' projector: Linear -> GELU (erf) -> Linear. [n_embd, N] -> [n_proj_out, N].
 ggml_tensor * clip_build_projector(ggml_context * ctx, const clip_model & m, ggml_tensor * features);
 
+// CLIP + projector on n preprocessed images (CHW each, [n, 3, S, S]) in one batch on `compute`: [n, g*g, n_proj_out];
+// optionally the features [n, g*g, C]. LLaVA-1.5 runs one image, LLaVA-NeXT its crops.
+std::vector<float> clip_run(const clip_model & m, compute_backend & compute, const std::vector<float> & chw, int n,
+                            std::vector<float> * features = nullptr);
+
 // LLaVA-1.5 preprocessing (image_aspect_ratio=pad): expand to a square filled with int(mean*255) per channel,
 // PIL-bicubic resize to image_size, /255, CLIP mean/std. Returns CHW floats and the geometry.
 std::vector<float> clip_preprocess(const clip_hparams & hp, const image_u8 & img, pad_geometry * geom);

@@ -284,26 +284,7 @@ std::vector<float> llava_next_encoder::preprocess(const image_u8 & img, const an
 
 std::vector<float> llava_next_encoder::encode_crops(const std::vector<float> & chw, int n, compute_backend & compute,
                                                     std::vector<float> * features) const {
-    const int64_t S = model_.hp.image_size;
-    if (n <= 0 || chw.size() != (size_t) n * 3 * S * S) {
-        fail("llava-next: expected %d crops of 3x%lldx%lld pixel values (%zu), got %zu", n, (long long) S,
-             (long long) S, (size_t) std::max(n, 0) * 3 * S * S, chw.size());
-    }
-    graph_ctx     g;
-    ggml_tensor * inp = ggml_new_tensor_4d(g.ctx(), GGML_TYPE_F32, S, S, 3, n);  // [S, S, 3, n] planar
-    ggml_set_input(tname(inp, "inp_raw"));
-    ggml_tensor * feats = clip_build_features(g.ctx(), model_, inp);  // [C, g*g, n]
-    ggml_tensor * embd  = clip_build_projector(g.ctx(), model_, feats);  // [n_embd, g*g, n]
-    ggml_set_output(feats);
-    ggml_set_output(embd);
-    ggml_cgraph * gf = g.new_graph();
-    ggml_build_forward_expand(gf, feats);
-    ggml_build_forward_expand(gf, embd);
-    compute.run(gf, [&] { ggml_backend_tensor_set(inp, chw.data(), 0, chw.size() * sizeof(float)); });
-    if (features) {
-        *features = tensor_to_f32(feats);
-    }
-    return tensor_to_f32(embd);
+    return clip_run(model_, compute, chw, n, features);  // all crops through the tower as one batch
 }
 
 vision_output llava_next_encoder::encode(const image_u8 & img, compute_backend & compute, uint64_t) const {
