@@ -250,7 +250,9 @@ void serve_server::reply(serve_conn & c, int status, const std::string & body, b
     flush(c);
 }
 
-void serve_server::flush(serve_conn & c) {
+// Sends what the socket takes of c.out: true when all of it went, false when the rest waits for the socket to be
+// writable or the client is gone (c.dead).
+static bool send_pending(serve_conn & c) {
     while (c.out_off < c.out.size()) {
         const ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
         if (n > 0) {
@@ -258,13 +260,19 @@ void serve_server::flush(serve_conn & c) {
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;  // the rest when the socket is writable
+            return false;  // the rest when the socket is writable
         } else {
-            c.dead = true;
-            return;
+            c.dead = true;  // the client is gone (a streamed job still waiting is withdrawn by close_conn)
+            return false;
         }
     }
-    finish_reply(c);
+    return true;
+}
+
+void serve_server::flush(serve_conn & c) {
+    if (send_pending(c)) {
+        finish_reply(c);
+    }
 }
 
 void serve_server::finish_reply(serve_conn & c) {
@@ -529,21 +537,10 @@ void serve_server::stream_begin(serve_conn & c) {
 }
 
 void serve_server::stream_flush(serve_conn & c) {
-    while (c.out_off < c.out.size()) {
-        const ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            c.out_off += (size_t) n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;  // the rest when the socket is writable (polled while queued)
-        } else {
-            c.dead = true;  // the client is gone: close_conn withdraws the job if it still waits
-            return;
-        }
+    if (send_pending(c)) {  // events go out as they come; the connection stays open (polled while queued)
+        c.out.clear();
+        c.out_off = 0;
     }
-    c.out.clear();
-    c.out_off = 0;
 }
 
 void serve_server::stream_end(serve_conn & c, int status, const std::string & body) {
