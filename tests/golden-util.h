@@ -98,4 +98,20 @@ struct report {
     }
 };
 
+// Greedy decoding against a reference: the number of steps to compare (up to and including the first whose reference
+// top-2 margin is under min_margin, since the next token then depends on a near tie) and whether the ids agree there.
+inline size_t greedy_prefix(const std::vector<int32_t> & got, const std::vector<int32_t> & want,
+                            const std::vector<float> & margin, float min_margin, bool * same) {
+    size_t n = 0;
+    *same    = true;
+    while (n < want.size() && n < got.size()) {
+        *same = *same && got[n] == want[n];
+        if (margin[n++] < min_margin) {
+            break;
+        }
+    }
+    return n;
+}
+
 }  // namespace golden
+

@@ -258,15 +258,12 @@ int main(int argc, char ** argv) {
             gg.forced.clear();
             gg.n_predict = (int) want_g.size();
             const gen_result g2 = ls.generate(ref_embd.data(), n_img, gg, &vr.decode);
-            size_t           n_cmp = 0;
-            bool             same  = true;
-            while (n_cmp < want_g.size() && n_cmp < g2.tokens.size()) {
-                same = same && g2.tokens[n_cmp].id == want_g[n_cmp];
-                ++n_cmp;
-                if (want_m[n_cmp - 1] < 4 * k_tol_margin) {
-                    break;  // the next token depends on a near tie
-                }
+            std::vector<int32_t> got_g;
+            for (const gen_token & t : g2.tokens) {
+                got_g.push_back(t.id);
             }
+            bool         same  = true;
+            const size_t n_cmp = golden::greedy_prefix(got_g, want_g, want_m, 4 * k_tol_margin, &same);
             rep.check(p + strfmt("greedy ids (first %zu steps)", n_cmp), same && n_cmp > 0);
             const std::vector<float> gm = st.get(p + "greedy_attn_mean").to_f32();
             rep.compare(p + strfmt("greedy_attn_mean (first %zu steps)", n_cmp),
