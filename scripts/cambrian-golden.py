@@ -25,8 +25,9 @@ Stand-ins (ours): scripts/cambrian_standins.py (import-time names, SDPA for torc
   `from_pretrained` / `create_model_from_pretrained` return tiny seeded models of the official classes (timm
   VisionTransformer / ConvNeXt trunks as open_clip wraps them, HF CLIPVisionModel / Dinov2Model and their image
   processors), and open_clip's eval transform (Resize/CenterCrop/ToTensor/Normalize, torchvision semantics on PIL).
-Not covered yet: the LLaMA forward with the in-LLM SVA blocks (cambrian_llama.py CambrianLlamaModel.forward is
-written against transformers 4.37's decoder-layer API; the 4.50 tree used here needs position_embeddings).
+The LLM prefill is CambrianLlamaForCausalLM.forward(inputs_embeds=...) after the attributes generate() stores
+(official control flow, in-LLM SVA blocks included). Its decoder-layer calls use the transformers 4.37 convention;
+install_layer_call_adapter() forwards them to 4.50's LlamaDecoderLayer with the rotary cos/sin (see there).
 """
 import argparse
 import importlib
@@ -234,6 +235,26 @@ def import_cambrian(root):
 
 # ------------------------------------------------------------------------------------------------ the golden
 
+def install_layer_call_adapter(model):
+    """CambrianLlamaModel.forward (official) calls each decoder layer the transformers 4.37 way:
+    layer(h, attention_mask=, position_ids=, past_key_value=, output_attentions=, use_cache=). A 4.50
+    LlamaDecoderLayer wants the rotary (cos, sin) as position_embeddings (4.37 computed the same cos/sin inside the
+    attention from position_ids with the same inv_freq). This adapter computes them with the model's own
+    LlamaRotaryEmbedding and forwards the call; no cache is used (use_cache=False: prefill only)."""
+    rotary = model.get_model().rotary_emb
+    for layer in model.get_model().layers:
+        real = layer.forward
+
+        def call(hidden_states, attention_mask=None, position_ids=None, past_key_value=None,
+                 output_attentions=False, use_cache=False, _real=real):
+            assert not use_cache
+            pe = rotary(hidden_states, position_ids)
+            return _real(hidden_states, attention_mask=attention_mask, position_ids=position_ids,
+                         past_key_value=None, output_attentions=output_attentions, use_cache=False,
+                         position_embeddings=pe)
+        layer.forward = call
+
+
 def randomise(model, seed):
     """Every parameter (and image_newline, created empty) gets seeded values: weights ~ N(0, 1/fan_in), norm
     gains 1 + N(0, 0.1^2), biases / layer scales N(0, 0.1^2), embeddings and queries N(0, 1)."""
@@ -329,6 +350,8 @@ def main():
     model = model.float().eval()
     randomise(model, a.seed + 1)
     processors = [t.image_processor for t in towers]
+    sd = {k: v_.detach().float().contiguous() for k, v_ in model.state_dict().items()}
+    install_layer_call_adapter(model)
     tower_keys = ["siglip", "clip", "dino", "convnext"]
 
     tensors = {}
@@ -358,6 +381,8 @@ def main():
     for li, layer in enumerate(model.get_model().vision_sampler_0.layers):
         layer.register_forward_hook(hook(f"sva_layer{li}"))
     model.get_model().mm_projector.register_forward_hook(hook("proj"))
+    for k, layer in enumerate(model.get_model().vision_sampler_layers):
+        layer.register_forward_hook(hook(f"llm_sva{k}"))
     orig_rearrange = model.rearrange_vision_tower_features_inference
 
     def rearrange(*args, **kw):
@@ -380,7 +405,12 @@ def main():
                 im = mm.expand2square(im, tuple(int(x * 255) for x in p.image_mean)).resize((R, R))
             pix.append(torch.as_tensor(np.asarray(p.preprocess(im, return_tensors="pt")["pixel_values"][0]))
                        .float().unsqueeze(0))
+        # image_position (config) = 5. The last case puts a second BOS first, as the HF Llama-3 tokenizer does
+        # through tokenizer_image_token: the image then starts at 6 and the official in-LLM blocks still read
+        # and write hidden_states[5 : 5 + h'(w'+1)] (spec B6).
         ids = [1, 11, 12, 13, 14, const.IMAGE_TOKEN_INDEX, 21, 22, 23]
+        if ci == len(v["images"]) - 1:
+            ids = [1] + ids
         input_ids = torch.tensor([ids])
         with torch.no_grad():
             r = model.prepare_inputs_labels_for_multimodal(input_ids, None, None, None, None, pix,
@@ -396,8 +426,7 @@ def main():
             put(pre + f"aux{i}", cap[f"aux{i}"][0][0], f"mm_projector_aux_{i}({k} features): [tokens, vision_hidden]")
         assert cap["rearrange"][0][0] is False and cap["rearrange"][1][0] is True
         win, msk = cap["rearrange"][0][1]
-        for i, k in enumerate(tower_keys):
-            put(pre + f"sva.window{i}", win[i], f"connector windows of aux{i}: [q*q, r*r, vision_hidden]")
+        for i, k in enumerate(tower_keys):  # (the windows themselves are aux{i} rows: not stored)
             put(pre + f"sva.mask{i}", msk[i], f"connector key mask of aux{i} (1 = attend): [q*q, r*r]")
         for li in range(len(model.get_model().vision_sampler_0.layers)):
             put(pre + f"sva.layer{li}", cap[f"sva_layer{li}"][0][:, 0, :],
@@ -408,15 +437,43 @@ def main():
         img_start = ids.index(const.IMAGE_TOKEN_INDEX)
         put(pre + "image_tokens", embeds[0, img_start:img_start + n_img],
             "image tokens as placed in inputs_embeds: unpadded h' rows of (w' tokens + image_newline)")
-        put(pre + "inputs_embeds", embeds[0], "inputs_embeds of the whole prompt")
-        for i, k in enumerate(tower_keys):
-            put(pre + f"llm.window{i}", aux_final[i], f"in-LLM windows of aux{i} (unpadded grid): [h'*w', r*r, vh]")
+        for i, k in enumerate(tower_keys):  # (windows: the aux{i} rows of the unpadded grid, not stored)
             put(pre + f"llm.mask{i}", masks_final[i], f"in-LLM key mask of aux{i}: [h'*w', r*r]")
         put(pre + "llm.context", ctx_final[:, 0, :], "in-LLM global context (projected SigLIP mean): [h'*w', vh]")
-        cases.append({"name": cname, "width": w, "height": h, "unpad_h": hq, "unpad_w": wq,
+        # The prefill as CambrianLlamaForCausalLM.generate runs it (L437-475): the features it stores on the model,
+        # then forward(inputs_embeds=...) (the first step of HF generate), eager attention, no cache.
+        model.vision_tower_aux_feature_list = aux_final
+        model.vision_tower_aux_attention_masks_list = masks_final
+        model.final_vision_feature_size = final_size
+        model.global_context_feature = ctx_final
+        with torch.no_grad():
+            o = model(inputs_embeds=embeds, output_attentions=True, output_hidden_states=True, use_cache=False,
+                      return_dict=True)
+        n_sva = len(model.get_model().vision_sampler_layers)
+        for k in range(n_sva):
+            put(pre + f"llm.sva{k}", cap[f"llm_sva{k}"][0][:, 0, :],
+                f"vision_sampler_layers[{k}] output (after decoder layer {3 * k}): [h'*w', llm_hidden]")
+        for li, hs in enumerate(o.hidden_states):
+            put(pre + f"llm.hidden{li}", hs[0], "hidden_states[%d]: %s" % (li, "inputs_embeds" if li == 0 else
+                f"after decoder layer {li - 1}" + (" and its SVA block" if (li - 1) % 3 == 0 and
+                                                    (li - 1) // 3 < n_sva else "") if li < len(o.hidden_states) - 1
+                else "final RMSNorm output"))
+        put(pre + "logits", o.logits[0], "logits: [tokens, vocab]")
+        att = torch.stack([x[0] for x in o.attentions])
+        put(pre + "attentions", att, "attention probabilities: [layer, head, query, key] (eager, causal)")
+        # groundLMM aas/more_models/cambrian.py L113-125 on the prefill step (i == 0): the last row, head slice
+        # [-2:-1] (and all heads), mean over layers and heads, the span from the real -200 index, [h', w'+1]
+        # without the newline column.
+        real_start = ids.index(const.IMAGE_TOKEN_INDEX)
+        n_span = att.shape[-1] - len(ids) + 1
+        assert n_span == n_img
+        for tag, sl in [("head", slice(-2, -1)), ("all", slice(None))]:
+            m = att[:, sl, -1, real_start:real_start + n_span].mean(dim=(0, 1)).reshape(hq, wq + 1)[:, :-1]
+            put(pre + f"maps.{tag}", m, f"cambrian.py map, heads {'H-2' if tag == 'head' else 'all'}, mean over "
+                f"layers: [h', w'] over the unpadded image")
+        cases.append({"image_position": cfg.image_position, "name": cname, "width": w, "height": h, "unpad_h": hq, "unpad_w": wq,
                       "image_tokens": n_img, "input_ids": ids, "image_start": img_start})
 
-    sd = {k: v_.detach().float().contiguous() for k, v_ in model.state_dict().items()}
     safetensors_io.save(out / "cambrian-tiny.safetensors", sd)
     safetensors_io.save(out / "cases.safetensors", tensors)
     info = {
