@@ -383,6 +383,7 @@ def main():
     model.get_model().mm_projector.register_forward_hook(hook("proj"))
     for k, layer in enumerate(model.get_model().vision_sampler_layers):
         layer.register_forward_hook(hook(f"llm_sva{k}"))
+        layer.register_forward_pre_hook(lambda mod, args, k=k: cap.setdefault(f"llm_sva_in{k}", []).append(args[0]))
     orig_rearrange = model.rearrange_vision_tower_features_inference
 
     def rearrange(*args, **kw):
@@ -451,6 +452,9 @@ def main():
                       return_dict=True)
         n_sva = len(model.get_model().vision_sampler_layers)
         for k in range(n_sva):
+            put(pre + f"llm.sva{k}.in", cap[f"llm_sva_in{k}"][0][:, 0, :],
+                f"vision_sampler_layers[{k}] input: the image rows (newline column dropped) of decoder layer "
+                f"{3 * k}'s output at image_position: [h'*w', llm_hidden]")
             put(pre + f"llm.sva{k}", cap[f"llm_sva{k}"][0][:, 0, :],
                 f"vision_sampler_layers[{k}] output (after decoder layer {3 * k}): [h'*w', llm_hidden]")
         for li, hs in enumerate(o.hidden_states):
