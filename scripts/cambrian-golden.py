@@ -54,12 +54,13 @@ IMAGENET_STD = [0.229, 0.224, 0.225]
 
 VARIANTS = {
     # q: query grid side (24 real); tower resolutions chosen so that SigLIP/DINOv2 native grids (q+1) are
-    # bilinearly resized to q like 27 -> 24, CLIP is q natively, ConvNeXt stages are resized to 4q.
-    "default": dict(q=6, vision_hidden=64, llm_hidden=64, llm_heads=4, llm_kv=2, llm_layers=4, llm_inter=128,
+    # bilinearly resized to q like 27 -> 24, CLIP is q natively, ConvNeXt stages are resized to 4q (default: stem
+    # 32 -> 24 down, stages 16, 8, 4 -> 24 up, as 256/128 -> 96 down and 64/32 -> 96 up at the real size).
+    "default": dict(q=6, vision_hidden=32, llm_hidden=64, llm_heads=4, llm_kv=2, llm_layers=4, llm_inter=128,
                     vocab=320, n_sampler_layers=2, siglip=dict(res=98, dim=48, depth=2, heads=4, mlp_ratio=2.0),
                     clip=dict(res=84, dim=32, layers=3, heads=4, inter=64),
                     dino=dict(res=98, cfg_res=70, dim=48, layers=2, heads=4),
-                    convnext=dict(res=96, dims=(8, 16, 24, 32), depths=(1, 1, 2, 1)),
+                    convnext=dict(res=128, dims=(8, 16, 24, 32), depths=(1, 1, 2, 1)),
                     images=[("square", 64, 64), ("landscape", 160, 90), ("portrait", 100, 170)]),
     "alt": dict(q=4, vision_hidden=32, llm_hidden=48, llm_heads=3, llm_kv=1, llm_layers=5, llm_inter=96,
                 vocab=300, n_sampler_layers=2, siglip=dict(res=70, dim=40, depth=3, heads=5, mlp_ratio=3.0),
@@ -257,19 +258,18 @@ def install_layer_call_adapter(model):
 
 def randomise(model, seed):
     """Every parameter (and image_newline, created empty) gets seeded values: weights ~ N(0, 1/fan_in), norm
-    gains 1 + N(0, 0.1^2), biases / layer scales N(0, 0.1^2), embeddings and queries N(0, 1)."""
+    gains 1 + N(0, 0.1^2), layer scales 0.5 + N(0, 0.2^2), biases N(0, 0.1^2), embeddings and queries N(0, 1),
+    position embeddings N(0, 0.5^2)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in sorted(model.named_parameters()):
             leaf = name.rsplit(".", 1)[-1]
             r = torch.randn(p.shape, generator=g, dtype=torch.float32)
-            is_norm = ("norm" in name or "ln" in name.split(".")[-2:][0] or ".q_proj.0." in name or
-                       ".k_proj_" in name and name.endswith(("0.weight", "0.bias")) or
-                       ".v_proj_" in name and name.endswith(("0.weight", "0.bias")) or
-                       "mm_projector_aux" in name and ".3." in name or "stem.1." in name)
-            if p.dim() == 1 and leaf == "weight" and is_norm:
+            if p.dim() == 1 and leaf == "weight":  # every 1-D weight of these models is a norm gain
                 p.copy_(1 + 0.1 * r)
-            elif p.dim() == 1 and leaf in ("bias", "gamma", "lambda1") or leaf == "gamma":
+            elif leaf in ("gamma", "lambda1"):  # layer scales (timm ConvNeXt / LayerScale, HF Dinov2LayerScale)
+                p.copy_(0.5 + 0.2 * r)
+            elif p.dim() == 1 and leaf == "bias":
                 p.copy_(0.1 * r)
             elif leaf in ("vision_query", "image_newline", "cls_token", "mask_token", "class_embedding") \
                     or "pos_embed" in leaf or "position_embedding" in name or "position_embeddings" in name:
@@ -349,6 +349,18 @@ def main():
             t.load_model()
     model = model.float().eval()
     randomise(model, a.seed + 1)
+    # vision_tower_aux_list is a plain Python list in CambrianMetaModel, so the towers are not part of the
+    # model's state_dict (as in the released checkpoint, which holds no tower weights): randomise and save each
+    # tower's own module (timm trunk / HF model) under its own official names.
+    tower_files = {}
+    for i, (t, key) in enumerate(zip(towers, ["siglip", "clip", "dino", "convnext"])):
+        t.vision_tower.float().eval()
+        randomise(t.vision_tower, a.seed + 10 + i)
+        tower_files[key] = f"tower-{key}.safetensors"
+        # the heads the Cambrian features never reach (timm attention pool, classifier heads) are left out
+        safetensors_io.save(out / tower_files[key],
+                            {k: x.detach().float().contiguous() for k, x in t.vision_tower.state_dict().items()
+                             if not k.startswith(("attn_pool.", "head.", "fc_norm."))})
     processors = [t.image_processor for t in towers]
     sd = {k: v_.detach().float().contiguous() for k, v_ in model.state_dict().items()}
     install_layer_call_adapter(model)
@@ -515,8 +527,11 @@ def main():
             "stand_ins": "scripts/cambrian_standins.py (import names; torch-2 SDPA math), the hub stand-in and "
                          "open_clip eval transform in scripts/cambrian-golden.py",
         },
-        "weights": {"file": "cambrian-tiny.safetensors", "names": "the official state_dict names "
-                    "(model.vision_tower_aux_list.{i}.vision_tower.*, model.mm_projector_aux_{i}.*, "
+        "weights": {"file": "cambrian-tiny.safetensors", "tower_files": tower_files,
+                    "tower_names": "each tower's own state_dict: timm VisionTransformer / ConvNeXt trunk names "
+                    "(open_clip visual.trunk.*, prefix dropped), HF CLIPVisionModel (vision_model.*), HF Dinov2Model",
+                    "names": "the official CambrianLlamaForCausalLM state_dict names, towers excluded as in the "
+                    "released checkpoint (model.mm_projector_aux_{i}.*, "
                     "model.vision_sampler_0.*, model.vision_sampler_layers.*, model.vision_query, "
                     "model.image_newline, model.mm_projector.*, model.layers.*, lm_head.weight)"},
         "cases": cases,

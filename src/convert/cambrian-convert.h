@@ -1,0 +1,41 @@
+// cambrian-convert.h: writes the Cambrian-1 aggregator GGUF (general.architecture "cambrian", read by
+// models/cambrian.h) from a safetensors file with the official state_dict names of CambrianLlamaForCausalLM
+// (model.mm_projector_aux_{i}.*, model.vision_sampler_0.layers.{l}.*, model.vision_sampler_layers.{k}.layers.0.*,
+// model.vision_query, model.image_newline, model.mm_projector.*) and, optionally, the OpenAI CLIP tower from its
+// own file (the released checkpoint holds no tower weights: openai/clip-vit-large-patch14-336's model.safetensors,
+// HF CLIPVisionModel / CLIPModel names vision_model.*; only the layers up to hidden_states[-2] are written, as
+// llama.cpp mmproj names cl.*). The LLaMA weights are not written (they go through llama.cpp's converter); the
+// SigLIP, DINOv2 and ConvNeXt towers are not converted yet.
+//
+// Sizes are read from the tensor shapes; what the weights cannot say (query grid, tower grids, head counts,
+// image_position, the in-LLM block schedule) comes from cambrian_convert_params (the checkpoint's config.json).
+// Stateless; safe to call from several threads on different outputs.
+#pragma once
+
+#include "ggml.h"
+
+#include <array>
+#include <string>
+
+namespace glm {
+
+struct cambrian_convert_params {
+    std::string input;                 // .safetensors with the official names
+    std::string clip;                  // the CLIP tower's .safetensors ("" = none)
+    std::string output;                // the GGUF to write
+    int         query_side       = 24;  // sqrt(image_token_len)
+    std::array<int, 4> tower_side{ 24, 24, 24, 96 };  // sqrt(mm_vision_tower_aux_token_len_list)
+    int         image_position   = 91;
+    int         llm_block_start  = 0;   // start_of_vision_sampler_layers
+    int         llm_block_stride = 3;   // stride_of_vision_sampler_layers
+    int         clip_heads       = 16;  // CLIP ViT-L/14 num_attention_heads
+    float       clip_eps         = 1e-5f;
+    int         clip_select_layer = -2;  // mm_vision_select_layer
+    bool        require_clip     = false;  // fail when the CLIP tower weights are absent
+    ggml_type   type             = GGML_TYPE_F32;  // matrices: GGML_TYPE_F32 or GGML_TYPE_F16
+};
+
+// Writes params.output; throws glm::error naming the file and tensor on bad input.
+void cambrian_convert(const cambrian_convert_params & params);
+
+}  // namespace glm
