@@ -515,7 +515,7 @@ def main():
                                 "from the config grid", "ln_eps": 1e-6, "mean": IMAGENET_MEAN, "std": IMAGENET_STD,
                      "fill_mean": IMAGENET_MEAN},
             "convnext": {"name": aux_names[3], "class": "timm ConvNeXt (convnext_xxlarge args)",
-                         "feature": "stem + 4 stage outputs each bilinear to 4q x 4q, concatenated", "ln_eps": 1e-5,
+                         "feature": "the 4 stage outputs (after the stem) each bilinear to 4q x 4q, concatenated", "ln_eps": 1e-5,
                          "mean": CLIP_MEAN, "std": CLIP_STD, "fill_mean": CLIP_MEAN}},
         "reference": {
             "cambrian": {"repo": "cambrian-mllm/cambrian", "commit": git_head(a.cambrian)},
