@@ -128,6 +128,41 @@ class OpenClipEvalTransform:
         return (t - mean) / std
 
 
+def pin_dinov2_pos_interpolation(transformers):
+    """Cambrian pins transformers 4.37.0, whose Dinov2Embeddings.interpolate_pos_encoding interpolates with
+    scale_factor = (grid + 0.1) / sqrt(num_positions) (the DINO 'add 0.1' trick), bicubic, align_corners=False,
+    in float32; transformers 4.50 (used here) passes size=(grid, grid) instead, which maps the coordinates with
+    another scale (27/37 instead of 27.1/37 at the real size). This restores the 4.37 computation (same formula as
+    the older HF copies of the method; no 4.37.0 file was available offline to diff against: docs/cambrian.md)."""
+    import math
+    from transformers.models.dinov2 import modeling_dinov2 as md
+
+    def interpolate_pos_encoding(self, embeddings, height, width):
+        num_patches = embeddings.shape[1] - 1
+        num_positions = self.position_embeddings.shape[1] - 1
+        if num_patches == num_positions and height == width:
+            return self.position_embeddings
+        class_pos_embed = self.position_embeddings[:, 0]
+        patch_pos_embed = self.position_embeddings[:, 1:]
+        dim = embeddings.shape[-1]
+        height = height // self.config.patch_size
+        width = width // self.config.patch_size
+        height, width = height + 0.1, width + 0.1
+        patch_pos_embed = patch_pos_embed.reshape(1, int(math.sqrt(num_positions)), int(math.sqrt(num_positions)), dim)
+        patch_pos_embed = patch_pos_embed.permute(0, 3, 1, 2)
+        target_dtype = patch_pos_embed.dtype
+        patch_pos_embed = torch.nn.functional.interpolate(
+            patch_pos_embed.to(dtype=torch.float32),
+            scale_factor=(float(height / math.sqrt(num_positions)), float(width / math.sqrt(num_positions))),
+            mode="bicubic", align_corners=False).to(dtype=target_dtype)
+        if int(height) != patch_pos_embed.shape[-2] or int(width) != patch_pos_embed.shape[-1]:
+            raise ValueError("Width or height does not match with the interpolated position embeddings")
+        patch_pos_embed = patch_pos_embed.permute(0, 2, 3, 1).view(1, -1, dim)
+        return torch.cat((class_pos_embed.unsqueeze(0), patch_pos_embed), dim=1)
+
+    md.Dinov2Embeddings.interpolate_pos_encoding = interpolate_pos_encoding
+
+
 def install_hub(v, transformers, timm):
     """Names the Cambrian encoders load -> tiny seeded models of the same official classes."""
     from transformers import (AutoImageProcessor, BitImageProcessor, CLIPImageProcessor, CLIPVisionConfig,
@@ -172,6 +207,7 @@ def install_hub(v, transformers, timm):
                                  do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
                                  image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD, do_convert_rgb=True)
 
+    pin_dinov2_pos_interpolation(transformers)
     CLIPVisionConfig.from_pretrained = staticmethod(clip_config)
     CLIPVisionModel.from_pretrained = staticmethod(clip_model)
     CLIPImageProcessor.from_pretrained = staticmethod(clip_processor)
@@ -506,13 +542,13 @@ def main():
         "towers": {
             "siglip": {"name": aux_names[0], "class": "timm VisionTransformer (vit_so400m_patch14_siglip_384 args)",
                        "feature": "trunk.forward_features (final LN), bilinear to q x q", "ln_eps": 1e-6,
-                       "act": "gelu_tanh", "mean": [0.5] * 3, "std": [0.5] * 3, "fill_mean": CLIP_MEAN},
+                       "act": "gelu (erf): timm 0.9.16's nn.GELU default for this model", "mean": [0.5] * 3, "std": [0.5] * 3, "fill_mean": CLIP_MEAN},
             "clip": {"name": aux_names[1], "class": "transformers CLIPVisionModel",
                      "feature": "hidden_states[-2] without CLS", "ln_eps": 1e-5, "act": "quick_gelu",
                      "mean": CLIP_MEAN, "std": CLIP_STD, "fill_mean": CLIP_MEAN},
             "dino": {"name": aux_names[2], "class": "transformers Dinov2Model (SwiGLU FFN, layer scale)",
                      "feature": "last_hidden_state without CLS, bilinear to q x q; position embeddings bicubic "
-                                "from the config grid", "ln_eps": 1e-6, "mean": IMAGENET_MEAN, "std": IMAGENET_STD,
+                                "from the config grid with transformers 4.37's scale_factor (grid + 0.1) / sqrt(n)", "ln_eps": 1e-6, "mean": IMAGENET_MEAN, "std": IMAGENET_STD,
                      "fill_mean": IMAGENET_MEAN},
             "convnext": {"name": aux_names[3], "class": "timm ConvNeXt (convnext_xxlarge args)",
                          "feature": "the 4 stage outputs (after the stem) each bilinear to 4q x 4q, concatenated", "ln_eps": 1e-5,
@@ -524,6 +560,9 @@ def main():
             "huggingface_hub": {"version": a.hf_hub_version, "commit": git_head(a.hf_hub)},
             "torch": torch.__version__,
             "patched_official_files": "none",
+            "runtime_replacements": "transformers Dinov2Embeddings.interpolate_pos_encoding -> the 4.37 formula "
+                                    "(pin_dinov2_pos_interpolation); decoder-layer call adapter "
+                                    "(install_layer_call_adapter)",
             "stand_ins": "scripts/cambrian_standins.py (import names; torch-2 SDPA math), the hub stand-in and "
                          "open_clip eval transform in scripts/cambrian-golden.py",
         },
