@@ -31,6 +31,8 @@ namespace fs = std::filesystem;
 static const double k_tol_pixels = 1e-6;
 // CLIP features, relative to their max (F32 weights; measured 5.9e-7 on tests/golden/cambrian, CPU)
 static const double k_tol_clip = 1e-5;
+// SigLIP / DINOv2 features, relative (measured 1.0e-6 on tests/golden/cambrian, CPU)
+static const double k_tol_vit = 1e-5;
 // aggregator tensors, relative to their max (F32 weights; measured at most 5.0e-7 on tests/golden/cambrian, CPU;
 // dropping the padding masks gives 3e-2 .. 1.5e-1 on the landscape and portrait cases)
 static const double k_tol_sva = 1e-5;
@@ -52,6 +54,13 @@ int main(int argc, char ** argv) {
         cambrian_convert_params cp;
         cp.input      = dir + "/" + info["weights"]["file"].get<std::string>();
         cp.clip       = dir + "/" + info["weights"]["tower_files"]["clip"].get<std::string>();
+        cp.siglip     = dir + "/" + info["weights"]["tower_files"]["siglip"].get<std::string>();
+        cp.dino       = dir + "/" + info["weights"]["tower_files"]["dino"].get<std::string>();
+        cp.siglip_heads    = cfg["siglip"]["heads"].get<int>();
+        cp.siglip_eps      = info["towers"]["siglip"]["ln_eps"].get<float>();
+        cp.dino_heads      = cfg["dino"]["heads"].get<int>();
+        cp.dino_eps        = info["towers"]["dino"]["ln_eps"].get<float>();
+        cp.dino_image_size = cfg["dino"]["res"].get<int>();
         cp.output     = (tmp / "cambrian-tiny.gguf").string();
         cp.query_side = q;
         const std::vector<int> lens = ccfg["mm_vision_tower_aux_token_len_list"].get<std::vector<int>>();
@@ -76,7 +85,8 @@ int main(int argc, char ** argv) {
         rep.check("converter: GGUF loads, every tensor used", true);
         rep.check("converter: sizes", m.hp.query_side == q && m.hp.connector_depth == ccfg["connector_depth"].get<int>() &&
                                           m.hp.n_llm_blocks == ccfg["num_of_vision_sampler_layers"].get<int>() &&
-                                          m.hp.image_position == cp.image_position && m.has_clip,
+                                          m.hp.image_position == cp.image_position && m.has_clip &&
+                                          m.has_siglip && m.has_dino,
                   strfmt("q %d, depth %d, in-LLM blocks %d, image_position %d", m.hp.query_side,
                          m.hp.connector_depth, m.hp.n_llm_blocks, m.hp.image_position));
         printf("backend: %s\n", be.name().c_str());
@@ -108,6 +118,24 @@ int main(int argc, char ** argv) {
                 clip_feats = tensor_to_f32(f);
             }
             rep.compare(p + "clip.features", clip_feats, st.get(p + "clip.features").to_f32(), k_tol_clip, true);
+
+            // 2b. SigLIP and DINOv2: our preprocessing, then the tower on the reference pixels
+            for (const auto & t : { std::make_pair("siglip", &m.siglip), std::make_pair("dino", &m.dino) }) {
+                const cambrian_vit_hparams & th = t.second->hp;
+                const std::string            n  = p + t.first;
+                rep.compare(n + ".pixels", cambrian_tower_preprocess(img, th.image_size, th.fill, th.mean, th.std_),
+                            st.get(n + ".pixels").to_f32(), k_tol_pixels);
+                graph_ctx     g;
+                ggml_tensor * inp = ggml_new_tensor_4d(g.ctx(), GGML_TYPE_F32, th.image_size, th.image_size, 3, 1);
+                ggml_set_input(inp);
+                ggml_tensor * f = cambrian_vit_build(g.ctx(), *t.second, inp);
+                ggml_set_output(f);
+                ggml_cgraph * gf = g.new_graph();
+                ggml_build_forward_expand(gf, f);
+                const std::vector<float> ref_px = st.get(n + ".pixels").to_f32();
+                be.run(gf, [&] { ggml_backend_tensor_set(inp, ref_px.data(), 0, ref_px.size() * sizeof(float)); });
+                rep.compare(n + ".features", tensor_to_f32(f), st.get(n + ".features").to_f32(), k_tol_vit, true);
+            }
 
             // 3. windows and masks
             for (int i = 0; i < k_cambrian_towers; ++i) {

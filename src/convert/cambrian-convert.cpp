@@ -4,6 +4,8 @@
 #include "gguf-loader.h"
 #include "safetensors.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <set>
@@ -83,12 +85,243 @@ void put_sva_layer(writer & w, const std::string & src, const std::string & dst,
     }
 }
 
+// torch.nn.functional.interpolate(x, scale_factor=(sf, sf), mode="bicubic", align_corners=False) of x [c, n, n]
+// to [c, m, m]: the coordinate scale is 1/sf (not n/m), A = -0.75, indices clamped at the border; float math as
+// PyTorch's CPU kernel.
+std::vector<float> bicubic_scale_factor(const std::vector<float> & x, int c, int n, int m, double sf) {
+    const float scale = (float) (1.0 / sf);
+    auto cc1 = [](float t) { const float A = -0.75f; return ((A + 2) * t - (A + 3)) * t * t + 1; };
+    auto cc2 = [](float t) { const float A = -0.75f; return ((A * t - 5 * A) * t + 8 * A) * t - 4 * A; };
+    auto weights = [&](int o, int * i0, float w[4]) {
+        const float real = scale * ((float) o + 0.5f) - 0.5f;
+        const float fl   = std::floor(real);
+        const float t    = real - fl;
+        *i0              = (int) fl;
+        w[0] = cc2(t + 1.0f);
+        w[1] = cc1(t);
+        w[2] = cc1(1.0f - t);
+        w[3] = cc2(2.0f - t);
+    };
+    auto clampi = [n](int i) { return std::max(0, std::min(i, n - 1)); };
+    std::vector<float> y((size_t) c * m * m);
+    for (int oy = 0; oy < m; ++oy) {
+        int   iy;
+        float wy[4];
+        weights(oy, &iy, wy);
+        for (int ox = 0; ox < m; ++ox) {
+            int   ix;
+            float wx[4];
+            weights(ox, &ix, wx);
+            for (int ch = 0; ch < c; ++ch) {
+                const float * src = x.data() + (size_t) ch * n * n;
+                float         acc = 0.0f;
+                for (int a = 0; a < 4; ++a) {
+                    const float * row = src + (size_t) clampi(iy - 1 + a) * n;
+                    float         r   = 0.0f;
+                    for (int b = 0; b < 4; ++b) {
+                        r += wx[b] * row[clampi(ix - 1 + b)];
+                    }
+                    acc += wy[a] * r;
+                }
+                y[((size_t) ch * m + oy) * m + ox] = acc;
+            }
+        }
+    }
+    return y;
+}
+
 int count_layers(const safetensors_file & st, const std::string & prefix, const std::string & probe) {
     int n = 0;
     while (st.has(prefix + std::to_string(n) + probe)) {
         ++n;
     }
     return n;
+}
+
+void put_vit_keys(gguf_writer & o, const std::string & kp, int image_size, int patch, int64_t C, int64_t n_ff,
+                  int heads, float eps, int n_layer, bool cls, bool swiglu, bool layer_scale, int out_side,
+                  const std::array<float, 3> & mean, const std::array<float, 3> & sd,
+                  const std::array<float, 3> & fill_mean) {
+    o.set_u32(kp + ".image_size", (uint32_t) image_size);
+    o.set_u32(kp + ".patch_size", (uint32_t) patch);
+    o.set_u32(kp + ".embedding_length", (uint32_t) C);
+    o.set_u32(kp + ".feed_forward_length", (uint32_t) n_ff);
+    o.set_u32(kp + ".attention.head_count", (uint32_t) heads);
+    o.set_f32(kp + ".attention.layer_norm_epsilon", eps);
+    o.set_u32(kp + ".block_count", (uint32_t) n_layer);
+    o.set_bool(kp + ".cls", cls);
+    o.set_bool(kp + ".swiglu", swiglu);
+    o.set_bool(kp + ".layer_scale", layer_scale);
+    o.set_u32(kp + ".out_side", (uint32_t) out_side);
+    o.set_arr_f32(kp + ".image_mean", { mean[0], mean[1], mean[2] });
+    o.set_arr_f32(kp + ".image_std", { sd[0], sd[1], sd[2] });
+    // process_images: tuple(int(x * 255) for x in processor.image_mean), in float64
+    o.set_arr_i32(kp + ".pad_fill", { (int32_t) ((double) fill_mean[0] * 255.0), (int32_t) ((double) fill_mean[1] * 255.0),
+                                      (int32_t) ((double) fill_mean[2] * 255.0) });
+}
+
+const std::array<float, 3> k_clip_mean{ 0.48145466f, 0.4578275f, 0.40821073f };
+const std::array<float, 3> k_clip_std{ 0.26862954f, 0.26130258f, 0.27577711f };
+
+// SigLIP: timm VisionTransformer names (no CLS, fused qkv) -> sg.*, keys cambrian.siglip.*
+void convert_siglip(const cambrian_convert_params & p, gguf_writer & o, int width) {
+    const safetensors_file st(p.siglip);
+    writer                 w{ st, o, p.type, {} };
+    const st_tensor &      pw = w.get("patch_embed.proj.weight", {});
+    if (pw.shape.size() != 4 || pw.shape[1] != 3 || pw.shape[2] != pw.shape[3]) {
+        fail("%s: patch_embed.proj.weight has shape %s, expected [C, 3, P, P] (timm ViT names)", p.siglip.c_str(),
+             pw.shape_str().c_str());
+    }
+    const int64_t C = pw.shape[0], P = pw.shape[2];
+    if (C != width) {
+        fail("%s: SigLIP width %lld differs from mm_projector_aux_0's input %d", p.siglip.c_str(), (long long) C, width);
+    }
+    if (st.has("cls_token")) {
+        fail("%s: a cls_token: not the SigLIP trunk Cambrian uses (class_token=False)", p.siglip.c_str());
+    }
+    const st_tensor & pe = w.get("pos_embed", {});
+    const int64_t     n  = pe.shape.size() == 3 ? pe.shape[1] : 0;
+    const int64_t     g  = (int64_t) std::llround(std::sqrt((double) n));
+    if (pe.shape.size() != 3 || pe.shape[2] != C || g * g != n) {
+        fail("%s: pos_embed has shape %s, expected [1, g*g, %lld]", p.siglip.c_str(), pe.shape_str().c_str(),
+             (long long) C);
+    }
+    const int     n_layer = count_layers(st, "blocks.", ".attn.qkv.weight");
+    const int64_t n_ff    = w.get("blocks.0.mlp.fc1.weight", {}).shape[0];
+    const bool    ls      = st.has("blocks.0.ls1.gamma");
+    put_vit_keys(o, "cambrian.siglip", (int) (g * P), (int) P, C, n_ff, p.siglip_heads, p.siglip_eps, n_layer, false,
+                 false, ls, p.tower_side[0], { 0.5f, 0.5f, 0.5f }, { 0.5f, 0.5f, 0.5f }, k_clip_mean);
+    w.put("sg.patch_embd.weight", "patch_embed.proj.weight", {});
+    w.put("sg.patch_embd.bias", "patch_embed.proj.bias", { C });
+    w.put("sg.position_embd.weight", "pos_embed", {}, { C, n });
+    w.put("sg.post_ln.weight", "norm.weight", { C });
+    w.put("sg.post_ln.bias", "norm.bias", { C });
+    for (int il = 0; il < n_layer; ++il) {
+        const std::string s = "blocks." + std::to_string(il) + ".", d = "sg.blk." + std::to_string(il) + ".";
+        w.put(d + "ln1.weight", s + "norm1.weight", { C });
+        w.put(d + "ln1.bias", s + "norm1.bias", { C });
+        w.put(d + "attn_qkv.weight", s + "attn.qkv.weight", { 3 * C, C });
+        w.put(d + "attn_qkv.bias", s + "attn.qkv.bias", { 3 * C });
+        w.put(d + "attn_out.weight", s + "attn.proj.weight", { C, C });
+        w.put(d + "attn_out.bias", s + "attn.proj.bias", { C });
+        w.put(d + "ln2.weight", s + "norm2.weight", { C });
+        w.put(d + "ln2.bias", s + "norm2.bias", { C });
+        w.put(d + "ffn_up.weight", s + "mlp.fc1.weight", { n_ff, C });
+        w.put(d + "ffn_up.bias", s + "mlp.fc1.bias", { n_ff });
+        w.put(d + "ffn_down.weight", s + "mlp.fc2.weight", { C, n_ff });
+        w.put(d + "ffn_down.bias", s + "mlp.fc2.bias", { C });
+        if (ls) {
+            w.put(d + "ls1", s + "ls1.gamma", { C });
+            w.put(d + "ls2", s + "ls2.gamma", { C });
+        }
+    }
+    for (const std::string & nm : st.names()) {  // the attention-pool head is never used by forward_features
+        if (!w.used.count(nm) && nm.rfind("attn_pool.", 0) != 0 && nm.rfind("head.", 0) != 0 &&
+            nm.rfind("fc_norm.", 0) != 0) {
+            fail("%s: tensor '%s' is not understood by the Cambrian converter's SigLIP tower", p.siglip.c_str(),
+                 nm.c_str());
+        }
+    }
+}
+
+// DINOv2: HF Dinov2Model names -> dn.*, keys cambrian.dino.*; q/k/v fused; position embeddings interpolated to the
+// input grid as transformers 4.37 does.
+void convert_dino(const cambrian_convert_params & p, gguf_writer & o, int width) {
+    const safetensors_file st(p.dino);
+    writer                 w{ st, o, p.type, {} };
+    const std::string      e  = "embeddings.";
+    const st_tensor &      pw = w.get(e + "patch_embeddings.projection.weight", {});
+    if (pw.shape.size() != 4 || pw.shape[1] != 3 || pw.shape[2] != pw.shape[3]) {
+        fail("%s: %spatch_embeddings.projection.weight has shape %s, expected [C, 3, P, P] (HF Dinov2Model names)",
+             p.dino.c_str(), e.c_str(), pw.shape_str().c_str());
+    }
+    const int64_t C = pw.shape[0], P = pw.shape[2];
+    if (C != width) {
+        fail("%s: DINOv2 width %lld differs from mm_projector_aux_2's input %d", p.dino.c_str(), (long long) C, width);
+    }
+    if (p.dino_image_size <= 0 || p.dino_image_size % P != 0) {
+        fail("cambrian_convert: dino_image_size %d is not a positive multiple of the patch size %lld",
+             p.dino_image_size, (long long) P);
+    }
+    const int64_t     g  = p.dino_image_size / P;
+    const st_tensor & pe = w.get(e + "position_embeddings", {});
+    const int64_t     n  = pe.shape.size() == 3 ? pe.shape[1] - 1 : 0;
+    const int64_t     g0 = (int64_t) std::llround(std::sqrt((double) n));
+    if (pe.shape.size() != 3 || pe.shape[0] != 1 || pe.shape[2] != C || g0 * g0 != n || n <= 0) {
+        fail("%s: %sposition_embeddings has shape %s, expected [1, 1 + g*g, %lld]", p.dino.c_str(), e.c_str(),
+             pe.shape_str().c_str(), (long long) C);
+    }
+    // [1 + g0*g0, C] -> CLS row + the grid interpolated to g x g (unless equal, as HF returns them unchanged)
+    const std::vector<float> v = pe.to_f32();
+    std::vector<float>       pos((size_t) (1 + g * g) * C);
+    std::copy(v.begin(), v.begin() + C, pos.begin());
+    if (g == g0) {
+        std::copy(v.begin() + C, v.end(), pos.begin() + C);
+    } else {
+        std::vector<float> chw((size_t) C * n);  // [C, g0, g0]
+        for (int64_t t = 0; t < n; ++t) {
+            for (int64_t c = 0; c < C; ++c) {
+                chw[(size_t) (c * n + t)] = v[(size_t) ((1 + t) * C + c)];
+            }
+        }
+        const double             sf = ((double) g + 0.1) / std::sqrt((double) n);  // height + 0.1 over sqrt(num)
+        const std::vector<float> up = bicubic_scale_factor(chw, (int) C, (int) g0, (int) g, sf);
+        for (int64_t t = 0; t < g * g; ++t) {
+            for (int64_t c = 0; c < C; ++c) {
+                pos[(size_t) ((1 + t) * C + c)] = up[(size_t) (c * g * g + t)];
+            }
+        }
+    }
+    o.add_tensor("dn.position_embd.weight", GGML_TYPE_F32, { C, 1 + g * g }, pos.data());
+
+    const int  n_layer = count_layers(st, "encoder.layer.", ".norm1.weight");
+    const bool swiglu  = st.has("encoder.layer.0.mlp.weights_in.weight");
+    const bool ls      = st.has("encoder.layer.0.layer_scale1.lambda1");
+    const std::string up_name = swiglu ? "mlp.weights_in" : "mlp.fc1", down_name = swiglu ? "mlp.weights_out" : "mlp.fc2";
+    const int64_t n_up = w.get("encoder.layer.0." + up_name + ".weight", {}).shape[0];
+    const int64_t n_ff = swiglu ? n_up / 2 : n_up;
+    put_vit_keys(o, "cambrian.dino", p.dino_image_size, (int) P, C, n_ff, p.dino_heads, p.dino_eps, n_layer, true,
+                 swiglu, ls, p.tower_side[2], { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f },
+                 { 0.485f, 0.456f, 0.406f });
+    w.put("dn.patch_embd.weight", e + "patch_embeddings.projection.weight", {});
+    w.put("dn.patch_embd.bias", e + "patch_embeddings.projection.bias", { C });
+    w.put("dn.class_embd", e + "cls_token", { 1, 1, C }, { C });
+    w.used.insert(e + "mask_token");  // masked-image training only
+    w.put("dn.post_ln.weight", "layernorm.weight", { C });
+    w.put("dn.post_ln.bias", "layernorm.bias", { C });
+    for (int il = 0; il < n_layer; ++il) {
+        const std::string s = "encoder.layer." + std::to_string(il) + ".", d = "dn.blk." + std::to_string(il) + ".";
+        w.put(d + "ln1.weight", s + "norm1.weight", { C });
+        w.put(d + "ln1.bias", s + "norm1.bias", { C });
+        std::vector<float> qkv_w, qkv_b;  // rows q, k, v as torch.cat
+        for (const char * part : { "query", "key", "value" }) {
+            const std::string a  = s + "attention.attention." + part;
+            std::vector<float> wv = w.get(a + ".weight", { C, C }).to_f32();
+            std::vector<float> bv = w.get(a + ".bias", { C }).to_f32();
+            qkv_w.insert(qkv_w.end(), wv.begin(), wv.end());
+            qkv_b.insert(qkv_b.end(), bv.begin(), bv.end());
+        }
+        o.add_tensor(d + "attn_qkv.weight", p.type, { C, 3 * C }, qkv_w.data());
+        o.add_tensor(d + "attn_qkv.bias", GGML_TYPE_F32, { 3 * C }, qkv_b.data());
+        w.put(d + "attn_out.weight", s + "attention.output.dense.weight", { C, C });
+        w.put(d + "attn_out.bias", s + "attention.output.dense.bias", { C });
+        w.put(d + "ln2.weight", s + "norm2.weight", { C });
+        w.put(d + "ln2.bias", s + "norm2.bias", { C });
+        w.put(d + "ffn_up.weight", s + up_name + ".weight", { n_up, C });
+        w.put(d + "ffn_up.bias", s + up_name + ".bias", { n_up });
+        w.put(d + "ffn_down.weight", s + down_name + ".weight", { C, n_ff });
+        w.put(d + "ffn_down.bias", s + down_name + ".bias", { C });
+        if (ls) {
+            w.put(d + "ls1", s + "layer_scale1.lambda1", { C });
+            w.put(d + "ls2", s + "layer_scale2.lambda1", { C });
+        }
+    }
+    for (const std::string & nm : st.names()) {
+        if (!w.used.count(nm)) {
+            fail("%s: tensor '%s' is not understood by the Cambrian converter's DINOv2 tower", p.dino.c_str(),
+                 nm.c_str());
+        }
+    }
 }
 
 }  // namespace
@@ -285,6 +518,12 @@ void cambrian_convert(const cambrian_convert_params & p) {
                      n.c_str());
             }
         }
+    }
+    if (!p.siglip.empty()) {
+        convert_siglip(p, o, (int) width[0]);
+    }
+    if (!p.dino.empty()) {
+        convert_dino(p, o, (int) width[2]);
     }
     o.write(p.output);
     GLM_LOG_INFO("%s: wrote the Cambrian aggregator (%d connector layers, %d in-LLM blocks)%s; %d other tensors "

@@ -5,7 +5,8 @@
 // own file (the released checkpoint holds no tower weights: openai/clip-vit-large-patch14-336's model.safetensors,
 // HF CLIPVisionModel / CLIPModel names vision_model.*; only the layers up to hidden_states[-2] are written, as
 // llama.cpp mmproj names cl.*). The LLaMA weights are not written (they go through llama.cpp's converter); the
-// SigLIP, DINOv2 and ConvNeXt towers are not converted yet.
+// SigLIP (timm names, as in the hub's open_clip_model.safetensors under visual.trunk.) and DINOv2 (HF names) towers
+// come from their own files too; the ConvNeXt tower is not converted yet.
 //
 // Sizes are read from the tensor shapes; what the weights cannot say (query grid, tower grids, head counts,
 // image_position, the in-LLM block schedule) comes from cambrian_convert_params (the checkpoint's config.json).
@@ -22,6 +23,9 @@ namespace glm {
 struct cambrian_convert_params {
     std::string input;                 // .safetensors with the official names
     std::string clip;                  // the CLIP tower's .safetensors ("" = none)
+    std::string siglip;                // the SigLIP tower: timm VisionTransformer trunk names (open_clip visual.trunk.*,
+                                       // prefix dropped) ("" = none)
+    std::string dino;                  // the DINOv2 tower: HF Dinov2Model names ("" = none)
     std::string output;                // the GGUF to write
     int         query_side       = 24;  // sqrt(image_token_len)
     std::array<int, 4> tower_side{ 24, 24, 24, 96 };  // sqrt(mm_vision_tower_aux_token_len_list)
@@ -31,6 +35,11 @@ struct cambrian_convert_params {
     int         clip_heads       = 16;  // CLIP ViT-L/14 num_attention_heads
     float       clip_eps         = 1e-5f;
     int         clip_select_layer = -2;  // mm_vision_select_layer
+    int         siglip_heads     = 16;    // SO400M
+    float       siglip_eps       = 1e-6f;
+    int         dino_heads       = 24;    // DINOv2-giant
+    float       dino_eps         = 1e-6f;
+    int         dino_image_size  = 378;   // Cambrian's "-res378": the position embeddings are interpolated to 27x27
     bool        require_clip     = false;  // fail when the CLIP tower weights are absent
     ggml_type   type             = GGML_TYPE_F32;  // matrices: GGML_TYPE_F32 or GGML_TYPE_F16
 };

@@ -97,6 +97,23 @@ void cambrian_model::load(const gguf_loader & ml) {
     for (int k = 0; k < hp.n_llm_blocks; ++k) {
         llm_blocks.push_back(layer("sva.l" + std::to_string(k) + ".", H));
     }
+    auto check_tower = [&](const cambrian_vit & t, int i, const char * what) {
+        if (t.hp.n_embd != hp.tower_width[i] || t.hp.out_side != hp.tower_side[i]) {
+            fail("%s: the %s tower (width %d, output grid %d) does not match tower %d of %s.tower_width/tower_side "
+                 "(%d, %d)", f.c_str(), what, t.hp.n_embd, t.hp.out_side, i, k_kp, hp.tower_width[i],
+                 hp.tower_side[i]);
+        }
+    };
+    has_siglip = ml.has_key(kp + ".siglip.image_size");
+    if (has_siglip) {
+        siglip.load(ml, "sg", kp + ".siglip");
+        check_tower(siglip, 0, "SigLIP");
+    }
+    has_dino = ml.has_key(kp + ".dino.image_size");
+    if (has_dino) {
+        dino.load(ml, "dn", kp + ".dino");
+        check_tower(dino, 2, "DINOv2");
+    }
     has_clip = ml.has_key(kp + ".clip.image_size");
     if (has_clip) {
         clip.load(ml, /*require_projector=*/false, "cl", kp + ".clip");

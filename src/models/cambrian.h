@@ -7,8 +7,8 @@
 //   - VisionCrossAttentionLayer (vision_sampler.py) for the connector (q_dim = vision hidden, 3 layers) and for the
 //     blocks inside the LLM (q_dim = LLM width, one layer each, run on the unpadded grid);
 //   - mm_projector and the unpadded h' x (w'+1) image-token layout with image_newline;
-//   - the OpenAI CLIP tower, reusing models/clip.h (layer -2, no CLS).
-// Not here yet: the SigLIP, DINOv2 and ConvNeXt towers (their features are inputs of cambrian_run_connector) and
+//   - the OpenAI CLIP tower, reusing models/clip.h (layer -2, no CLS); SigLIP and DINOv2 (models/cambrian-towers.h).
+// Not here yet: the ConvNeXt tower (its features are an input of cambrian_run_connector) and
 // the LLM wiring of the in-LLM blocks (cambrian_run_llm_block computes one block on given hidden rows).
 //
 // cambrian_model is immutable after load and may be shared; the run functions compute on the caller's
@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "gguf-loader.h"
+#include "models/cambrian-towers.h"
 #include "models/clip.h"
 
 #include <array>
@@ -70,6 +71,10 @@ struct cambrian_model {
     std::vector<cambrian_sva_layer> llm_blocks;  // vision_sampler_layers[k].layers[0]
     clip_model                      clip;        // tower 1
     bool                            has_clip = false;
+    cambrian_vit                    siglip;      // tower 0
+    bool                            has_siglip = false;
+    cambrian_vit                    dino;        // tower 2
+    bool                            has_dino = false;
 
     void load(const gguf_loader & ml);
 };

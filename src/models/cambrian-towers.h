@@ -1,0 +1,67 @@
+// models/cambrian-towers.h: Cambrian-1's ViT towers besides CLIP, in ggml (docs/cambrian.md section 1):
+//   - SigLIP SO400M (timm VisionTransformer as open_clip wraps it): conv patches with bias, no CLS, position
+//     embeddings, pre-LN blocks (fused qkv with bias, erf GELU MLP), final LayerNorm = trunk.forward_features;
+//   - DINOv2 (HF Dinov2Model): conv patches, CLS first, position embeddings already interpolated to the input grid
+//     by the converter (transformers 4.37's bicubic with scale_factor (g + 0.1) / sqrt(n)), pre-LN blocks with layer
+//     scale and a SwiGLU MLP, final LayerNorm, CLS dropped.
+// Both end with Cambrian's `interpolate`: the g x g tokens bilinearly resized (align_corners=False, no antialias)
+// to out_side x out_side when g != out_side.
+//
+// cambrian_vit is immutable after load and may be shared; graphs are built per call.
+#pragma once
+
+#include "gguf-loader.h"
+#include "image.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace glm {
+
+struct cambrian_vit_hparams {
+    int     image_size = 0;     // input side (384 SigLIP, 378 DINOv2)
+    int     patch_size = 0;     // 14
+    int     n_embd     = 0;
+    int     n_ff       = 0;     // MLP hidden width (SwiGLU: the width of each half)
+    int     n_head     = 0;
+    int     n_layer    = 0;
+    float   eps        = 1e-6f;
+    bool    cls        = false;  // a CLS token first (DINOv2), dropped from the output
+    bool    swiglu     = false;  // SwiGLU MLP (DINOv2-giant) instead of fc1-GELU-fc2
+    bool    layer_scale = false; // per-channel scales on both residual branches (DINOv2)
+    int     out_side   = 0;      // Cambrian's interpolate target (24)
+    float   mean[3]    = { 0, 0, 0 };
+    float   std_[3]    = { 1, 1, 1 };
+    uint8_t fill[3]    = { 0, 0, 0 };  // expand2square colour: int(255 * the processor's image_mean)
+
+    int grid() const { return image_size / patch_size; }
+};
+
+struct cambrian_vit_layer {
+    ggml_tensor *ln1_w, *ln1_b, *qkv_w, *qkv_b, *o_w, *o_b, *ln2_w, *ln2_b;
+    ggml_tensor *fc1_w, *fc1_b, *fc2_w, *fc2_b;  // SwiGLU: fc1 = weights_in (2 * n_ff), fc2 = weights_out
+    ggml_tensor *ls1 = nullptr, *ls2 = nullptr;
+};
+
+struct cambrian_vit {
+    cambrian_vit_hparams            hp;
+    ggml_tensor *                   patch_w = nullptr, *patch_b = nullptr, *cls = nullptr, *pos = nullptr;
+    ggml_tensor *                   norm_w = nullptr, *norm_b = nullptr;
+    std::vector<cambrian_vit_layer> layers;
+
+    // tensors "<tp>.*", keys "<kp>.*" (src/convert/cambrian-convert.cpp writes them)
+    void load(const gguf_loader & ml, const std::string & tp, const std::string & kp);
+};
+
+// pixels [S, S, 3, 1] planar -> the tower's features [n_embd, out_side^2] (token y * out_side + x)
+ggml_tensor * cambrian_vit_build(ggml_context * ctx, const cambrian_vit & m, ggml_tensor * pixels);
+
+// tokens [C, g*g] (row-major grid) -> [C, side*side]: PyTorch bilinear, align_corners=False, no antialias
+ggml_tensor * cambrian_resize_tokens(ggml_context * ctx, ggml_tensor * tokens, int g, int side);
+
+// process_images for one tower: expand2square with `fill`, PIL bicubic resize to `size`, x/255, (x - mean) / std.
+std::vector<float> cambrian_tower_preprocess(const image_u8 & img, int size, const uint8_t fill[3],
+                                             const float mean[3], const float std_[3]);
+
+}  // namespace glm
