@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 static const double k_tol_pixels = 1e-6;
 // CLIP features, relative to their max (F32 weights; measured 5.9e-7 on tests/golden/cambrian, CPU)
 static const double k_tol_clip = 1e-5;
-// SigLIP / DINOv2 features, relative (measured 1.0e-6 on tests/golden/cambrian, CPU)
+// SigLIP / DINOv2 / ConvNeXt features, relative (measured 1.0e-6 / 1.0e-6 / 1.4e-6 on tests/golden/cambrian, CPU)
 static const double k_tol_vit = 1e-5;
 // aggregator tensors, relative to their max (F32 weights; measured at most 5.0e-7 on tests/golden/cambrian, CPU;
 // dropping the padding masks gives 3e-2 .. 1.5e-1 on the landscape and portrait cases)
@@ -61,6 +61,9 @@ int main(int argc, char ** argv) {
         cp.dino_heads      = cfg["dino"]["heads"].get<int>();
         cp.dino_eps        = info["towers"]["dino"]["ln_eps"].get<float>();
         cp.dino_image_size = cfg["dino"]["res"].get<int>();
+        cp.convnext        = dir + "/" + info["weights"]["tower_files"]["convnext"].get<std::string>();
+        cp.convnext_image_size = cfg["convnext"]["res"].get<int>();
+        cp.convnext_eps        = info["towers"]["convnext"]["ln_eps"].get<float>();
         cp.output     = (tmp / "cambrian-tiny.gguf").string();
         cp.query_side = q;
         const std::vector<int> lens = ccfg["mm_vision_tower_aux_token_len_list"].get<std::vector<int>>();
@@ -86,7 +89,7 @@ int main(int argc, char ** argv) {
         rep.check("converter: sizes", m.hp.query_side == q && m.hp.connector_depth == ccfg["connector_depth"].get<int>() &&
                                           m.hp.n_llm_blocks == ccfg["num_of_vision_sampler_layers"].get<int>() &&
                                           m.hp.image_position == cp.image_position && m.has_clip &&
-                                          m.has_siglip && m.has_dino,
+                                          m.has_siglip && m.has_dino && m.has_convnext,
                   strfmt("q %d, depth %d, in-LLM blocks %d, image_position %d", m.hp.query_side,
                          m.hp.connector_depth, m.hp.n_llm_blocks, m.hp.image_position));
         printf("backend: %s\n", be.name().c_str());
@@ -129,6 +132,22 @@ int main(int argc, char ** argv) {
                 ggml_tensor * inp = ggml_new_tensor_4d(g.ctx(), GGML_TYPE_F32, th.image_size, th.image_size, 3, 1);
                 ggml_set_input(inp);
                 ggml_tensor * f = cambrian_vit_build(g.ctx(), *t.second, inp);
+                ggml_set_output(f);
+                ggml_cgraph * gf = g.new_graph();
+                ggml_build_forward_expand(gf, f);
+                const std::vector<float> ref_px = st.get(n + ".pixels").to_f32();
+                be.run(gf, [&] { ggml_backend_tensor_set(inp, ref_px.data(), 0, ref_px.size() * sizeof(float)); });
+                rep.compare(n + ".features", tensor_to_f32(f), st.get(n + ".features").to_f32(), k_tol_vit, true);
+            }
+            {  // 2c. ConvNeXt
+                const cambrian_convnext & cx = m.convnext;
+                const std::string         n  = p + "convnext";
+                rep.compare(n + ".pixels", cambrian_tower_preprocess(img, cx.image_size, cx.fill, cx.mean, cx.std_),
+                            st.get(n + ".pixels").to_f32(), k_tol_pixels);
+                graph_ctx     g;
+                ggml_tensor * inp = ggml_new_tensor_4d(g.ctx(), GGML_TYPE_F32, cx.image_size, cx.image_size, 3, 1);
+                ggml_set_input(inp);
+                ggml_tensor * f = cambrian_convnext_build(g.ctx(), cx, inp);
                 ggml_set_output(f);
                 ggml_cgraph * gf = g.new_graph();
                 ggml_build_forward_expand(gf, f);

@@ -324,6 +324,73 @@ void convert_dino(const cambrian_convert_params & p, gguf_writer & o, int width)
     }
 }
 
+// ConvNeXt: timm ConvNeXt trunk names -> cx.*, keys cambrian.convnext.*
+void convert_convnext(const cambrian_convert_params & p, gguf_writer & o, int width) {
+    const safetensors_file st(p.convnext);
+    writer                 w{ st, o, p.type, {} };
+    std::vector<int32_t>   dims, depths;
+    for (int s = 0; st.has("stages." + std::to_string(s) + ".blocks.0.conv_dw.weight"); ++s) {
+        dims.push_back((int32_t) st.get("stages." + std::to_string(s) + ".blocks.0.conv_dw.weight").shape[0]);
+        depths.push_back(count_layers(st, "stages." + std::to_string(s) + ".blocks.", ".conv_dw.weight"));
+    }
+    if (dims.empty()) {
+        fail("%s: no stages.0.blocks.0.conv_dw.weight: not a timm ConvNeXt trunk", p.convnext.c_str());
+    }
+    int64_t sum = 0;
+    for (int32_t d : dims) {
+        sum += d;
+    }
+    if (sum != width) {
+        fail("%s: ConvNeXt stage widths sum to %lld, mm_projector_aux_3 takes %d", p.convnext.c_str(), (long long) sum,
+             width);
+    }
+    const std::string kp = "cambrian.convnext";
+    o.set_u32(kp + ".image_size", (uint32_t) p.convnext_image_size);
+    o.set_u32(kp + ".out_side", (uint32_t) p.tower_side[3]);
+    o.set_f32(kp + ".layer_norm_epsilon", p.convnext_eps);
+    o.set_arr_i32(kp + ".dims", dims);
+    o.set_arr_i32(kp + ".depths", depths);
+    o.set_arr_f32(kp + ".image_mean", { k_clip_mean[0], k_clip_mean[1], k_clip_mean[2] });
+    o.set_arr_f32(kp + ".image_std", { k_clip_std[0], k_clip_std[1], k_clip_std[2] });
+    o.set_arr_i32(kp + ".pad_fill", { (int32_t) ((double) k_clip_mean[0] * 255.0), (int32_t) ((double) k_clip_mean[1] * 255.0),
+                                      (int32_t) ((double) k_clip_mean[2] * 255.0) });
+    const int64_t C0 = dims[0];
+    w.put("cx.stem.weight", "stem.0.weight", { C0, 3, 4, 4 });
+    w.put("cx.stem.bias", "stem.0.bias", { C0 });
+    w.put("cx.stem_ln.weight", "stem.1.weight", { C0 });
+    w.put("cx.stem_ln.bias", "stem.1.bias", { C0 });
+    for (size_t s = 0; s < dims.size(); ++s) {
+        const std::string src = "stages." + std::to_string(s) + ".", dst = "cx.s" + std::to_string(s) + ".";
+        const int64_t     C   = dims[s];
+        if (s > 0) {
+            const int64_t Ci = dims[s - 1];
+            w.put(dst + "down_ln.weight", src + "downsample.0.weight", { Ci });
+            w.put(dst + "down_ln.bias", src + "downsample.0.bias", { Ci });
+            w.put(dst + "down.weight", src + "downsample.1.weight", { C, Ci, 2, 2 });
+            w.put(dst + "down.bias", src + "downsample.1.bias", { C });
+        }
+        for (int32_t b = 0; b < depths[s]; ++b) {
+            const std::string sb = src + "blocks." + std::to_string(b) + ".", db = dst + "b" + std::to_string(b) + ".";
+            const int64_t     F  = w.get(sb + "mlp.fc1.weight", {}).shape[0];
+            w.put(db + "dw.weight", sb + "conv_dw.weight", { C, 1, 7, 7 });
+            w.put(db + "dw.bias", sb + "conv_dw.bias", { C });
+            w.put(db + "ln.weight", sb + "norm.weight", { C });
+            w.put(db + "ln.bias", sb + "norm.bias", { C });
+            w.put(db + "fc1.weight", sb + "mlp.fc1.weight", { F, C });
+            w.put(db + "fc1.bias", sb + "mlp.fc1.bias", { F });
+            w.put(db + "fc2.weight", sb + "mlp.fc2.weight", { C, F });
+            w.put(db + "fc2.bias", sb + "mlp.fc2.bias", { C });
+            w.put(db + "gamma", sb + "gamma", { C });
+        }
+    }
+    for (const std::string & nm : st.names()) {  // the head (pooling norm, projection) is never used
+        if (!w.used.count(nm) && nm.rfind("head.", 0) != 0) {
+            fail("%s: tensor '%s' is not understood by the Cambrian converter's ConvNeXt tower", p.convnext.c_str(),
+                 nm.c_str());
+        }
+    }
+}
+
 }  // namespace
 
 void cambrian_convert(const cambrian_convert_params & p) {
@@ -524,6 +591,9 @@ void cambrian_convert(const cambrian_convert_params & p) {
     }
     if (!p.dino.empty()) {
         convert_dino(p, o, (int) width[2]);
+    }
+    if (!p.convnext.empty()) {
+        convert_convnext(p, o, (int) width[3]);
     }
     o.write(p.output);
     GLM_LOG_INFO("%s: wrote the Cambrian aggregator (%d connector layers, %d in-LLM blocks)%s; %d other tensors "

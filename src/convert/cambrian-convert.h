@@ -6,7 +6,7 @@
 // HF CLIPVisionModel / CLIPModel names vision_model.*; only the layers up to hidden_states[-2] are written, as
 // llama.cpp mmproj names cl.*). The LLaMA weights are not written (they go through llama.cpp's converter); the
 // SigLIP (timm names, as in the hub's open_clip_model.safetensors under visual.trunk.) and DINOv2 (HF names) towers
-// come from their own files too; the ConvNeXt tower is not converted yet.
+// and ConvNeXt (timm names) come from their own files too.
 //
 // Sizes are read from the tensor shapes; what the weights cannot say (query grid, tower grids, head counts,
 // image_position, the in-LLM block schedule) comes from cambrian_convert_params (the checkpoint's config.json).
@@ -26,6 +26,7 @@ struct cambrian_convert_params {
     std::string siglip;                // the SigLIP tower: timm VisionTransformer trunk names (open_clip visual.trunk.*,
                                        // prefix dropped) ("" = none)
     std::string dino;                  // the DINOv2 tower: HF Dinov2Model names ("" = none)
+    std::string convnext;              // the ConvNeXt tower: timm ConvNeXt trunk names ("" = none)
     std::string output;                // the GGUF to write
     int         query_side       = 24;  // sqrt(image_token_len)
     std::array<int, 4> tower_side{ 24, 24, 24, 96 };  // sqrt(mm_vision_tower_aux_token_len_list)
@@ -40,6 +41,8 @@ struct cambrian_convert_params {
     int         dino_heads       = 24;    // DINOv2-giant
     float       dino_eps         = 1e-6f;
     int         dino_image_size  = 378;   // Cambrian's "-res378": the position embeddings are interpolated to 27x27
+    int         convnext_image_size = 1024;  // Cambrian's default resolution for clip-convnext-XXL
+    float       convnext_eps     = 1e-5f;
     bool        require_clip     = false;  // fail when the CLIP tower weights are absent
     ggml_type   type             = GGML_TYPE_F32;  // matrices: GGML_TYPE_F32 or GGML_TYPE_F16
 };

@@ -4,6 +4,8 @@
 #include "common.h"
 #include "models/blocks.h"
 
+#include <algorithm>
+
 namespace glm {
 
 using blocks::layer_norm;
@@ -128,6 +130,99 @@ ggml_tensor * cambrian_vit_build(ggml_context * ctx, const cambrian_vit & m, ggm
         cur = ggml_cont(ctx, ggml_view_2d(ctx, cur, C, G * G, cur->nb[1], cur->nb[1]));
     }
     return cambrian_resize_tokens(ctx, cur, (int) G, hp.out_side);
+}
+
+int cambrian_convnext::n_embd() const {
+    int n = 0;
+    for (int d : dims) {
+        n += d;
+    }
+    return n;
+}
+
+void cambrian_convnext::load(const gguf_loader & ml, const std::string & tp, const std::string & kp) {
+    const std::string & f = ml.path();
+    image_size            = (int) ml.get_int(kp + ".image_size");
+    out_side              = (int) ml.get_int(kp + ".out_side");
+    eps                   = (float) ml.get_float(kp + ".layer_norm_epsilon");
+    const std::vector<int64_t> d    = ml.get_arr_int(kp + ".dims");
+    const std::vector<int64_t> dep  = ml.get_arr_int(kp + ".depths");
+    const std::vector<float>   mn   = ml.get_arr_f32(kp + ".image_mean");
+    const std::vector<float>   sd   = ml.get_arr_f32(kp + ".image_std");
+    const std::vector<int64_t> fill_ = ml.get_arr_int(kp + ".pad_fill");
+    if (d.empty() || d.size() != dep.size() || mn.size() != 3 || sd.size() != 3 || fill_.size() != 3) {
+        fail("%s: %s: dims (%zu) and depths (%zu) must have the same non-zero length; image_mean / image_std / "
+             "pad_fill 3 values", f.c_str(), kp.c_str(), d.size(), dep.size());
+    }
+    if (image_size <= 0 || out_side <= 0 || image_size % (4 << (d.size() - 1)) != 0) {
+        fail("%s: %s.image_size %d must be a positive multiple of %d (stem 4, then %zu halvings)", f.c_str(),
+             kp.c_str(), image_size, 4 << (d.size() - 1), d.size() - 1);
+    }
+    for (int c = 0; c < 3; ++c) {
+        mean[c] = mn[c];
+        std_[c] = sd[c];
+        fill[c] = (uint8_t) std::min<int64_t>(255, std::max<int64_t>(0, fill_[c]));
+    }
+    dims.assign(d.begin(), d.end());
+    stem_w    = ml.get(tp + ".stem.weight", { 4, 4, 3, dims[0] });
+    stem_b    = ml.get(tp + ".stem.bias", { dims[0] });
+    stem_ln_w = ml.get(tp + ".stem_ln.weight", { dims[0] });
+    stem_ln_b = ml.get(tp + ".stem_ln.bias", { dims[0] });
+    stages.resize(dims.size());
+    for (size_t s = 0; s < dims.size(); ++s) {
+        const std::string        p = tp + ".s" + std::to_string(s) + ".";
+        const int64_t            C = dims[s];
+        cambrian_convnext_stage & S = stages[s];
+        if (s > 0) {
+            S.down_ln_w = ml.get(p + "down_ln.weight", { dims[s - 1] });
+            S.down_ln_b = ml.get(p + "down_ln.bias", { dims[s - 1] });
+            S.down_w    = ml.get(p + "down.weight", { 2, 2, dims[s - 1], C });
+            S.down_b    = ml.get(p + "down.bias", { C });
+        }
+        S.blocks.resize(dep[s]);
+        for (int64_t b = 0; b < dep[s]; ++b) {
+            const std::string        q = p + "b" + std::to_string(b) + ".";
+            cambrian_convnext_block & B = S.blocks[b];
+            B.dw_w  = ml.get(q + "dw.weight", { 7, 7, 1, C });
+            B.dw_b  = ml.get(q + "dw.bias", { C });
+            B.ln_w  = ml.get(q + "ln.weight", { C });
+            B.ln_b  = ml.get(q + "ln.bias", { C });
+            const ggml_tensor * fc1 = ml.describe(q + "fc1.weight");
+            const int64_t       F   = fc1 ? fc1->ne[1] : 4 * C;
+            B.fc1_w = ml.get(q + "fc1.weight", { C, F });
+            B.fc1_b = ml.get(q + "fc1.bias", { F });
+            B.fc2_w = ml.get(q + "fc2.weight", { F, C });
+            B.fc2_b = ml.get(q + "fc2.bias", { C });
+            B.gamma = ml.get(q + "gamma", { C });
+        }
+    }
+}
+
+ggml_tensor * cambrian_convnext_build(ggml_context * ctx, const cambrian_convnext & m, ggml_tensor * pixels) {
+    // activations channels-first [C, W, H] (LayerNorm and Linear over ne0); convolutions on planar [W, H, C]
+    ggml_tensor * x = blocks::conv2d(ctx, m.stem_w, pixels, 4, 0);  // [C0, W, H, 1]
+    x               = layer_norm(ctx, ggml_add(ctx, x, m.stem_b), m.stem_ln_w, m.stem_ln_b, m.eps);
+    ggml_tensor * feats = nullptr;
+    for (size_t s = 0; s < m.stages.size(); ++s) {
+        const cambrian_convnext_stage & S = m.stages[s];
+        if (S.down_w) {
+            x = layer_norm(ctx, x, S.down_ln_w, S.down_ln_b, m.eps);
+            x = ggml_add(ctx, blocks::conv2d(ctx, S.down_w, blocks::to_planar(ctx, x), 2, 0), S.down_b);
+        }
+        for (size_t b = 0; b < S.blocks.size(); ++b) {
+            const cambrian_convnext_block & B  = S.blocks[b];
+            ggml_tensor *                   dw = ggml_conv_2d_dw_direct(ctx, B.dw_w, blocks::to_planar(ctx, x), 1, 1,
+                                                                        3, 3, 1, 1);        // [W, H, C, 1]
+            dw = ggml_cont(ctx, ggml_permute(ctx, dw, 1, 2, 0, 3));                     // [C, W, H, 1]
+            dw = layer_norm(ctx, ggml_add(ctx, dw, B.dw_b), B.ln_w, B.ln_b, m.eps);
+            dw = linear(ctx, ggml_gelu_erf(ctx, linear(ctx, dw, B.fc1_w, B.fc1_b)), B.fc2_w, B.fc2_b);
+            x  = tname(ggml_add(ctx, ggml_mul(ctx, dw, B.gamma), x), "convnext_block", (int) (s * 100 + b));
+        }
+        const int64_t C = x->ne[0], g = x->ne[1];
+        ggml_tensor * f = cambrian_resize_tokens(ctx, ggml_reshape_2d(ctx, x, C, g * x->ne[2]), (int) g, m.out_side);
+        feats           = feats ? ggml_concat(ctx, feats, f, 0) : f;
+    }
+    return feats;
 }
 
 std::vector<float> cambrian_tower_preprocess(const image_u8 & img, int size, const uint8_t fill[3],

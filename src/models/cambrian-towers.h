@@ -57,6 +57,33 @@ struct cambrian_vit {
 // pixels [S, S, 3, 1] planar -> the tower's features [n_embd, out_side^2] (token y * out_side + x)
 ggml_tensor * cambrian_vit_build(ggml_context * ctx, const cambrian_vit & m, ggml_tensor * pixels);
 
+// The ConvNeXt tower (timm ConvNeXt as open_clip wraps convnext_xxlarge; clip_convnext_encoder.py _forward):
+// stem (4x4/4 conv + LayerNorm2d), 4 stages (stages 1-3 start with LayerNorm2d + 2x2/2 conv), blocks of
+// depthwise 7x7 conv (pad 3), LayerNorm over channels, Linear-GELU(erf)-Linear, layer scale `gamma`, residual.
+// Features: the 4 stage outputs, each bilinear to out_side x out_side, concatenated on channels.
+struct cambrian_convnext_block {
+    ggml_tensor *dw_w, *dw_b, *ln_w, *ln_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b, *gamma;
+};
+struct cambrian_convnext_stage {
+    ggml_tensor *                       down_ln_w = nullptr, *down_ln_b = nullptr, *down_w = nullptr, *down_b = nullptr;
+    std::vector<cambrian_convnext_block> blocks;
+};
+struct cambrian_convnext {
+    int     image_size = 0, out_side = 0;
+    float   eps        = 1e-5f;
+    float   mean[3]    = { 0, 0, 0 }, std_[3] = { 1, 1, 1 };
+    uint8_t fill[3]    = { 0, 0, 0 };
+    std::vector<int> dims;
+    ggml_tensor *    stem_w = nullptr, *stem_b = nullptr, *stem_ln_w = nullptr, *stem_ln_b = nullptr;
+    std::vector<cambrian_convnext_stage> stages;
+
+    int n_embd() const;  // sum of dims
+    void load(const gguf_loader & ml, const std::string & tp, const std::string & kp);
+};
+
+// pixels [S, S, 3, 1] planar -> [sum(dims), out_side^2]
+ggml_tensor * cambrian_convnext_build(ggml_context * ctx, const cambrian_convnext & m, ggml_tensor * pixels);
+
 // tokens [C, g*g] (row-major grid) -> [C, side*side]: PyTorch bilinear, align_corners=False, no antialias
 ggml_tensor * cambrian_resize_tokens(ggml_context * ctx, ggml_tensor * tokens, int g, int side);
 

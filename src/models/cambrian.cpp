@@ -114,6 +114,15 @@ void cambrian_model::load(const gguf_loader & ml) {
         dino.load(ml, "dn", kp + ".dino");
         check_tower(dino, 2, "DINOv2");
     }
+    has_convnext = ml.has_key(kp + ".convnext.image_size");
+    if (has_convnext) {
+        convnext.load(ml, "cx", kp + ".convnext");
+        if (convnext.n_embd() != hp.tower_width[3] || convnext.out_side != hp.tower_side[3]) {
+            fail("%s: the ConvNeXt tower (width %d, output grid %d) does not match tower 3 of %s.tower_width/"
+                 "tower_side (%d, %d)", f.c_str(), convnext.n_embd(), convnext.out_side, k_kp, hp.tower_width[3],
+                 hp.tower_side[3]);
+        }
+    }
     has_clip = ml.has_key(kp + ".clip.image_size");
     if (has_clip) {
         clip.load(ml, /*require_projector=*/false, "cl", kp + ".clip");

@@ -7,8 +7,9 @@
 //   - VisionCrossAttentionLayer (vision_sampler.py) for the connector (q_dim = vision hidden, 3 layers) and for the
 //     blocks inside the LLM (q_dim = LLM width, one layer each, run on the unpadded grid);
 //   - mm_projector and the unpadded h' x (w'+1) image-token layout with image_newline;
-//   - the OpenAI CLIP tower, reusing models/clip.h (layer -2, no CLS); SigLIP and DINOv2 (models/cambrian-towers.h).
-// Not here yet: the ConvNeXt tower (its features are an input of cambrian_run_connector) and
+//   - the OpenAI CLIP tower, reusing models/clip.h (layer -2, no CLS); SigLIP, DINOv2 and ConvNeXt
+//     (models/cambrian-towers.h).
+// Not here yet:
 // the LLM wiring of the in-LLM blocks (cambrian_run_llm_block computes one block on given hidden rows).
 //
 // cambrian_model is immutable after load and may be shared; the run functions compute on the caller's
@@ -75,6 +76,8 @@ struct cambrian_model {
     bool                            has_siglip = false;
     cambrian_vit                    dino;        // tower 2
     bool                            has_dino = false;
+    cambrian_convnext               convnext;    // tower 3
+    bool                            has_convnext = false;
 
     void load(const gguf_loader & ml);
 };
