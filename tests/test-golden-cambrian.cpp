@@ -33,6 +33,8 @@ static const double k_tol_pixels = 1e-6;
 static const double k_tol_clip = 1e-5;
 // SigLIP / DINOv2 / ConvNeXt features, relative (measured 1.0e-6 / 1.0e-6 / 1.4e-6 on tests/golden/cambrian, CPU)
 static const double k_tol_vit = 1e-5;
+// image -> our towers -> our connector -> image tokens, relative (measured 6.2e-7 on tests/golden/cambrian, CPU)
+static const double k_tol_chain = 1e-5;
 // aggregator tensors, relative to their max (F32 weights; measured at most 5.0e-7 on tests/golden/cambrian, CPU;
 // dropping the padding masks gives 3e-2 .. 1.5e-1 on the landscape and portrait cases)
 static const double k_tol_sva = 1e-5;
@@ -188,6 +190,11 @@ int main(int argc, char ** argv) {
                                                out.span.rows() * (out.span.cols() + 1) == c["image_tokens"].get<int>(),
                       strfmt("%d x %d (+ newline)", out.span.rows(), out.span.cols()));
             rep.compare(p + "image_tokens", out.image_tokens, st.get(p + "image_tokens").to_f32(), k_tol_sva, true);
+
+            // 4b. the whole chain from the image: our preprocessing, our towers, our connector
+            const cambrian_connector_out chain = cambrian_run_connector(m, be, cambrian_run_towers(m, be, img), W, H);
+            rep.compare(p + "image_tokens (image -> our towers -> our connector)", chain.image_tokens,
+                        st.get(p + "image_tokens").to_f32(), k_tol_chain, true);
 
             // 5. the in-LLM blocks on the reference rows
             for (int k = 0; k < m.hp.n_llm_blocks; ++k) {

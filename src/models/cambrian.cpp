@@ -4,6 +4,7 @@
 #include "models/blocks.h"
 
 #include <cmath>
+#include <functional>
 
 namespace glm {
 
@@ -312,6 +313,51 @@ void check_features(const cambrian_hparams & hp, const std::array<std::vector<fl
 }
 
 }  // namespace
+
+std::array<std::vector<float>, k_cambrian_towers> cambrian_run_towers(const cambrian_model & m, compute_backend & compute,
+                                                                      const image_u8 & img) {
+    std::string missing;
+    const char * names[k_cambrian_towers] = { "SigLIP (timm/ViT-SO400M-14-SigLIP-384)",
+                                              "CLIP (openai/clip-vit-large-patch14-336)", "DINOv2 (facebook/dinov2-giant)",
+                                              "ConvNeXt (laion/CLIP-convnext_xxlarge-laion2B-s34B-b82K-augreg-soup)" };
+    const bool   have[k_cambrian_towers]  = { m.has_siglip, m.has_clip, m.has_dino, m.has_convnext };
+    for (int i = 0; i < k_cambrian_towers; ++i) {
+        if (!have[i]) {
+            missing += std::string(missing.empty() ? "" : ", ") + names[i];
+        }
+    }
+    if (!missing.empty()) {
+        fail("cambrian: the GGUF lacks tower weights: %s. The released checkpoint holds none; convert them from "
+             "each tower's own hub checkpoint (src/convert/cambrian-convert.h)", missing.c_str());
+    }
+    std::array<std::vector<float>, k_cambrian_towers> out;
+    // one graph per tower: input pixels [S, S, 3, 1] -> [C, G*G]
+    auto run = [&](int S, const std::vector<float> & px, const std::function<ggml_tensor *(ggml_context *, ggml_tensor *)> & build) {
+        graph_ctx     g;
+        ggml_tensor * inp = ggml_new_tensor_4d(g.ctx(), GGML_TYPE_F32, S, S, 3, 1);
+        ggml_set_input(inp);
+        ggml_tensor * f = build(g.ctx(), inp);
+        ggml_set_output(f);
+        ggml_cgraph * gf = g.new_graph();
+        ggml_build_forward_expand(gf, f);
+        compute.run(gf, [&] { ggml_backend_tensor_set(inp, px.data(), 0, px.size() * sizeof(float)); });
+        return tensor_to_f32(f);
+    };
+    const cambrian_vit_hparams & sh = m.siglip.hp;
+    out[0] = run(sh.image_size, cambrian_tower_preprocess(img, sh.image_size, sh.fill, sh.mean, sh.std_),
+                 [&](ggml_context * c, ggml_tensor * x) { return cambrian_vit_build(c, m.siglip, x); });
+    out[1] = run(m.clip.hp.image_size, clip_preprocess(m.clip.hp, img, nullptr),
+                 [&](ggml_context * c, ggml_tensor * x) {
+                     return ggml_reshape_2d(c, clip_build_features(c, m.clip, x), m.clip.hp.n_embd, m.clip.hp.n_patches());
+                 });
+    const cambrian_vit_hparams & dh = m.dino.hp;
+    out[2] = run(dh.image_size, cambrian_tower_preprocess(img, dh.image_size, dh.fill, dh.mean, dh.std_),
+                 [&](ggml_context * c, ggml_tensor * x) { return cambrian_vit_build(c, m.dino, x); });
+    const cambrian_convnext & cx = m.convnext;
+    out[3] = run(cx.image_size, cambrian_tower_preprocess(img, cx.image_size, cx.fill, cx.mean, cx.std_),
+                 [&](ggml_context * c, ggml_tensor * x) { return cambrian_convnext_build(c, cx, x); });
+    return out;
+}
 
 cambrian_connector_out cambrian_run_connector(const cambrian_model & m, compute_backend & compute,
                                               const std::array<std::vector<float>, k_cambrian_towers> & features,

@@ -113,6 +113,11 @@ struct cambrian_connector_out {
     cambrian_span                   span;                   // the kept cells of the q x q grid
 };
 
+// The four towers on an image (each with its own preprocessing, docs/cambrian.md section 1): features[i] as
+// cambrian_run_connector takes them. Needs all four towers in the file (fails naming the missing ones).
+std::array<std::vector<float>, k_cambrian_towers> cambrian_run_towers(const cambrian_model & m, compute_backend & compute,
+                                                                      const image_u8 & img);
+
 // features[i]: tower i's features [G_i * G_i, C_i] row-major (the tower's output after its interpolate).
 // w, h: the original image size (image_sizes).
 cambrian_connector_out cambrian_run_connector(const cambrian_model & m, compute_backend & compute,
