@@ -62,22 +62,15 @@ int main(int argc, char ** argv) {
         cp.siglip_eps      = info["towers"]["siglip"]["ln_eps"].get<float>();
         cp.dino_heads      = cfg["dino"]["heads"].get<int>();
         cp.dino_eps        = info["towers"]["dino"]["ln_eps"].get<float>();
-        cp.dino_image_size = cfg["dino"]["res"].get<int>();
         cp.convnext        = dir + "/" + info["weights"]["tower_files"]["convnext"].get<std::string>();
-        cp.convnext_image_size = cfg["convnext"]["res"].get<int>();
         cp.convnext_eps        = info["towers"]["convnext"]["ln_eps"].get<float>();
         cp.output     = (tmp / "cambrian-tiny.gguf").string();
-        cp.query_side = q;
-        const std::vector<int> lens = ccfg["mm_vision_tower_aux_token_len_list"].get<std::vector<int>>();
-        for (int i = 0; i < k_cambrian_towers; ++i) {
-            cp.tower_side[i] = (int) std::lround(std::sqrt((double) lens.at(i)));
+        {  // the Cambrian config keys through the converter's config reader
+            std::ofstream(tmp / "config.json") << ccfg.dump();
+            cambrian_convert_read_config((tmp / "config.json").string(), &cp);
         }
-        cp.image_position    = ccfg["image_position"].get<int>();
-        cp.llm_block_start   = ccfg["start_of_vision_sampler_layers"].get<int>();
-        cp.llm_block_stride  = ccfg["stride_of_vision_sampler_layers"].get<int>();
         cp.clip_heads        = cfg["clip"]["heads"].get<int>();
         cp.clip_eps          = info["towers"]["clip"]["ln_eps"].get<float>();
-        cp.clip_select_layer = ccfg["mm_vision_select_layer"].get<int>();
         cp.require_clip      = true;
         cambrian_convert(cp);
 
@@ -88,6 +81,10 @@ int main(int argc, char ** argv) {
         m.load(ml);
         ml.check_all_used();
         rep.check("converter: GGUF loads, every tensor used", true);
+        rep.check("converter: config.json read", cp.query_side == q && cp.dino_image_size == cfg["dino"]["res"].get<int>() &&
+                                                     cp.convnext_image_size == cfg["convnext"]["res"].get<int>(),
+                  strfmt("query side %d, DINOv2 %d px, ConvNeXt %d px", cp.query_side, cp.dino_image_size,
+                         cp.convnext_image_size));
         rep.check("converter: sizes", m.hp.query_side == q && m.hp.connector_depth == ccfg["connector_depth"].get<int>() &&
                                           m.hp.n_llm_blocks == ccfg["num_of_vision_sampler_layers"].get<int>() &&
                                           m.hp.image_position == cp.image_position && m.has_clip &&

@@ -4,9 +4,15 @@
 #include "gguf-loader.h"
 #include "safetensors.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
+#include <fstream>
+#include <filesystem>
+#include <memory>
 #include <map>
 #include <set>
 
@@ -16,8 +22,73 @@ namespace {
 
 const char * k_clip_prefix = "vision_model.";
 
+// The tensors of a checkpoint: one .safetensors file or every .safetensors file of a folder (a hub download with
+// shards), optionally under a prefix that is stripped (open_clip checkpoints keep the towers under
+// "visual.trunk."): when any name has the prefix, only those names are kept.
+class source {
+public:
+    source(const std::string & path, const std::string & strip = "") : path_(path) {
+        std::vector<std::string> files;
+        if (std::filesystem::is_directory(path)) {
+            for (const auto & e : std::filesystem::directory_iterator(path)) {
+                if (e.is_regular_file() && e.path().extension() == ".safetensors") {
+                    files.push_back(e.path().string());
+                }
+            }
+            std::sort(files.begin(), files.end());
+            if (files.empty()) {
+                fail("%s: a folder without .safetensors files", path.c_str());
+            }
+        } else {
+            files.push_back(path);
+        }
+        bool any_prefixed = false;
+        for (const std::string & f : files) {
+            files_.push_back(std::make_unique<safetensors_file>(f));
+            for (const std::string & n : files_.back()->names()) {
+                any_prefixed = any_prefixed || (!strip.empty() && n.rfind(strip, 0) == 0);
+            }
+        }
+        for (const auto & f : files_) {
+            for (const std::string & n : f->names()) {
+                std::string key = n;
+                if (any_prefixed) {
+                    if (n.rfind(strip, 0) != 0) {
+                        continue;
+                    }
+                    key = n.substr(strip.size());
+                }
+                if (!map_.emplace(key, &f->get(n)).second) {
+                    fail("%s: tensor '%s' appears in two files", path.c_str(), n.c_str());
+                }
+            }
+        }
+    }
+    const std::string & path() const { return path_; }
+    bool                has(const std::string & n) const { return map_.count(n) != 0; }
+    const st_tensor &   get(const std::string & n) const {
+        auto it = map_.find(n);
+        if (it == map_.end()) {
+            fail("%s: no tensor '%s'", path_.c_str(), n.c_str());
+        }
+        return *it->second;
+    }
+    std::vector<std::string> names() const {
+        std::vector<std::string> v;
+        for (const auto & kv : map_) {
+            v.push_back(kv.first);
+        }
+        return v;
+    }
+
+private:
+    std::string                                    path_;
+    std::vector<std::unique_ptr<safetensors_file>> files_;
+    std::map<std::string, const st_tensor *>       map_;
+};
+
 struct writer {
-    const safetensors_file & st;
+    const source & st;
     gguf_writer &            out;
     ggml_type                type;
     std::set<std::string>    used;
@@ -130,7 +201,7 @@ std::vector<float> bicubic_scale_factor(const std::vector<float> & x, int c, int
     return y;
 }
 
-int count_layers(const safetensors_file & st, const std::string & prefix, const std::string & probe) {
+int count_layers(const source & st, const std::string & prefix, const std::string & probe) {
     int n = 0;
     while (st.has(prefix + std::to_string(n) + probe)) {
         ++n;
@@ -165,8 +236,12 @@ const std::array<float, 3> k_clip_std{ 0.26862954f, 0.26130258f, 0.27577711f };
 
 // SigLIP: timm VisionTransformer names (no CLS, fused qkv) -> sg.*, keys cambrian.siglip.*
 void convert_siglip(const cambrian_convert_params & p, gguf_writer & o, int width) {
-    const safetensors_file st(p.siglip);
+    const source st(p.siglip, "visual.trunk.");
     writer                 w{ st, o, p.type, {} };
+    if (!st.has("patch_embed.proj.weight") || !st.has("blocks.0.attn.qkv.weight")) {
+        fail("%s: no patch_embed.proj.weight / blocks.0.attn.qkv.weight: not a timm SigLIP ViT (timm/"
+             "ViT-SO400M-14-SigLIP-384's open_clip_model.safetensors, visual.trunk.*)", p.siglip.c_str());
+    }
     const st_tensor &      pw = w.get("patch_embed.proj.weight", {});
     if (pw.shape.size() != 4 || pw.shape[1] != 3 || pw.shape[2] != pw.shape[3]) {
         fail("%s: patch_embed.proj.weight has shape %s, expected [C, 3, P, P] (timm ViT names)", p.siglip.c_str(),
@@ -227,8 +302,12 @@ void convert_siglip(const cambrian_convert_params & p, gguf_writer & o, int widt
 // DINOv2: HF Dinov2Model names -> dn.*, keys cambrian.dino.*; q/k/v fused; position embeddings interpolated to the
 // input grid as transformers 4.37 does.
 void convert_dino(const cambrian_convert_params & p, gguf_writer & o, int width) {
-    const safetensors_file st(p.dino);
+    const source st(p.dino);
     writer                 w{ st, o, p.type, {} };
+    if (!st.has("embeddings.patch_embeddings.projection.weight")) {
+        fail("%s: no embeddings.patch_embeddings.projection.weight: not an HF Dinov2Model (facebook/dinov2-giant's "
+             "model.safetensors)", p.dino.c_str());
+    }
     const std::string      e  = "embeddings.";
     const st_tensor &      pw = w.get(e + "patch_embeddings.projection.weight", {});
     if (pw.shape.size() != 4 || pw.shape[1] != 3 || pw.shape[2] != pw.shape[3]) {
@@ -326,7 +405,7 @@ void convert_dino(const cambrian_convert_params & p, gguf_writer & o, int width)
 
 // ConvNeXt: timm ConvNeXt trunk names -> cx.*, keys cambrian.convnext.*
 void convert_convnext(const cambrian_convert_params & p, gguf_writer & o, int width) {
-    const safetensors_file st(p.convnext);
+    const source st(p.convnext, "visual.trunk.");
     writer                 w{ st, o, p.type, {} };
     std::vector<int32_t>   dims, depths;
     for (int s = 0; st.has("stages." + std::to_string(s) + ".blocks.0.conv_dw.weight"); ++s) {
@@ -393,8 +472,85 @@ void convert_convnext(const cambrian_convert_params & p, gguf_writer & o, int wi
 
 }  // namespace
 
+void cambrian_convert_read_config(const std::string & path, cambrian_convert_params * p) {
+    std::ifstream in(path);
+    if (!in) {
+        fail("%s: cannot open the Cambrian config", path.c_str());
+    }
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(in);
+    } catch (const std::exception & e) {
+        fail("%s: not JSON: %s", path.c_str(), e.what());
+    }
+    auto get_int = [&](const char * key, int * dst) {
+        if (!j.contains(key)) {
+            GLM_LOG_WARN("%s: no '%s'; using %d", path.c_str(), key, *dst);
+            return;
+        }
+        if (!j[key].is_number_integer()) {
+            fail("%s: '%s' must be an integer", path.c_str(), key);
+        }
+        *dst = j[key].get<int>();
+    };
+    auto side_of = [&](const char * key, int n) {
+        const int s = (int) std::llround(std::sqrt((double) n));
+        if (n <= 0 || s * s != n) {
+            fail("%s: %s value %d is not a square number of tokens", path.c_str(), key, n);
+        }
+        return s;
+    };
+    int image_token_len = p->query_side * p->query_side;
+    get_int("image_token_len", &image_token_len);
+    p->query_side = side_of("image_token_len", image_token_len);
+    if (j.contains("mm_vision_tower_aux_token_len_list")) {
+        const auto & l = j["mm_vision_tower_aux_token_len_list"];
+        if (!l.is_array() || l.size() != 4) {
+            fail("%s: mm_vision_tower_aux_token_len_list must list 4 token counts (SigLIP, CLIP, DINOv2, ConvNeXt)",
+                 path.c_str());
+        }
+        for (int i = 0; i < 4; ++i) {
+            p->tower_side[i] = side_of("mm_vision_tower_aux_token_len_list", l[i].get<int>());
+        }
+    }
+    if (j.contains("mm_vision_tower_aux_list")) {
+        const auto & l = j["mm_vision_tower_aux_list"];
+        if (!l.is_array() || l.size() != 4) {
+            fail("%s: mm_vision_tower_aux_list must name 4 towers", path.c_str());
+        }
+        const char * want[4] = { "siglip", "openai/clip", "dinov2", "clip-convnext" };
+        for (int i = 0; i < 4; ++i) {
+            std::string n = l[i].get<std::string>();
+            std::string lower;
+            for (char c : n) {
+                lower += (char) std::tolower((unsigned char) c);
+            }
+            if (lower.find(want[i]) == std::string::npos) {
+                fail("%s: mm_vision_tower_aux_list[%d] is '%s'; this port supports the cambrian-8b towers in the order "
+                     "SigLIP, OpenAI CLIP, DINOv2, CLIP-ConvNeXt", path.c_str(), i, n.c_str());
+            }
+            const size_t r = lower.find("-res");
+            if (r != std::string::npos) {
+                const int res = std::atoi(lower.c_str() + r + 4);
+                if (i == 2) {
+                    p->dino_image_size = res;
+                } else if (i == 3) {
+                    p->convnext_image_size = res;
+                }
+            }
+        }
+    }
+    get_int("image_position", &p->image_position);
+    get_int("start_of_vision_sampler_layers", &p->llm_block_start);
+    get_int("stride_of_vision_sampler_layers", &p->llm_block_stride);
+    get_int("mm_vision_select_layer", &p->clip_select_layer);
+    if (j.contains("connector_only") && j["connector_only"].get<bool>()) {
+        GLM_LOG_WARN("%s: connector_only is true: the checkpoint has no in-LLM aggregator blocks", path.c_str());
+    }
+}
+
 void cambrian_convert(const cambrian_convert_params & p) {
-    safetensors_file st(p.input);
+    const source st(p.input);
     if (p.type != GGML_TYPE_F32 && p.type != GGML_TYPE_F16) {
         fail("cambrian_convert: type must be F32 or F16, got %s", ggml_type_name(p.type));
     }
@@ -507,14 +663,14 @@ void cambrian_convert(const cambrian_convert_params & p) {
         }
         GLM_LOG_WARN("%s: no CLIP tower file: the GGUF holds the aggregator only", p.output.c_str());
     } else {
-        const safetensors_file cst(p.clip);
+        const source           cst(p.clip);
         writer                 cw{ cst, o, p.type, {} };
         writer &               w = cw;
         if (!cst.has(cp + "embeddings.patch_embedding.weight")) {
             fail("%s: no %sembeddings.patch_embedding.weight: not a CLIP vision checkpoint (openai/"
                  "clip-vit-large-patch14-336's model.safetensors, HF names)", p.clip.c_str(), k_clip_prefix);
         }
-        const safetensors_file & st = cst;
+        const source &         st = cst;
         const st_tensor & pw = w.get(cp + "embeddings.patch_embedding.weight", {});
         if (pw.shape.size() != 4 || pw.shape[1] != 3 || pw.shape[2] != pw.shape[3]) {
             fail("%s: %sembeddings.patch_embedding.weight has shape %s, expected [C, 3, P, P]", p.input.c_str(),

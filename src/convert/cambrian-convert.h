@@ -21,6 +21,8 @@
 namespace glm {
 
 struct cambrian_convert_params {
+    // Each path: one .safetensors file or a folder of them (shards). SigLIP / ConvNeXt names may carry open_clip's
+    // "visual.trunk." prefix (open_clip_model.safetensors), which is stripped.
     std::string input;                 // .safetensors with the official names
     std::string clip;                  // the CLIP tower's .safetensors ("" = none)
     std::string siglip;                // the SigLIP tower: timm VisionTransformer trunk names (open_clip visual.trunk.*,
@@ -46,6 +48,12 @@ struct cambrian_convert_params {
     bool        require_clip     = false;  // fail when the CLIP tower weights are absent
     ggml_type   type             = GGML_TYPE_F32;  // matrices: GGML_TYPE_F32 or GGML_TYPE_F16
 };
+
+// Fills the settings the weights cannot tell from a Cambrian config.json (image_token_len,
+// mm_vision_tower_aux_token_len_list, image_position, start_/stride_of_vision_sampler_layers,
+// mm_vision_select_layer, the DINOv2 "-res<N>" of mm_vision_tower_aux_list); keys it lacks keep their defaults
+// (logged). Throws naming the file and key on a wrong value.
+void cambrian_convert_read_config(const std::string & config_json, cambrian_convert_params * p);
 
 // Writes params.output; throws glm::error naming the file and tensor on bad input.
 void cambrian_convert(const cambrian_convert_params & params);

@@ -26,6 +26,7 @@ int cmd_meteor(int argc, char ** argv);
 int cmd_ptb_tokenize(int argc, char ** argv);
 int cmd_convert_sam(int argc, char ** argv);
 int cmd_convert_difflmm(int argc, char ** argv);
+int cmd_convert_cambrian(int argc, char ** argv);
 int cmd_toy_world(int argc, char ** argv);
 int cmd_toy_train(int argc, char ** argv);
 int cmd_version(int argc, char ** argv);
@@ -49,6 +50,7 @@ const std::vector<glm_command> & glm_commands() {
         { "ptb-tokenize", "pycocoevalcap's PTBTokenizer step (Stanford PTB tokens, lowercased, punctuation dropped)", cmd_ptb_tokenize },
         { "convert-sam", "convert a Segment Anything checkpoint (.pth) to GGUF", cmd_convert_sam },
         { "convert-difflmm", "convert DiffLMM's visual encoder (SD + CLIP + projector) to GGUF", cmd_convert_difflmm },
+        { "convert-cambrian", "convert Cambrian-1's aggregator and its four vision towers to GGUF", cmd_convert_cambrian },
         { "toy-world", "write toy-world scenes, COCO masks and captions", cmd_toy_world },
         { "toy-train", "train the toy LMM on toy-world captions (ggml-opt)", cmd_toy_train },
         { "settings", "the run settings table: names, options, defaults, ranges (docs/settings.md)", cmd_settings },
