@@ -59,6 +59,7 @@ int main(int argc, char ** argv) {
         cp.siglip     = dir + "/" + info["weights"]["tower_files"]["siglip"].get<std::string>();
         cp.dino       = dir + "/" + info["weights"]["tower_files"]["dino"].get<std::string>();
         cp.siglip_heads    = cfg["siglip"]["heads"].get<int>();
+        cp.siglip_image_size = cfg["siglip"]["res"].get<int>();
         cp.siglip_eps      = info["towers"]["siglip"]["ln_eps"].get<float>();
         cp.dino_heads      = cfg["dino"]["heads"].get<int>();
         cp.dino_eps        = info["towers"]["dino"]["ln_eps"].get<float>();

@@ -264,7 +264,12 @@ void convert_siglip(const cambrian_convert_params & p, gguf_writer & o, int widt
     const int     n_layer = count_layers(st, "blocks.", ".attn.qkv.weight");
     const int64_t n_ff    = w.get("blocks.0.mlp.fc1.weight", {}).shape[0];
     const bool    ls      = st.has("blocks.0.ls1.gamma");
-    put_vit_keys(o, "cambrian.siglip", (int) (g * P), (int) P, C, n_ff, p.siglip_heads, p.siglip_eps, n_layer, false,
+    if (p.siglip_image_size / P != g) {
+        fail("%s: pos_embed covers a %lld x %lld grid, but siglip_image_size %d / patch %lld gives %lld",
+             p.siglip.c_str(), (long long) g, (long long) g, p.siglip_image_size, (long long) P,
+             (long long) (p.siglip_image_size / P));
+    }
+    put_vit_keys(o, "cambrian.siglip", p.siglip_image_size, (int) P, C, n_ff, p.siglip_heads, p.siglip_eps, n_layer, false,
                  false, ls, p.tower_side[0], { 0.5f, 0.5f, 0.5f }, { 0.5f, 0.5f, 0.5f }, k_clip_mean);
     w.put("sg.patch_embd.weight", "patch_embed.proj.weight", {});
     w.put("sg.patch_embd.bias", "patch_embed.proj.bias", { C });

@@ -39,6 +39,7 @@ struct cambrian_convert_params {
     float       clip_eps         = 1e-5f;
     int         clip_select_layer = -2;  // mm_vision_select_layer
     int         siglip_heads     = 16;    // SO400M
+    int         siglip_image_size = 384;  // the trunk's img_size (its grid is image_size / 14 = 27)
     float       siglip_eps       = 1e-6f;
     int         dino_heads       = 24;    // DINOv2-giant
     float       dino_eps         = 1e-6f;

@@ -38,7 +38,8 @@ void cambrian_vit::load(const gguf_loader & ml, const std::string & tp, const st
         }
         hp.fill[c] = (uint8_t) fill[c];
     }
-    if (hp.patch_size <= 0 || hp.image_size % hp.patch_size != 0 || hp.n_head <= 0 || hp.n_embd % hp.n_head != 0 ||
+    // the patch conv drops the remainder: SigLIP-384 with patch 14 sees a 27 x 27 grid (378 pixels)
+    if (hp.patch_size <= 0 || hp.image_size < hp.patch_size || hp.n_head <= 0 || hp.n_embd % hp.n_head != 0 ||
         hp.out_side <= 0) {
         fail("%s: %s: image_size %d / patch_size %d / embedding_length %d / head_count %d / out_side %d are not "
              "consistent", f.c_str(), kp.c_str(), hp.image_size, hp.patch_size, hp.n_embd, hp.n_head, hp.out_side);

@@ -35,7 +35,7 @@ struct cambrian_vit_hparams {
     float   std_[3]    = { 1, 1, 1 };
     uint8_t fill[3]    = { 0, 0, 0 };  // expand2square colour: int(255 * the processor's image_mean)
 
-    int grid() const { return image_size / patch_size; }
+    int grid() const { return image_size / patch_size; }  // as the stride-P conv: SigLIP 384 / 14 -> 27
 };
 
 struct cambrian_vit_layer {
