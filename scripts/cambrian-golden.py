@@ -13,6 +13,7 @@ ConvNeXt via timm) and writes tests/golden/cambrian-style folders:
 Usage (paths are the fetched sources, never committed):
   cambrian-golden.py --cambrian <cambrian repo root> --timm <dir holding timm/> --transformers <transformers/src>
                      --hf-hub <huggingface_hub/src> --out <folder> [--seed 0] [--variant default|alt]
+                     [--check tests/golden/cambrian]   (regenerate and compare with a committed folder)
 
 What runs officially (no official file is patched):
   cambrian/model/language_model/cambrian_llama.py  CambrianLlamaForCausalLM (construction, towers, connector)
@@ -339,6 +340,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--variant", default="default", choices=sorted(VARIANTS))
+    ap.add_argument("--check", metavar="FOLDER", help="regenerate into --out and compare every file with FOLDER "
+                    "(tensors exactly, cases.json as JSON); exit 1 on any difference")
     a = ap.parse_args()
     v = VARIANTS[a.variant]
 
@@ -579,6 +582,36 @@ def main():
     with open(out / "cases.json", "w") as f:
         json.dump(info, f, indent=1)
     print(f"wrote {out}: {len(tensors)} tensors, {len(sd)} weights")
+    if a.check:
+        sys.exit(check_folders(out, Path(a.check)))
+
+
+def check_folders(new, old):
+    """Every file of `new` against `old`: safetensors tensor by tensor (exact), JSON as data, others byte-equal."""
+    bad = 0
+    names = sorted(set(os.listdir(new)) | set(os.listdir(old)))
+    for n in names:
+        a, b = new / n, old / n
+        if not a.exists() or not b.exists():
+            print(f"DIFF {n}: only in {'the new folder' if a.exists() else old}")
+            bad += 1
+        elif n.endswith(".safetensors"):
+            ta, tb = safetensors_io.load(a), safetensors_io.load(b)
+            for k in sorted(set(ta) | set(tb)):
+                if k not in ta or k not in tb or ta[k].shape != tb[k].shape or not np.array_equal(ta[k], tb[k]):
+                    d = (float(np.abs(ta[k].astype(np.float64) - tb[k]).max())
+                         if k in ta and k in tb and ta[k].shape == tb[k].shape else "shape/missing")
+                    print(f"DIFF {n}:{k}: {d}")
+                    bad += 1
+        elif n.endswith(".json"):
+            if json.load(open(a)) != json.load(open(b)):
+                print(f"DIFF {n}: the JSON differs")
+                bad += 1
+        elif a.read_bytes() != b.read_bytes():
+            print(f"DIFF {n}: bytes differ")
+            bad += 1
+    print(f"check against {old}: {'identical' if bad == 0 else f'{bad} differences'}")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
