@@ -30,7 +30,8 @@ class cambrian_llm_hook {
 public:
     cambrian_llm_hook(const cambrian_model & m, compute_backend & compute);
 
-    // Prefill of one image: the connector output (projected towers and context) and the original image size.
+    // Prefill of one image: the connector output (projected towers and context; it must outlive the armed
+    // period: the hook keeps a pointer) and the original image size.
     // real_image_start: the position of the first image token in the prompt (for the image_position check).
     void arm(const cambrian_connector_out & conn, int w, int h, int real_image_start);
     void disarm();  // decode steps: no block runs (the official generate passes no features after the prefill)
