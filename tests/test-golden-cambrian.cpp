@@ -35,6 +35,8 @@ static const double k_tol_clip = 1e-5;
 static const double k_tol_vit = 1e-5;
 // image -> our towers -> our connector -> image tokens, relative (measured 6.2e-7 on tests/golden/cambrian, CPU)
 static const double k_tol_chain = 1e-5;
+// F16 matrices (the CLI default), relative (measured 8.5e-4 on the chain, 4.6e-4 on an in-LLM block)
+static const double k_tol_f16 = 1e-2;
 // aggregator tensors, relative to their max (F32 weights; measured at most 5.0e-7 on tests/golden/cambrian, CPU;
 // dropping the padding masks gives 3e-2 .. 1.5e-1 on the landscape and portrait cases)
 static const double k_tol_sva = 1e-5;
@@ -200,6 +202,28 @@ int main(int argc, char ** argv) {
                 std::vector<float> y = cambrian_run_llm_block(m, be, k, st.get(n + ".in").to_f32(), out, W, H);
                 rep.compare(n, y, st.get(n).to_f32(), k_tol_sva, true);
             }
+        }
+        // 6. the F16 conversion (the CLI's default): the whole chain on the first case
+        {
+            cambrian_convert_params c16 = cp;
+            c16.type                    = GGML_TYPE_F16;
+            c16.output                  = (tmp / "cambrian-tiny-f16.gguf").string();
+            cambrian_convert(c16);
+            gguf_loader ml16(c16.output);
+            ml16.load(be.primary());
+            cambrian_model m16;
+            m16.load(ml16);
+            ml16.check_all_used();
+            const nlohmann::json & c    = info["cases"][0];
+            const std::string      name = c["name"].get<std::string>();
+            const image_u8         img  = image_load(dir + "/image_" + name + ".png");
+            const int              W = c["width"].get<int>(), H = c["height"].get<int>();
+            const cambrian_connector_out o16 = cambrian_run_connector(m16, be, cambrian_run_towers(m16, be, img), W, H);
+            rep.compare(name + ".image_tokens (F16 weights, image -> towers -> connector)", o16.image_tokens,
+                        st.get(name + ".image_tokens").to_f32(), k_tol_f16, true);
+            const std::string n = name + ".llm.sva0";
+            rep.compare(n + " (F16 weights)", cambrian_run_llm_block(m16, be, 0, st.get(n + ".in").to_f32(), o16, W, H),
+                        st.get(n).to_f32(), k_tol_f16, true);
         }
     } catch (const std::exception & e) {
         rep.check("exception", false, e.what());

@@ -119,7 +119,11 @@ struct writer {
         if (ne.empty()) {
             ne.assign(t.shape.rbegin(), t.shape.rend());
         }
-        const bool matrix = ne.size() >= 2 && ne[1] > 1;
+        // F16 only for what multiplies activations through mul_mat (Linear weights, im2col conv kernels); what is
+        // added to activations (position embeddings, window positions) and the depthwise kernels stay F32
+        const bool added  = dst.find("position_embd") != std::string::npos || dst.find(".pos") != std::string::npos ||
+                           dst.find("dw.weight") != std::string::npos;
+        const bool matrix = ne.size() >= 2 && ne[1] > 1 && !added;
         out.add_tensor(dst, matrix ? type : GGML_TYPE_F32, ne, v.data());
     }
 };
