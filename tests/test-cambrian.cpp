@@ -1,7 +1,7 @@
 // test-cambrian: Cambrian-1's geometry at the real sizes (24 x 24 query grid, ConvNeXt 96 x 96: the unpadded
 // token counts of spec B4, straddling ConvNeXt windows, the all-masked reset) and the converter's / loader's
 // errors (a checkpoint without the aggregator, a tower file of the wrong kind, missing tower weights at encode
-// time, a config that names other towers).
+// time, a config that names other towers) and the LLM conversion's (a tokenizer of another vocabulary).
 #include "cambrian-convert.h"
 #include "common.h"
 #include "models/cambrian.h"
@@ -153,4 +153,27 @@ TEST_F(CambrianConvert, ConfigNamingOtherTowersIsRefused) {
     std::ofstream(tmp / "bad2.json") << R"({"image_token_len": 500})";
     const std::string e2 = error_of([&] { cambrian_convert_read_config((tmp / "bad2.json").string(), &p); });
     EXPECT_NE(e2.find("not a square"), std::string::npos) << e2;
+}
+
+TEST_F(CambrianConvert, LlmWithBorrowedTokenizer) {
+    cambrian_llm_convert_params lp;
+    lp.input  = golden + "/cambrian-tiny.safetensors";
+    lp.config = (tmp / "llm.json").string();
+    lp.output = (tmp / "llm.gguf").string();
+    std::ofstream(lp.config) << R"({"num_attention_heads": 3, "num_key_value_heads": 1, "rms_norm_eps": 1e-5,
+                                    "rope_theta": 500000.0})";
+    // a tokenizer of another size is refused, naming both sizes
+    lp.tokenizer_from   = std::string(GLM_GOLDEN_ROOT) + "/llava/llava-tiny-f32.gguf";
+    const std::string e = error_of([&] { cambrian_convert_llm(lp); });
+    EXPECT_NE(e.find("tokens, the checkpoint's embeddings 300"), std::string::npos) << e;
+    // without one: "none" with the checkpoint's vocabulary size; the GGUF names the sizes
+    lp.tokenizer_from = "";
+    cambrian_convert_llm(lp);
+    gguf_loader ml(lp.output);
+    EXPECT_EQ(ml.get_str("general.architecture"), "llama");
+    EXPECT_EQ(ml.get_str("tokenizer.ggml.model"), "none");
+    EXPECT_EQ(ml.get_int("llama.vocab_size"), 300);
+    EXPECT_EQ(ml.get_int("llama.block_count"), 5);
+    EXPECT_EQ(ml.get_int("llama.attention.head_count_kv"), 1);
+    EXPECT_EQ(ml.tensor_ne("blk.4.ffn_down.weight"), (std::vector<int64_t>{ 96, 48, 1, 1 }));
 }

@@ -2,8 +2,8 @@
 // back from the evaluation callback (models/cambrian-llm.h), against the official prefill on the tiny random model
 // (tests/golden/cambrian, scripts/cambrian-golden.py):
 //
-//  1. the golden's LLaMA (cambrian-tiny.safetensors, HF names) written as a llama GGUF (q/k rows permuted as
-//     llama.cpp's converter does, vocabulary "none" with the golden's size)
+//  1. the golden's LLaMA (cambrian-tiny.safetensors, HF names) written as a llama GGUF by cambrian_convert_llm (q/k
+//     rows permuted as llama.cpp's converter does, vocabulary "none" with the golden's size)
 //  2. the prefill fed with the reference inputs_embeds (llm.hidden0) in one ubatch: the hidden states after every
 //     layer (llm.hidden<i+1>, after the block where one runs), the logits, every attention probability, and the
 //     groundLMM cambrian.py maps (head H-2 and all heads) computed from them
@@ -38,67 +38,6 @@ static const double k_tol_hidden = 1e-5;
 static const double k_tol_logits = 1e-5;
 // absolute, probabilities and maps (measured 6.3e-7 and 1.9e-8)
 static const double k_tol_attn   = 1e-5;
-
-// HF q/k rows -> llama.cpp's interleaved RoPE order (convert_hf_to_gguf.py LlamaModel.permute)
-static std::vector<float> permute_qk(const std::vector<float> & w, int64_t rows, int64_t cols, int n_head) {
-    std::vector<float> out(w.size());
-    const int64_t      hd = rows / n_head;
-    for (int h = 0; h < n_head; ++h) {
-        for (int64_t i = 0; i < hd / 2; ++i) {
-            for (int s = 0; s < 2; ++s) {
-                const int64_t src = h * hd + s * (hd / 2) + i, dst = h * hd + 2 * i + s;
-                std::memcpy(out.data() + dst * cols, w.data() + src * cols, cols * sizeof(float));
-            }
-        }
-    }
-    return out;
-}
-
-static void write_llama_gguf(const std::string & path, const safetensors_file & st, const nlohmann::json & c) {
-    const int   E = c["hidden_size"].get<int>(), L = c["num_hidden_layers"].get<int>();
-    const int   H = c["num_attention_heads"].get<int>(), KV = c["num_key_value_heads"].get<int>();
-    const int   F = c["intermediate_size"].get<int>(), V = c["vocab_size"].get<int>();
-    gguf_writer w;
-    w.set_str("general.architecture", "llama");
-    w.set_str("general.name", "cambrian-tiny-llm");
-    w.set_u32("llama.context_length", 512);
-    w.set_u32("llama.embedding_length", (uint32_t) E);
-    w.set_u32("llama.block_count", (uint32_t) L);
-    w.set_u32("llama.feed_forward_length", (uint32_t) F);
-    w.set_u32("llama.attention.head_count", (uint32_t) H);
-    w.set_u32("llama.attention.head_count_kv", (uint32_t) KV);
-    w.set_u32("llama.rope.dimension_count", (uint32_t) (E / H));
-    w.set_f32("llama.rope.freq_base", c["rope_theta"].get<float>());
-    w.set_f32("llama.attention.layer_norm_rms_epsilon", c["rms_norm_eps"].get<float>());
-    w.set_u32("llama.vocab_size", (uint32_t) V);
-    w.set_str("tokenizer.ggml.model", "none");
-    auto put = [&](const std::string & dst, const std::string & src, std::vector<float> v = {}) {
-        const st_tensor & t = st.get(src);
-        if (v.empty()) {
-            v = t.to_f32();
-        }
-        w.add_tensor(dst, GGML_TYPE_F32, std::vector<int64_t>(t.shape.rbegin(), t.shape.rend()), v.data());
-    };
-    put("token_embd.weight", "model.embed_tokens.weight");
-    put("output_norm.weight", "model.norm.weight");
-    put("output.weight", "lm_head.weight");
-    const int hd = E / H;
-    for (int i = 0; i < L; ++i) {
-        const std::string s = "model.layers." + std::to_string(i) + ".", d = "blk." + std::to_string(i) + ".";
-        put(d + "attn_norm.weight", s + "input_layernorm.weight");
-        put(d + "attn_q.weight", s + "self_attn.q_proj.weight",
-            permute_qk(st.get(s + "self_attn.q_proj.weight").to_f32(), (int64_t) H * hd, E, H));
-        put(d + "attn_k.weight", s + "self_attn.k_proj.weight",
-            permute_qk(st.get(s + "self_attn.k_proj.weight").to_f32(), (int64_t) KV * hd, E, KV));
-        put(d + "attn_v.weight", s + "self_attn.v_proj.weight");
-        put(d + "attn_output.weight", s + "self_attn.o_proj.weight");
-        put(d + "ffn_norm.weight", s + "post_attention_layernorm.weight");
-        put(d + "ffn_gate.weight", s + "mlp.gate_proj.weight");
-        put(d + "ffn_up.weight", s + "mlp.up_proj.weight");
-        put(d + "ffn_down.weight", s + "mlp.down_proj.weight");
-    }
-    w.write(path);
-}
 
 // Records every layer's attention probabilities of one decode (kq_soft_max-<il>, ne [n_kv, n_tokens, n_head]).
 struct attn_recorder {
@@ -194,7 +133,6 @@ int main(int argc, char ** argv) {
     try {
         const nlohmann::json   info = nlohmann::json::parse(std::ifstream(dir + "/cases.json"));
         const safetensors_file st(dir + "/cases.safetensors");
-        const safetensors_file wt(dir + "/" + info["weights"]["file"].get<std::string>());
         const nlohmann::json & ccfg = info["cambrian_config"];
         fs::create_directories(tmp);
 
@@ -212,7 +150,14 @@ int main(int argc, char ** argv) {
         m.load(ml);
 
         const std::string llm = (tmp / "cambrian-tiny-llm.gguf").string();
-        write_llama_gguf(llm, wt, ccfg);
+        {
+            cambrian_llm_convert_params lp;
+            lp.input  = cp.input;
+            lp.config = (tmp / "config.json").string();
+            lp.output = llm;
+            lp.type   = GGML_TYPE_F32;
+            cambrian_convert_llm(lp);
+        }
         llama_model_params mp = llama_model_default_params();
         mp.n_gpu_layers       = 0;
         model                 = llama_model_load_from_file(llm.c_str(), mp);

@@ -4,6 +4,8 @@
 #include "gguf-loader.h"
 #include "safetensors.h"
 
+#include "gguf.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -764,6 +766,142 @@ void cambrian_convert(const cambrian_convert_params & p) {
     GLM_LOG_INFO("%s: wrote the Cambrian aggregator (%d connector layers, %d in-LLM blocks)%s; %d other tensors "
                  "of %s (LLaMA) not written", p.output.c_str(), depth, n_blocks,
                  p.clip.empty() ? "" : " and the CLIP tower", n_other, p.input.c_str());
+}
+
+}  // namespace glm
+
+namespace glm {
+
+namespace {
+
+// HF q/k rows -> llama.cpp's interleaved RoPE order (convert_hf_to_gguf.py LlamaModel.permute):
+// w.reshape(n_head, 2, hd / 2, cols).swapaxes(1, 2).reshape(rows, cols)
+std::vector<float> permute_qk(const std::vector<float> & w, int64_t rows, int64_t cols, int64_t n_head) {
+    std::vector<float> out(w.size());
+    const int64_t      hd = rows / n_head;
+    for (int64_t h = 0; h < n_head; ++h) {
+        for (int64_t i = 0; i < hd / 2; ++i) {
+            for (int64_t s = 0; s < 2; ++s) {
+                const int64_t src = h * hd + s * (hd / 2) + i, dst = h * hd + 2 * i + s;
+                std::copy(w.begin() + src * cols, w.begin() + (src + 1) * cols, out.begin() + dst * cols);
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+void cambrian_convert_llm(const cambrian_llm_convert_params & p) {
+    std::ifstream in(p.config);
+    if (!in) {
+        fail("%s: cannot open the checkpoint's config.json", p.config.c_str());
+    }
+    nlohmann::json c;
+    try {
+        c = nlohmann::json::parse(in);
+    } catch (const std::exception & e) {
+        fail("%s: not JSON: %s", p.config.c_str(), e.what());
+    }
+    auto need = [&](const char * key) -> const nlohmann::json & {
+        if (!c.contains(key) || !c[key].is_number()) {
+            fail("%s: missing or non-numeric '%s'", p.config.c_str(), key);
+        }
+        return c[key];
+    };
+    const int64_t H  = need("num_attention_heads").get<int64_t>();
+    const int64_t KV = c.contains("num_key_value_heads") ? c["num_key_value_heads"].get<int64_t>() : H;
+    const double  theta = c.contains("rope_theta") ? c["rope_theta"].get<double>() : 10000.0;
+    const double  eps   = need("rms_norm_eps").get<double>();
+    const int64_t n_ctx = c.contains("max_position_embeddings") ? c["max_position_embeddings"].get<int64_t>() : 8192;
+
+    const source      st(p.input);
+    gguf_writer       w;
+    const st_tensor & emb = st.get("model.embed_tokens.weight");
+    if (emb.shape.size() != 2) {
+        fail("%s: model.embed_tokens.weight has shape %s, expected [vocab, n_embd]", p.input.c_str(),
+             emb.shape_str().c_str());
+    }
+    const int64_t V = emb.shape[0], E = emb.shape[1];
+    const int     L = count_layers(st, "model.layers.", ".self_attn.q_proj.weight");
+    if (L == 0 || E % H != 0) {
+        fail("%s: no decoder layers (model.layers.0.*) or a width %lld not divisible by %lld heads", p.input.c_str(),
+             (long long) E, (long long) H);
+    }
+    const int64_t F = st.get("model.layers.0.mlp.gate_proj.weight").shape[0], hd = E / H;
+    if (!p.tokenizer_from.empty()) {
+        gguf_init_params ip  = { /*no_alloc=*/true, /*ctx=*/nullptr };
+        gguf_context *   src = gguf_init_from_file(p.tokenizer_from.c_str(), ip);
+        if (!src) {
+            fail("%s: cannot read the tokenizer source GGUF", p.tokenizer_from.c_str());
+        }
+        const int64_t tid = gguf_find_key(src, "tokenizer.ggml.tokens");
+        const int64_t n   = tid >= 0 ? (int64_t) gguf_get_arr_n(src, tid) : -1;
+        if (n != V) {
+            gguf_free(src);
+            fail("%s: its tokenizer has %lld tokens, the checkpoint's embeddings %lld (a Llama-3 GGUF has 128256)",
+                 p.tokenizer_from.c_str(), (long long) n, (long long) V);
+        }
+        gguf_set_kv(w.ctx(), src);  // then keep only the tokenizer.* keys
+        gguf_free(src);
+        std::vector<std::string> other;
+        for (int64_t k = 0; k < gguf_get_n_kv(w.ctx()); ++k) {
+            const std::string key = gguf_get_key(w.ctx(), k);
+            if (key.rfind("tokenizer.", 0) != 0) {
+                other.push_back(key);
+            }
+        }
+        for (const std::string & key : other) {
+            gguf_remove_key(w.ctx(), key.c_str());
+        }
+    } else {
+        w.set_str("tokenizer.ggml.model", "none");
+    }
+    w.set_str("general.architecture", "llama");
+    w.set_str("general.name", "cambrian-llm");
+    w.set_u32("llama.context_length", (uint32_t) n_ctx);
+    w.set_u32("llama.embedding_length", (uint32_t) E);
+    w.set_u32("llama.block_count", (uint32_t) L);
+    w.set_u32("llama.feed_forward_length", (uint32_t) F);
+    w.set_u32("llama.attention.head_count", (uint32_t) H);
+    w.set_u32("llama.attention.head_count_kv", (uint32_t) KV);
+    w.set_u32("llama.rope.dimension_count", (uint32_t) hd);
+    w.set_f32("llama.rope.freq_base", (float) theta);
+    w.set_f32("llama.attention.layer_norm_rms_epsilon", (float) eps);
+    w.set_u32("llama.vocab_size", (uint32_t) V);
+    auto put = [&](const std::string & dst, const std::string & src, const std::vector<int64_t> & shape,
+                   std::vector<float> v = {}) {
+        const st_tensor & t = st.get(src);
+        if (t.shape != shape) {
+            fail("%s: tensor '%s' has shape %s, expected %lld x %lld", p.input.c_str(), src.c_str(),
+                 t.shape_str().c_str(), (long long) shape[0], (long long) (shape.size() > 1 ? shape[1] : 1));
+        }
+        if (v.empty()) {
+            v = t.to_f32();
+        }
+        w.add_tensor(dst, shape.size() > 1 ? p.type : GGML_TYPE_F32,
+                     std::vector<int64_t>(shape.rbegin(), shape.rend()), v.data());
+    };
+    put("token_embd.weight", "model.embed_tokens.weight", { V, E });
+    put("output_norm.weight", "model.norm.weight", { E });
+    put("output.weight", st.has("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight", { V, E });
+    for (int i = 0; i < L; ++i) {
+        const std::string s = "model.layers." + std::to_string(i) + ".", d = "blk." + std::to_string(i) + ".";
+        put(d + "attn_norm.weight", s + "input_layernorm.weight", { E });
+        put(d + "attn_q.weight", s + "self_attn.q_proj.weight", { H * hd, E },
+            permute_qk(st.get(s + "self_attn.q_proj.weight").to_f32(), H * hd, E, H));
+        put(d + "attn_k.weight", s + "self_attn.k_proj.weight", { KV * hd, E },
+            permute_qk(st.get(s + "self_attn.k_proj.weight").to_f32(), KV * hd, E, KV));
+        put(d + "attn_v.weight", s + "self_attn.v_proj.weight", { KV * hd, E });
+        put(d + "attn_output.weight", s + "self_attn.o_proj.weight", { E, H * hd });
+        put(d + "ffn_norm.weight", s + "post_attention_layernorm.weight", { E });
+        put(d + "ffn_gate.weight", s + "mlp.gate_proj.weight", { F, E });
+        put(d + "ffn_up.weight", s + "mlp.up_proj.weight", { F, E });
+        put(d + "ffn_down.weight", s + "mlp.down_proj.weight", { E, F });
+    }
+    w.write(p.output);
+    GLM_LOG_INFO("%s: wrote the LLM (%d layers, %lld wide, vocabulary %lld%s)", p.output.c_str(), L, (long long) E,
+                 (long long) V, p.tokenizer_from.empty() ? ", no tokenizer" : "");
 }
 
 }  // namespace glm

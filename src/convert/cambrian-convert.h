@@ -59,4 +59,20 @@ void cambrian_convert_read_config(const std::string & config_json, cambrian_conv
 // Writes params.output; throws glm::error naming the file and tensor on bad input.
 void cambrian_convert(const cambrian_convert_params & params);
 
+// The LLM of the checkpoint (model.embed_tokens, model.layers.*, model.norm, lm_head: plain Llama-3 weights; the
+// aggregator and tower tensors are skipped) as a llama.cpp "llama" GGUF that unmodified libllama loads: q/k rows
+// permuted to llama.cpp's RoPE order as its converter does, sizes from the shapes, the rest from config.json.
+// llama.cpp's convert_hf_to_gguf.py does not know CambrianLlamaForCausalLM. The tokenizer is copied from
+// `tokenizer_from` (any Llama-3-8B-Instruct GGUF: tokenizer.* keys; its vocabulary size must match), or, when
+// empty, written as "none" with the right vocabulary size (embeddings-only use, as the tests).
+// Holds the converted tensors in memory until written (~16 GB at F16 for the 8B model).
+struct cambrian_llm_convert_params {
+    std::string input;           // checkpoint .safetensors file or folder
+    std::string config;          // its config.json (hidden sizes, heads, rope_theta, rms_norm_eps)
+    std::string tokenizer_from;  // a Llama-3 GGUF whose tokenizer.* keys are copied ("" = "none")
+    std::string output;
+    ggml_type   type = GGML_TYPE_F16;
+};
+void cambrian_convert_llm(const cambrian_llm_convert_params & params);
+
 }  // namespace glm

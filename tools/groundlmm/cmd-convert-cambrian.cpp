@@ -11,7 +11,7 @@
 int cmd_convert_cambrian(int argc, char ** argv) {
     CLI::App app("Convert Cambrian-1's spatial vision aggregator and its four vision towers to one GGUF", argv[0]);
     glm::cambrian_convert_params p;
-    std::string                  config, type = "f16";
+    std::string                  config, type = "f16", llm_output, tokenizer_from;
     app.add_option("--checkpoint", p.input, "nyu-visionx/cambrian-8b: the folder of *.safetensors (or one file) with "
                                             "the official names")
         ->required();
@@ -23,6 +23,10 @@ int cmd_convert_cambrian(int argc, char ** argv) {
                                              "open_clip_model.safetensors (or a folder)");
     app.add_option("-o,--output", p.output, "output GGUF")->required();
     app.add_option("--type", type, "type of matrices")->check(CLI::IsMember({ "f32", "f16" }))->capture_default_str();
+    app.add_option("--llm-output", llm_output, "also write the checkpoint's Llama-3 LLM as a llama.cpp GGUF here "
+                                               "(~16 GB of memory at f16)");
+    app.add_option("--tokenizer-from", tokenizer_from, "with --llm-output: a Llama-3-8B-Instruct GGUF whose tokenizer "
+                                                       "is copied (default: no tokenizer, embeddings-only use)");
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
     }
@@ -37,5 +41,19 @@ int cmd_convert_cambrian(int argc, char ** argv) {
     const double t0 = glm::now_s();
     glm::cambrian_convert(p);
     fprintf(stderr, "wrote %s in %.1f s\n", p.output.c_str(), glm::now_s() - t0);
+    if (!llm_output.empty()) {
+        if (config.empty()) {
+            fprintf(stderr, "convert-cambrian: --llm-output needs the checkpoint's config.json (--config)\n");
+            return 1;
+        }
+        glm::cambrian_llm_convert_params lp;
+        lp.input          = p.input;
+        lp.config         = config;
+        lp.tokenizer_from = tokenizer_from;
+        lp.output         = llm_output;
+        lp.type           = p.type;
+        glm::cambrian_convert_llm(lp);
+        fprintf(stderr, "wrote %s in %.1f s\n", llm_output.c_str(), glm::now_s() - t0);
+    }
     return 0;
 }
