@@ -7,7 +7,8 @@
 //  2. the prefill fed with the reference inputs_embeds (llm.hidden0) in one ubatch: the hidden states after every
 //     layer (llm.hidden<i+1>, after the block where one runs), the logits, every attention probability, and the
 //     groundLMM cambrian.py maps (head H-2 and all heads) computed from them
-//  3. the same prefill in ubatches of 4 tokens (the blocks rewrite the rows each ubatch holds): logits
+//  3. the same prefill in ubatches of 4 tokens (the blocks rewrite the rows each ubatch holds), and with flash
+//     attention on: logits
 //  4. the hook disarmed: the logits move away from the reference (the blocks matter on this model)
 // The double-BOS case (image at image_position + 1) checks that the blocks act on image_position, as the official
 // code does, and that the hook warns about it.
@@ -36,6 +37,9 @@ namespace fs = std::filesystem;
 // 6.5e-7, logits 8.8e-7)
 static const double k_tol_hidden = 1e-5;
 static const double k_tol_logits = 1e-5;
+// with flash attention, whose CPU kernel computes in F16 (measured 1.8e-3; without the blocks the logits move by
+// 3 absolute, ~0.6 relative, so this still tells them apart)
+static const double k_tol_logits_fa = 1e-2;
 // absolute, probabilities and maps (measured 6.3e-7 and 1.9e-8)
 static const double k_tol_attn   = 1e-5;
 
@@ -69,7 +73,7 @@ struct prefill_out {
 
 static prefill_out run_prefill(llama_model * model, cambrian_llm_hook & hook, const std::vector<float> & embd, int S,
                                int E, int n_ubatch, bool armed, const cambrian_connector_out & conn, int W, int H,
-                               int real_start) {
+                               int real_start, bool flash_attn = false) {
     prefill_out out;
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx                = 64;
@@ -78,7 +82,7 @@ static prefill_out run_prefill(llama_model * model, cambrian_llm_hook & hook, co
     cp.n_seq_max            = 1;
     cp.n_threads            = 2;
     cp.n_threads_batch      = 2;
-    cp.flash_attn_type      = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.flash_attn_type      = flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     cp.type_k               = GGML_TYPE_F32;
     cp.type_v               = GGML_TYPE_F32;
     cp.cb_eval              = cambrian_llm_hook::eval_callback;
@@ -234,6 +238,11 @@ int main(int argc, char ** argv) {
             // 3. ubatches of 4 tokens
             prefill_out r4 = run_prefill(model, hook, embd, S, E, 4, true, conn, W, Hh, real_start);
             rep.compare(p + "logits (ubatches of 4)", r4.logits, want_logits, k_tol_logits, true);
+
+            // 3b. flash attention on (no attention tensors then; the write-back does not need them)
+            prefill_out rf = run_prefill(model, hook, embd, S, E, 64, true, conn, W, Hh, real_start, true);
+            rep.check(p + "blocks applied (flash attention)", rf.n_applied == m.hp.n_llm_blocks);
+            rep.compare(p + "logits (flash attention)", rf.logits, want_logits, k_tol_logits_fa, true);
 
             // 4. without the blocks
             prefill_out r0   = run_prefill(model, hook, embd, S, E, 64, false, conn, W, Hh, real_start);
