@@ -649,6 +649,228 @@ def check(a):
     return ok
 
 
+# ------------------------------------------------------------------------------------------------ make
+
+
+def make_weights(model, seed):
+    """Random weights in the model's own state_dict order: torch.Generator().manual_seed(seed) normal draws, scaled
+    so that attention is peaked (linear 1/sqrt(fan_in), q/k 1.3x, lm_head 2x; norms 1 + 0.1 n; biases 0.1 n;
+    token embeddings and image_newline 1.0; CLIP class 0.5, positions 0.3), each cast to float16 (lossless in F16)."""
+    gen = torch.Generator().manual_seed(seed)
+    W = {}
+    for k, v in model.state_dict().items():
+        n = torch.randn(*v.shape, generator=gen)
+        if k.endswith("norm.weight") or "layer_norm" in k and k.endswith(".weight") or "layrnorm.weight" in k:
+            x = 1.0 + 0.1 * n
+        elif k.endswith(".bias"):
+            x = 0.1 * n
+        elif k.endswith("embed_tokens.weight") or k == "image_newline":
+            x = n
+        elif k.endswith("class_embedding"):
+            x = 0.5 * n
+        elif k.endswith("position_embedding.weight"):
+            x = 0.3 * n
+        elif k.endswith("patch_embedding.weight"):
+            x = n / math.sqrt(v[0].numel())
+        else:
+            s = 1.3 if ("q_proj" in k or "k_proj" in k) else (2.0 if "lm_head" in k else 1.0)
+            x = s * n / math.sqrt(v.shape[1])
+        W[k] = x.to(torch.float16).numpy()
+    return W
+
+
+def draw_image(w, h, seed):
+    """A synthetic picture: a gradient background, a few filled shapes, random dots (deterministic)."""
+    rng = np.random.RandomState(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    bg = np.stack([200 + 30 * xx / w, 190 + 40 * yy / h, 170 + 20 * (xx + yy) / (w + h)], -1)
+    img = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(img)
+    d.ellipse([w * 0.15, h * 0.1, w * 0.55, h * 0.6], fill=(40, 160, 60))
+    d.polygon([(w * 0.55, h * 0.55), (w * 0.9, h * 0.55), (w * 0.72, h * 0.9)], fill=(230, 200, 30))
+    d.rectangle([w * 0.1, h * 0.6, w * 0.4, h * 0.85], fill=(30, 60, 200))
+    for _ in range(10):
+        x, y, r = rng.randint(0, w), rng.randint(0, h), rng.randint(2, 8)
+        d.ellipse([x - r, y - r, x + r, y + r], fill=tuple(int(v) for v in rng.randint(0, 255, 3)))
+    return img
+
+
+def sha(p):
+    return hashlib.sha256(open(p, "rb").read()).hexdigest()
+
+
+def why_of(name, plan, hfp, hl):
+    cols, rows = plan["tile_grid_cols_rows"]
+    u = plan["unpad"]
+    out = [f"{cols} col(s) x {rows} row(s) grid"]
+    if u["value_before_int"] != u["int_value"] and abs(u["value_before_int"] - round(u["value_before_int"])) < 1e-9:
+        out.append(f"unpad float trap: NX int({u['value_before_int']!r}) = {u['int_value']} -> "
+                   f"{plan['hr_grid_rows_cols']} kept; HF main int(round(x, 7)) -> {hl['hr_grid_rows_cols']}")
+    if hfp["tile_grid_cols_rows"] != plan["tile_grid_cols_rows"]:
+        W, H = plan["base_grid_original_pixel_rect_xyxy"][2:]
+        T = plan["best_resolution_wh"][0] // cols
+        tie = (f"best-resolution tie (the image fits one {T}px tile: every candidate keeps all of it); NX keeps the "
+               f"first" if W <= T and H <= T else "NX picks")
+        out.append(f"{tie} candidate {plan['best_resolution_wh']} (w, h); HF v4.44.2 reads the same list as (h, w) "
+                   f"and picks {hfp['best_resolution_wh']} (w, h)")
+    pad = plan["pad_left_top_right_bottom"]
+    if pad[0] != pad[2] or pad[1] != pad[3]:
+        out.append(f"odd padding {pad} (NX puts the extra pixel bottom/right)")
+    return "; ".join(out)
+
+
+def make(a):
+    tf, nx, conv, hashes = import_sources(a)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pub = Path(a.public)
+    pub_cases = json.load(open(pub / "cases.json"))
+    shutil.copyfile(pub / "tokenizer.model", out / "tokenizer.model")
+    tok = SPLlamaTokenizer(out / "tokenizer.model")
+    vocab = tok.sp.vocab_size()
+    pinpoints = [[int(x) for x in p.split("x")] for p in a.pinpoints.split(",")]
+    T, patch = a.tile, a.patch
+    if T % patch or any(x % T for p in pinpoints for x in p):
+        sys.exit("--tile must be a multiple of --patch and every pinpoint a multiple of --tile")
+    g = T // patch
+    config = tf.LlavaNextConfig(
+        text_config={"model_type": "llama", "hidden_size": a.t_hidden, "intermediate_size": a.t_inter,
+                     "num_attention_heads": a.t_heads, "num_key_value_heads": a.t_kv_heads,
+                     "num_hidden_layers": a.t_layers, "vocab_size": vocab, "max_position_embeddings": 2048,
+                     "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "bos_token_id": 1, "eos_token_id": 2,
+                     "tie_word_embeddings": False},
+        vision_config={"model_type": "clip_vision_model", "hidden_size": a.v_hidden, "intermediate_size": a.v_inter,
+                       "num_attention_heads": a.v_heads, "num_hidden_layers": a.v_layers, "image_size": T,
+                       "patch_size": patch, "projection_dim": a.t_hidden, "hidden_act": "quick_gelu",
+                       "layer_norm_eps": 1e-05},
+        image_grid_pinpoints=pinpoints, image_token_index=vocab, vision_feature_layer=-2,
+        vision_feature_select_strategy="default", projector_hidden_act="gelu", tie_word_embeddings=False)
+    hf_cfg = config.to_dict()
+    json.dump(hf_cfg, open(out / "hf_config.json", "w"), indent=1)
+    W = make_weights(tf.LlavaNextForConditionalGeneration(config), a.seed)
+    wfile = f"{a.name}.safetensors"
+    safetensors_io.save(out / wfile, W)
+    pre_cfg = json.load(open(pub / "preprocessor_config.json"))
+    pre_cfg.update({"crop_size": {"height": T, "width": T}, "size": {"shortest_edge": T},
+                    "image_grid_pinpoints": pinpoints})
+    json.dump(pre_cfg, open(out / "preprocessor_config.json", "w"), indent=2)
+    vit_cfg = json.load(open(pub / "vit_config.json"))
+    vit_cfg.update({"_name_or_path": a.name + "-vit", "hidden_size": a.v_hidden, "image_size": T,
+                    "intermediate_size": a.v_inter, "num_attention_heads": a.v_heads,
+                    "num_hidden_layers": a.v_layers, "patch_size": patch, "projection_dim": a.t_hidden,
+                    "image_grid_pinpoints": pinpoints, "image_crop_resolution": T, "image_split_resolution": T})
+    json.dump(vit_cfg, open(out / "vit_config.json", "w"), indent=1)
+
+    ctx = {"tf": tf, "nx": nx, "conv": conv, "W": W, "hf": hf_cfg, "pre": pre_cfg, "tok": tok,
+           "question": a.question, "continuation": a.continuation, "nxproc": nx_processor(tf, T),
+           "hfproc": hf_processor(tf, pre_cfg)}
+    ctx["model"] = build_model(tf, hf_cfg, W, True)
+    ctx["rec"] = Recorder(ctx["model"])
+    ctx["model_hf"] = build_model(tf, hf_cfg, W, False)
+    ctx["rec_hf"] = Recorder(ctx["model_hf"])
+
+    tensors, cases_j = {}, {}
+    images = [(n, *[int(x) for x in wh.split("x")]) for n, wh in (s.split(":") for s in a.images.split(","))]
+    for name, w, h in images:
+        img = draw_image(w, h, a.seed + w * 7 + h)
+        img.save(out / f"image_{name}.png")
+        t, info, canvas, base = compute_case(ctx, name, img)
+        canvas.save(out / f"canvas_{name}.png")
+        base.save(out / f"base_{name}.png")
+        for k, v in t.items():
+            tensors[f"{name}.{k}"] = v.numpy()
+        pr = info["prompt"]
+        P = len(pr["pre"]) + info["nx"]["n_image_tokens"] + len(pr["post"])
+        K = len(pr["cont"])
+        why = why_of(name, info["nx"], info["hf_v4_44_2_plain"], info["hf_latest_computed"])
+        cases_j[name] = {
+            "image": {"file": f"image_{name}.png", "size_wh": [w, h], "why": why,
+                      "nx_canvas_png": f"canvas_{name}.png (best-resolution canvas: resized + black padding, uint8)",
+                      "nx_base_png": f"base_{name}.png (image.resize((T, T)) squash = tile 0 before normalisation)"},
+            "nx": info["nx"],
+            "prompt": {"text": pr["text"], "text_before_image": pr["text"].split("<image>")[0],
+                       "text_after_image": pr["text"].split("<image>")[1], "prompt_ids_pre": pr["pre"],
+                       "pre_pieces": [tok.sp.IdToPiece(i) for i in pr["pre"]], "prompt_ids_post": pr["post"],
+                       "post_pieces": [tok.sp.IdToPiece(i) for i in pr["post"]], "continuation_ids": pr["cont"],
+                       "continuation_pieces": [tok.sp.IdToPiece(i) for i in pr["cont"]],
+                       "image_start": len(pr["pre"]), "n_image_tokens": info["nx"]["n_image_tokens"],
+                       "prompt_len_P": P, "K": K, "query_rows": list(range(P - 1, P - 1 + K)),
+                       "greedy_ids": t["greedy_ids"].tolist()},
+            "hf_v4_44_2_plain": info["hf_v4_44_2_plain"], "hf_latest_computed": info["hf_latest_computed"],
+            "checks": info["checks"]}
+        print(f"{name} {w}x{h}: {why}; {info['nx']['n_image_tokens']} image tokens, P={P}; plain HF "
+              f"{info['hf_v4_44_2_plain']['n_image_tokens']}, HF main {info['hf_latest_computed']['n_image_tokens']}")
+    safetensors_io.save(out / "cases.safetensors", tensors)
+
+    files = {"text_f32": f"{a.name}-f32.gguf", "mmproj_f32": f"mmproj-{a.name}-f32.gguf"}
+    import gguf
+    with tempfile.TemporaryDirectory() as td:
+        out_text, out_mm, logs = make_ggufs(a, ctx, files, out / "tokenizer.model", vit_cfg, td, a.name)
+        shutil.copyfile(out_text, out / files["text_f32"])
+        shutil.copyfile(out_mm, out / files["mmproj_f32"])
+
+    cases = copy.deepcopy(pub_cases)
+    cases["description"] = ("Tiny random LLaVA-NeXT goldens with other shapes than tests/golden/llava-next (same "
+                            "format): transformers v4.44.2 LlavaNext run with the original LLaVA-NeXT repo's grid "
+                            "semantics, plain-HF answers beside them where they differ.")
+    cases["generator"] = "scripts/llava-next-golden.py make " + " ".join(sys.argv[sys.argv.index("make") + 2:])
+    cases["preset"] = "variant"
+    cases["config"] = {"seed": a.seed, "name": a.name, "tile": T, "patch": patch, "v_hidden": a.v_hidden,
+                       "v_heads": a.v_heads, "v_layers": a.v_layers, "v_inter": a.v_inter, "t_hidden": a.t_hidden,
+                       "t_heads": a.t_heads, "t_kv_heads": a.t_kv_heads, "t_layers": a.t_layers,
+                       "t_inter": a.t_inter, "vocab": vocab, "pinpoints": pinpoints,
+                       "images": [[n, w, h, cases_j[n]["image"]["why"]] for n, w, h in images],
+                       "question": a.question, "continuation": a.continuation}
+    ref = cases["reference"]
+    ref["transformers"]["run_from"] = (f"source ({a.transformers_src}: git archive v4.44.2 src/transformers), "
+                                       "sys.path; no source file patched; scripts/golden_shim stands in for "
+                                       "huggingface_hub, safetensors and tokenizers")
+    ref["llava_next_original"]["commit"] = git_head(a.llava_next_src)
+    ref["llava_next_original"]["function_sha256_16"] = hashes
+    ref["torch"] = torch.__version__
+    mv = cases["model"]
+    mv["vision"].update({"image_size": T, "patch_size": patch, "grid_per_tile": [g, g], "hidden": a.v_hidden,
+                         "heads": a.v_heads, "layers": a.v_layers, "intermediate": a.v_inter,
+                         "positions": g * g + 1})
+    mv["projector"].update({"in": a.v_hidden, "out": a.t_hidden})
+    mv["image_newline"] = f"[{a.t_hidden}] parameter 'image_newline' (GGUF: see gguf.summaries)"
+    mv["text"].update({"hidden": a.t_hidden, "heads": a.t_heads, "kv_heads": a.t_kv_heads,
+                       "head_dim": a.t_hidden // a.t_heads, "layers": a.t_layers, "intermediate": a.t_inter,
+                       "vocab": vocab})
+    mv["anyres"].update({"image_grid_pinpoints_wh_nx": pinpoints, "tile": T, "hf_image_token_index": vocab})
+    mv["weights"] = make_weights.__doc__.split("\n")[0] + " (scripts/llava-next-golden.py make_weights)"
+    cases["template"]["question"] = a.question
+    cases["template"]["continuation"] = a.continuation
+    cases["cases"] = cases_j
+    for k in list(cases["tensors"]):
+        cases["tensors"][k] = (cases["tensors"][k].replace("112", "T").replace("[1+n_tiles, 64, 64]",
+                                                                               f"[1+n_tiles, {g * g}, {a.v_hidden}]")
+                               .replace("64 rows", f"{g * g} rows").replace("N_img = 64", f"N_img = {g * g}")
+                               .replace("[N_img, 96]", f"[N_img, {a.t_hidden}]")
+                               .replace("[P+K, 96]", f"[P+K, {a.t_hidden}]")
+                               .replace("[K, 768]", f"[K, {vocab}]")
+                               .replace("[K, 3, 4, N_img]", f"[K, {a.t_layers}, {a.t_heads}, N_img]")
+                               .replace("H-2 = 2", f"H-2 = {a.t_heads - 2}")
+                               .replace("[K, 8, 8]", f"[K, {g}, {g}]").replace("first 64", f"first {g * g}")
+                               .replace("encoder layer 2 0-based", f"encoder layer {a.v_layers - 2} 0-based"))
+    cases["suggested_tolerances"]["how"] = ("copied from tests/golden/llava-next; this folder's own float64 run was "
+                                            "not made")
+    cases["weights_file"]["file"] = wfile
+    import gguf as _g  # noqa: F811
+    cases["gguf"]["files"] = files
+    cases["gguf"]["commands"] = [c.replace("llava-next-tiny", a.name) for c in cases["gguf"]["commands"]]
+    cases["gguf"]["commands"] = [c.replace("python3 tools/golden/shim_hf/run_with_shim.py",
+                                           "python3 scripts/golden_shim/run_script.py") for c in cases["gguf"]["commands"]]
+    cases["gguf"]["summaries"] = {f: gguf_summary(_g, str(out / f)) for f in files.values()}
+    cases["converter_logs_tail"] = {k: v[-2000:].replace(str(Path(td)), "<work>") for k, v in logs.items()}
+    cases["llama_cpp"] = {"tree": "third_party/llama.cpp of groundlmm", "commit": git_head(a.llama_cpp)}
+    names = sorted(p.name for p in out.iterdir() if p.is_file() and p.name not in ("cases.json", "README.md"))
+    cases["files"] = {f: {"bytes": os.path.getsize(out / f), "sha256": sha(out / f)} for f in names}
+    json.dump(cases, open(out / "cases.json", "w"), indent=1)
+    tot = sum(v["bytes"] for v in cases["files"].values())
+    print(f"{out}: {len(images)} cases, {tot / 1e6:.2f} MB")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--transformers-src", required=True, help="src folder of transformers v4.44.2")
@@ -666,7 +888,7 @@ def main():
     m.add_argument("--seed", type=int, default=3)
     m.add_argument("--tile", type=int, default=84)
     m.add_argument("--patch", type=int, default=14)
-    m.add_argument("--pinpoints", default="84x252,252x84,168x252,252x168,168x168,84x168,168x84",
+    m.add_argument("--pinpoints", default="84x168,168x84,168x252,252x84,168x168,84x252",
                    help="(w)x(h) in the original repository's order")
     m.add_argument("--v-hidden", type=int, default=48)
     m.add_argument("--v-heads", type=int, default=3)
@@ -677,7 +899,7 @@ def main():
     m.add_argument("--t-kv-heads", type=int, default=1)
     m.add_argument("--t-layers", type=int, default=2)
     m.add_argument("--t-inter", type=int, default=192)
-    m.add_argument("--images", default="landscape:300x200,portrait:150x260,small:60x50",
+    m.add_argument("--images", default="landscape:564x94,portrait:160x270,small:56x42",
                    help="name:WxH,... (each drawn synthetically with the seed)")
     m.add_argument("--question", default="What is in the picture?")
     m.add_argument("--continuation", default="A green circle above a yellow triangle and a blue square.")

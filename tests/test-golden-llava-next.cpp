@@ -202,9 +202,17 @@ int main(int argc, char ** argv) {
         rep.check("pinpoints (w, h) = model.anyres.image_grid_pinpoints_wh_nx",
                   pp == cases["model"]["anyres"]["image_grid_pinpoints_wh_nx"].get<std::vector<std::vector<int>>>());
 
+        // the context: the longest run any case makes (teacher-forced or greedy, either rule), read from the folder
+        int longest = 0;
+        for (const auto & [c, cj] : cases["cases"].items()) {
+            const int steps = std::max<int>((int) st.get(c + ".continuation_ids").shape[0],
+                                            (int) st.get(c + ".greedy_ids").shape[0]);
+            longest         = std::max(longest, st.get(c + ".prompt_len").to_i32()[0] + steps);
+            longest = std::max(longest, cj["hf_v4_44_2_plain"].value("prompt_len", 0) + steps);
+        }
         lmm_params lp;
         lp.model     = dir + "/" + cases["gguf"]["files"]["text_f32"].get<std::string>();
-        lp.n_ctx     = 2048;
+        lp.n_ctx     = std::max(512, (longest + 255) / 256 * 256);
         lp.n_threads = 2;
         lp.kv_f32    = true;
         lp.tap_dump  = true;
@@ -356,13 +364,23 @@ int main(int argc, char ** argv) {
             }
         }
 
-        // an image that needs more tokens than the context: the error names the count and a -c that fits
+        // an image that needs more tokens than the context: the error names the count and a -c that fits. The case
+        // with the longest prompt, in a 64-token context (libllama rounds a context up to 256: the folder must have a
+        // run longer than that)
         {
             lmm_params small = lp;
             small.n_ctx      = 64;
+            small.n_batch    = 64;
             small.tap_dump   = false;
             lmm_session        ls_small(lm, small);
-            const std::string  c0    = cases["cases"].begin().key();
+            std::string        c0;
+            for (const auto & [c, cj] : cases["cases"].items()) {
+                if (c0.empty() || st.get(c + ".prompt_len").to_i32()[0] > st.get(c0 + ".prompt_len").to_i32()[0]) {
+                    c0 = c;
+                }
+            }
+            rep.check("a case whose prompt exceeds 256 tokens (to overflow the smallest context libllama makes)",
+                      st.get(c0 + ".prompt_len").to_i32()[0] + 4 > 256, c0);
             const std::vector<float> e = st.get(c0 + ".image_features").to_f32();
             const int          n_img = st.get(c0 + ".n_image_tokens").to_i32()[0];
             gen_params         gp;
