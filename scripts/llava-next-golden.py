@@ -8,6 +8,9 @@ tests/golden/llava-next (cases.json, cases.safetensors, the HF weights, the two 
                                   weights and compare the GGUFs with the folder's.
   make <out> [shape options]      a new folder: random f16-representable weights of the given shapes, pinpoints,
                                   synthetic images of the given sizes, the same tensors and both GGUFs.
+  f32-mmproj <folder> <out>       a copy of <folder> (links) whose mmproj has its F16 tensors rewritten as F32 (the
+                                  same values): run the C++ golden test on it to see the error that ggml's F16
+                                  matmul path (activations rounded to F16) adds, apart from everything else.
 
 The reference code is run from its sources, whose paths are arguments (nothing fetched is kept in this repository):
   --transformers-src  a `src` folder of transformers v4.44.2 (`git archive v4.44.2 src/transformers`):
@@ -871,10 +874,42 @@ def make(a):
     print(f"{out}: {len(images)} cases, {tot / 1e6:.2f} MB")
 
 
+def f32_mmproj(a):
+    """<out>: symlinks to every file of <folder> but the mmproj, which is rewritten with F16 tensors as F32."""
+    sys.path.insert(0, a.gguf_py)
+    import gguf
+    folder, out = Path(a.folder).resolve(), Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    mm = json.load(open(folder / "cases.json"))["gguf"]["files"]["mmproj_f32"]
+    for f in folder.iterdir():
+        if f.name != mm and not (out / f.name).exists():
+            (out / f.name).symlink_to(f)
+    r = gguf.GGUFReader(str(folder / mm))
+    w = gguf.GGUFWriter(str(out / mm), r.fields["general.architecture"].contents())
+    for k, f in r.fields.items():
+        if k.startswith("GGUF.") or k == "general.architecture":
+            continue
+        if f.types[0] == gguf.GGUFValueType.ARRAY:
+            w.add_key_value(k, f.contents(), f.types[0], sub_type=f.types[-1])
+        else:
+            w.add_key_value(k, f.contents(), f.types[0])
+    n = 0
+    for t in r.tensors:
+        x = np.asarray(t.data)
+        if t.tensor_type == gguf.GGMLQuantizationType.F16:
+            x, n = x.astype(np.float32), n + 1
+        w.add_tensor(t.name, np.ascontiguousarray(x.reshape([int(d) for d in reversed(t.shape)])))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    print(f"{out / mm}: {n} F16 tensors written as F32")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--transformers-src", required=True, help="src folder of transformers v4.44.2")
-    ap.add_argument("--llava-next-src", required=True, help="checkout of LLaVA-VL/LLaVA-NeXT")
+    ap.add_argument("--transformers-src", help="src folder of transformers v4.44.2 (check, make)")
+    ap.add_argument("--llava-next-src", help="checkout of LLaVA-VL/LLaVA-NeXT (check, make)")
     ap.add_argument("--llama-cpp", default=str(ROOT / "third_party/llama.cpp"))
     ap.add_argument("--skip-gguf", action="store_true", help="do not run llama.cpp's converters")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -903,8 +938,15 @@ def main():
                    help="name:WxH,... (each drawn synthetically with the seed)")
     m.add_argument("--question", default="What is in the picture?")
     m.add_argument("--continuation", default="A green circle above a yellow triangle and a blue square.")
+    f = sub.add_parser("f32-mmproj")
+    f.add_argument("folder")
+    f.add_argument("out")
     a = ap.parse_args()
     a.gguf_py = str(Path(a.llama_cpp) / "gguf-py")
+    if a.cmd == "f32-mmproj":
+        return f32_mmproj(a)
+    if not a.transformers_src or not a.llava_next_src:
+        ap.error(f"{a.cmd} needs --transformers-src and --llava-next-src")
     if a.cmd == "check":
         sys.exit(0 if check(a) else 1)
     make(a)

@@ -41,14 +41,20 @@ static const double k_tol_attn    = 1e-4;  // (measured 3.4e-6)
 static const double k_tol_mean    = 1e-5;  // attn_mean and the maps cut from it (measured 3.3e-7)
 static const double k_tol_head_m2 = 5e-5;  // attn_head_m2 and the maps cut from it (measured 1.0e-6)
 static const double k_tol_margin  = 5e-4;  // greedy_top2_margin, a difference of two logits
-// The vision side, RELATIVE (max|a-b| / max|b|), as test-golden-llava: the mmproj stores the patch conv and the
-// projector in F16 (llama.cpp's converter does), and ggml multiplies F16 weights with F16-rounded activations, which
-// the float32 reference does not (measured: features 1.2e-3, packed image_features 1.6e-3; the folder's suggested
-// 1e-3 abs assumes F32 arithmetic throughout)
-static const double k_tol_features_rel = 1e-2;
-static const double k_tol_embd_rel     = 2e-2;
-// The LLM on our image_features instead of the reference's: the same F16 rounding, carried through
-// (measured: logits 8.3e-3, attn_mean 1.9e-4, HF-rule map_hr_mean 1.7e-4)
+// The vision side, RELATIVE (max|a-b| / max|b|). The cause of the gap to the folder's suggested 1e-3 abs, measured:
+// llama.cpp's converter stores the patch conv and the projector weights in F16 (lossless here), and ggml's CPU
+// matmul with an F16 weight first rounds the F32 activations to F16 (the F16 row type's vec_dot_type is F16), which
+// the float32 reference does not. The same folders with those tensors rewritten as F32 (the same values:
+// `scripts/llava-next-golden.py f32-mmproj`) give features 6.1e-6 abs / 1.1e-6 rel and packed image_features 5.2e-6
+// abs on llava-next (3.8e-6 / 3.5e-6 on llava-next-variant), i.e. our CLIP graph matches the reference to float32
+// noise; with the F16 files as shipped: features 8.4e-3 abs / 1.2e-3 rel, image_features 8.2e-3 / 1.6e-3 rel
+// (variant: 5.6e-3 / 1.1e-3 rel, 4.9e-3 / 1.2e-3 rel). The activations stay F16-rounded on purpose: it is what
+// llama.cpp does with these files, and upcasting the weights would double the vision weights' memory on real
+// (all-F16) mmproj files. Tolerances are ~3x the worst relative error measured on the two folders.
+static const double k_tol_features_rel = 5e-3;
+static const double k_tol_embd_rel     = 5e-3;
+// The LLM on our image_features instead of the reference's: the same F16 rounding, carried through (measured on the
+// two folders: logits 8.3e-3, attn_mean 1.9e-4, HF-rule map_hr_mean 1.7e-4; with the all-F32 copy 4.4e-5 and 6.8e-7)
 static const double k_tol_chain_logits = 5e-2;
 static const double k_tol_chain_mean   = 2e-3;
 static const double k_tol_chain_head_m2 = 5e-3;
