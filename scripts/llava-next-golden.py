@@ -37,6 +37,11 @@ NX's own pixel tiles. HF's pack_image_features is compared with NX's spatial_unp
 same raster). The plain-HF run (literal pinpoints, HF's processor, LongTensor image_sizes) is stored as <case>.hf.*
 where its token layout differs.
 
+Sources used for tests/golden/llava-next-variant (and to reproduce tests/golden/llava-next): transformers tag v4.44.2
+= commit 174890280b340b89c5bfa092f6b4fb0e2dc2d7fc (`git archive v4.44.2 src/transformers` from a mirror of a fork
+that carries the upstream tags; the sha256 of the files that matter are in the variant's cases.json), LLaVA-VL/LLaVA-NeXT
+@ df179663ae8b83207df100a1f7af24caec633ff9, llama.cpp as pinned in third_party.
+
 Needs /usr/bin/python3 with Debian's python3-torch python3-numpy python3-pil python3-sentencepiece python3-regex
 python3-filelock python3-yaml python3-tqdm python3-packaging python3-requests.
 """
@@ -581,6 +586,10 @@ def check(a):
     want_h = cases["reference"]["llava_next_original"]["function_sha256_16"]
     good = hashes == want_h
     print(f"{'ok  ' if good else 'DIFF'} NX function sources sha256 {'= the folder' if good else hashes}")
+    tsrc = Path(a.transformers_src) / "transformers"
+    for f, h in cases["reference"]["transformers"].get("file_sha256_16", {}).items():
+        mine = hashlib.sha256((tsrc / f).read_bytes()).hexdigest()[:16]
+        print(f"{'ok  ' if mine == h else 'DIFF'} transformers {f} sha256 {mine}{'' if mine == h else ' vs ' + h}")
     ref = safetensors_io.load(folder / "cases.safetensors")
     seen = set()
     worst = {}
@@ -816,7 +825,10 @@ def make(a):
     cases["description"] = ("Tiny random LLaVA-NeXT goldens with other shapes than tests/golden/llava-next (same "
                             "format): transformers v4.44.2 LlavaNext run with the original LLaVA-NeXT repo's grid "
                             "semantics, plain-HF answers beside them where they differ.")
-    cases["generator"] = "scripts/llava-next-golden.py make " + " ".join(sys.argv[sys.argv.index("make") + 2:])
+    opts = {k: v for k, v in vars(a).items() if k not in ("cmd", "out", "public", "transformers_src", "llava_next_src",
+                                                           "llama_cpp", "gguf_py", "skip_gguf")}
+    cases["generator"] = ("scripts/llava-next-golden.py make <out> " +
+                          " ".join(f"--{k.replace('_', '-')} '{v}'" for k, v in sorted(opts.items())))
     cases["preset"] = "variant"
     cases["config"] = {"seed": a.seed, "name": a.name, "tile": T, "patch": patch, "v_hidden": a.v_hidden,
                        "v_heads": a.v_heads, "v_layers": a.v_layers, "v_inter": a.v_inter, "t_hidden": a.t_hidden,
@@ -825,9 +837,15 @@ def make(a):
                        "images": [[n, w, h, cases_j[n]["image"]["why"]] for n, w, h in images],
                        "question": a.question, "continuation": a.continuation}
     ref = cases["reference"]
-    ref["transformers"]["run_from"] = (f"source ({a.transformers_src}: git archive v4.44.2 src/transformers), "
-                                       "sys.path; no source file patched; scripts/golden_shim stands in for "
-                                       "huggingface_hub, safetensors and tokenizers")
+    ref["transformers"]["run_from"] = ("source (git archive v4.44.2 src/transformers, on sys.path); no source file "
+                                       "patched; scripts/golden_shim stands in for huggingface_hub, safetensors and "
+                                       "tokenizers")
+    tsrc = Path(a.transformers_src) / "transformers"
+    ref["transformers"]["file_sha256_16"] = {
+        f: hashlib.sha256((tsrc / f).read_bytes()).hexdigest()[:16]
+        for f in ("models/llava_next/modeling_llava_next.py", "models/llava_next/image_processing_llava_next.py",
+                  "models/clip/modeling_clip.py", "models/clip/image_processing_clip.py",
+                  "models/llama/modeling_llama.py", "image_processing_utils.py", "image_transforms.py")}
     ref["llava_next_original"]["commit"] = git_head(a.llava_next_src)
     ref["llava_next_original"]["function_sha256_16"] = hashes
     ref["torch"] = torch.__version__
