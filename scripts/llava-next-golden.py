@@ -54,7 +54,6 @@ import json
 import math
 import os
 import re
-import runpy
 import shutil
 import subprocess
 import sys
@@ -309,7 +308,7 @@ def attn_block(out, rows, s, n):
 
 def compute_case(ctx, name, img):
     """Every tensor and JSON fact of one case, from the reference code."""
-    tf, nx, W_, hf_cfg, pre_cfg, tok = ctx["tf"], ctx["nx"], ctx["W"], ctx["hf"], ctx["pre"], ctx["tok"]
+    nx, hf_cfg, tok = ctx["nx"], ctx["hf"], ctx["tok"]
     vc = hf_cfg["vision_config"]
     T, patch = vc["image_size"], vc["patch_size"]
     g = T // patch
