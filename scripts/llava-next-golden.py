@@ -865,7 +865,7 @@ def make(a):
     for k in list(cases["tensors"]):
         cases["tensors"][k] = (cases["tensors"][k].replace("112", "T").replace("[1+n_tiles, 64, 64]",
                                                                                f"[1+n_tiles, {g * g}, {a.v_hidden}]")
-                               .replace("64 rows", f"{g * g} rows").replace("N_img = 64", f"N_img = {g * g}")
+                               .replace("64 rows", f"{g * g} rows").replace("[:64]", f"[:{g * g}]").replace("N_img = 64", f"N_img = {g * g}")
                                .replace("[N_img, 96]", f"[N_img, {a.t_hidden}]")
                                .replace("[P+K, 96]", f"[P+K, {a.t_hidden}]")
                                .replace("[K, 768]", f"[K, {vocab}]")
