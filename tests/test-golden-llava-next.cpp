@@ -41,14 +41,20 @@ static const double k_tol_attn    = 1e-4;  // (measured 3.4e-6)
 static const double k_tol_mean    = 1e-5;  // attn_mean and the maps cut from it (measured 3.3e-7)
 static const double k_tol_head_m2 = 5e-5;  // attn_head_m2 and the maps cut from it (measured 1.0e-6)
 static const double k_tol_margin  = 5e-4;  // greedy_top2_margin, a difference of two logits
-// The vision side, RELATIVE (max|a-b| / max|b|), as test-golden-llava: the mmproj stores the patch conv and the
-// projector in F16 (llama.cpp's converter does), and ggml multiplies F16 weights with F16-rounded activations, which
-// the float32 reference does not (measured: features 1.2e-3, packed image_features 1.6e-3; the folder's suggested
-// 1e-3 abs assumes F32 arithmetic throughout)
-static const double k_tol_features_rel = 1e-2;
-static const double k_tol_embd_rel     = 2e-2;
-// The LLM on our image_features instead of the reference's: the same F16 rounding, carried through
-// (measured: logits 8.3e-3, attn_mean 1.9e-4, HF-rule map_hr_mean 1.7e-4)
+// The vision side, RELATIVE (max|a-b| / max|b|). The cause of the gap to the folder's suggested 1e-3 abs, measured:
+// llama.cpp's converter stores the patch conv and the projector weights in F16 (lossless here), and ggml's CPU
+// matmul with an F16 weight first rounds the F32 activations to F16 (the F16 row type's vec_dot_type is F16), which
+// the float32 reference does not. The same folders with those tensors rewritten as F32 (the same values:
+// `scripts/llava-next-golden.py f32-mmproj`) give features 6.1e-6 abs / 1.1e-6 rel and packed image_features 5.2e-6
+// abs on llava-next (3.8e-6 / 3.5e-6 on llava-next-variant), i.e. our CLIP graph matches the reference to float32
+// noise; with the F16 files as shipped: features 8.4e-3 abs / 1.2e-3 rel, image_features 8.2e-3 / 1.6e-3 rel
+// (variant: 5.6e-3 / 1.1e-3 rel, 4.9e-3 / 1.2e-3 rel). The activations stay F16-rounded on purpose: it is what
+// llama.cpp does with these files, and upcasting the weights would double the vision weights' memory on real
+// (all-F16) mmproj files. Tolerances are ~3x the worst relative error measured on the two folders.
+static const double k_tol_features_rel = 5e-3;
+static const double k_tol_embd_rel     = 5e-3;
+// The LLM on our image_features instead of the reference's: the same F16 rounding, carried through (measured on the
+// two folders: logits 8.3e-3, attn_mean 1.9e-4, HF-rule map_hr_mean 1.7e-4; with the all-F32 copy 4.4e-5 and 6.8e-7)
 static const double k_tol_chain_logits = 5e-2;
 static const double k_tol_chain_mean   = 2e-3;
 static const double k_tol_chain_head_m2 = 5e-3;
@@ -202,9 +208,17 @@ int main(int argc, char ** argv) {
         rep.check("pinpoints (w, h) = model.anyres.image_grid_pinpoints_wh_nx",
                   pp == cases["model"]["anyres"]["image_grid_pinpoints_wh_nx"].get<std::vector<std::vector<int>>>());
 
+        // the context: the longest run any case makes (teacher-forced or greedy, either rule), read from the folder
+        int longest = 0;
+        for (const auto & [c, cj] : cases["cases"].items()) {
+            const int steps = std::max<int>((int) st.get(c + ".continuation_ids").shape[0],
+                                            (int) st.get(c + ".greedy_ids").shape[0]);
+            longest         = std::max(longest, st.get(c + ".prompt_len").to_i32()[0] + steps);
+            longest = std::max(longest, cj["hf_v4_44_2_plain"].value("prompt_len", 0) + steps);
+        }
         lmm_params lp;
         lp.model     = dir + "/" + cases["gguf"]["files"]["text_f32"].get<std::string>();
-        lp.n_ctx     = 2048;
+        lp.n_ctx     = std::max(512, (longest + 255) / 256 * 256);
         lp.n_threads = 2;
         lp.kv_f32    = true;
         lp.tap_dump  = true;
@@ -356,13 +370,23 @@ int main(int argc, char ** argv) {
             }
         }
 
-        // an image that needs more tokens than the context: the error names the count and a -c that fits
+        // an image that needs more tokens than the context: the error names the count and a -c that fits. The case
+        // with the longest prompt, in a 64-token context (libllama rounds a context up to 256: the folder must have a
+        // run longer than that)
         {
             lmm_params small = lp;
             small.n_ctx      = 64;
+            small.n_batch    = 64;
             small.tap_dump   = false;
             lmm_session        ls_small(lm, small);
-            const std::string  c0    = cases["cases"].begin().key();
+            std::string        c0;
+            for (const auto & [c, cj] : cases["cases"].items()) {
+                if (c0.empty() || st.get(c + ".prompt_len").to_i32()[0] > st.get(c0 + ".prompt_len").to_i32()[0]) {
+                    c0 = c;
+                }
+            }
+            rep.check("a case whose prompt exceeds 256 tokens (to overflow the smallest context libllama makes)",
+                      st.get(c0 + ".prompt_len").to_i32()[0] + 4 > 256, c0);
             const std::vector<float> e = st.get(c0 + ".image_features").to_f32();
             const int          n_img = st.get(c0 + ".n_image_tokens").to_i32()[0];
             gen_params         gp;

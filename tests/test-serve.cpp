@@ -419,6 +419,47 @@ TEST_F(Serve, GracefulStop) {
     EXPECT_FALSE(c->Get("/health"));  // no longer listening
 }
 
+// LLaVA-NeXT files behind the server (tests/golden/llava-next: the anyres mmproj and its LLM): one /ground request
+// with the golden's continuation as the answer; the reply's grid is the case's unpadded high-res grid from cases.json
+// and its answer the one sent.
+TEST(ServeNext, GroundLoadsLlavaNext) {
+    signal(SIGPIPE, SIG_IGN);
+    log_route_ggml(false);
+    const std::string dir   = k_root + "/llava-next";
+    const json        cases = json::parse(std::ifstream(dir + "/cases.json"));
+    const json &      c     = cases["cases"]["landscape"];
+    serve_model_params mp;
+    mp.model.llm          = dir + "/" + cases["gguf"]["files"]["text_f32"].get<std::string>();
+    mp.model.vision       = dir + "/" + cases["gguf"]["files"]["mmproj_f32"].get<std::string>();
+    mp.model.n_threads    = 2;
+    mp.model.refiner.name = "none";
+    mp.context.n_ctx      = 2048;
+    serve_engine engine(mp);
+    serve_params sp;
+    sp.host = "127.0.0.1";
+    sp.port = 0;
+    serve_server srv(engine, sp);
+    const int    port = srv.start();
+    ASSERT_GT(port, 0);
+    const std::string img = file_text(dir + "/" + c["image"]["file"].get<std::string>());
+    const std::string ans = cases["config"]["continuation"];
+    const json        body = { { "image_b64", base64_encode((const uint8_t *) img.data(), img.size()) },
+                               { "answer", ans },
+                               { "prompt", cases["config"]["question"] } };
+    httplib::Client cli("127.0.0.1", port);
+    cli.set_read_timeout(120);
+    auto r = cli.Post("/ground", body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json j = json::parse(r->body);
+    EXPECT_EQ(j["answer"], ans);
+    EXPECT_EQ(j["grid"]["h"], c["nx"]["hr_grid_rows_cols"][0]);
+    EXPECT_EQ(j["grid"]["w"], c["nx"]["hr_grid_rows_cols"][1]);
+    EXPECT_EQ(j["image"]["width"], c["image"]["size_wh"][0]);
+    EXPECT_FALSE(j["phrases"].empty());
+    srv.stop();
+}
+
 TEST(ServeRequest, Base64) {
     for (size_t n = 0; n < 8; ++n) {  // every padding case round-trips
         std::string raw;
