@@ -24,6 +24,17 @@ const std::vector<named_template> & prompt_templates() {
           "<|start_header_id|>system<|end_header_id|>\n\n" GLM_LLAVA_LLAMA3_SYSTEM
           "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n<image>\n{prompt}<|eot_id|>"
           "<|start_header_id|>assistant<|end_header_id|>\n\n" },
+        // Cambrian-1 (CB cambrian/conversation.py L100-123, conv_llama_3 L520-531 at 539ffc3): no "\n\n" after the
+        // headers, the system text keeps its line breaks, 4-space indents and trailing spaces; the tokenizer's own BOS
+        // makes it a double BOS (docs/cambrian.md section 3: the image then starts one after image_position)
+        { "cambrian_llama_3",
+          "<|begin_of_text|><|start_header_id|>system<|end_header_id|>"
+          "You are Cambrian, a highly intelligent multimodal AI trained by NYU Vision X. \n"
+          "    As a multimodal AI, you have the ability to process and analyze images. Whenever an image is present in "
+          "the conversation, very carefully examine it and consider its content when formulating your response.\n"
+          "    You should give concise responses to very simple questions, but provide thorough responses to more "
+          "complex and open-ended questions. <|eot_id|><|start_header_id|>user<|end_header_id|><image>\n{prompt}"
+          "<|eot_id|><|start_header_id|>assistant<|end_header_id|>" },
         // LLAMA_2 style with sep "" and an empty system: "[INST] " + msg + " [/INST]"; the tokenizer adds <s>
         { "mistral_instruct", "[INST] <image>\n{prompt} [/INST]" },
     };

@@ -12,6 +12,8 @@
 //                     BOS too: DOUBLE BOS. This is the parity mode (the paper's run), kept deliberately.
 //   llama3            the same conversation in the clean Llama-3 chat format (one BOS, one header token): what the
 //                     model was trained on; not what the official evaluation fed it.
+//   cambrian_llama_3  Cambrian-1 (CB conv_llama_3): Llama-3 markup without "\n\n" after the headers, Cambrian's
+//                     system text; <|begin_of_text|> plus the tokenizer's BOS (docs/cambrian.md section 3)
 //   mistral_instruct  LLaVA-1.6 Mistral (conv_mistral_instruct): "[INST] <image>\n{prompt} [/INST]"
 //
 // Pure functions over constant tables: thread-safe.

@@ -859,6 +859,8 @@ void cambrian_convert_llm(const cambrian_llm_convert_params & p) {
     }
     w.set_str("general.architecture", "llama");
     w.set_str("general.name", "cambrian-llm");
+    // the model's default prompt (lmm_model reads it): CB conv_llama_3, what GL cambrian.py must be run with
+    w.set_str("groundlmm.prompt_template", "cambrian_llama_3");
     w.set_u32("llama.context_length", (uint32_t) n_ctx);
     w.set_u32("llama.embedding_length", (uint32_t) E);
     w.set_u32("llama.block_count", (uint32_t) L);
