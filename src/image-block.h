@@ -4,14 +4,17 @@
 // (Gemma 3). Filled by the vision model (src/models/mtmd-vision.cpp from libmtmd's public functions), read by
 // lmm_session::generate. KV cells stay one per token: the attention tap counts tokens, never positions.
 //
-// Pure data.
+// Pure data (the Cambrian side data is immutable and shared).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace glm {
+
+struct cambrian_prefill;  // models/cambrian-vision.h
 
 struct image_block {
     std::vector<int32_t> text_before;  // tokens decoded right before the block (e.g. <|vision_start|>)
@@ -24,6 +27,9 @@ struct image_block {
     bool chat_template = false;  // prompt through the LLM's chat template (GGUF), special tokens parsed
     std::string chat_image = "<image>";  // the user turn's text for the image (Gemma 3: "\n\n<image>\n\n", the
                                          // newlines HF's processor puts around <start_of_image>...<end_of_image>)
+    // Cambrian-1: the image's side data for the aggregator blocks inside the LLM, run during the prompt's decode calls
+    // (models/cambrian-llm.h); null for every other family. Shared and immutable: copies of the output share it.
+    std::shared_ptr<const cambrian_prefill> cambrian;
 };
 
 }  // namespace glm

@@ -2,6 +2,8 @@
 
 #include "common.h"
 #include "gguf-loader.h"
+#include "models/cambrian-llm.h"
+#include "models/cambrian-vision.h"
 #include "prompt-template.h"
 
 #include "llama.h"
@@ -34,7 +36,7 @@ lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
         // our strict reader first: a missing, non-GGUF or truncated file gets a precise one-line error
         gguf_loader probe(p.model);
         const std::string arch = probe.get_str("general.architecture", "");
-        if (arch == "clip" || arch == "toyvit" || arch == "difflmm" || arch == "sam") {
+        if (arch == "clip" || arch == "toyvit" || arch == "difflmm" || arch == "sam" || arch == "cambrian") {
             fail("%s: this is a vision/segmentation model (architecture '%s'), not an LLM", p.model.c_str(),
                  arch.c_str());
         }
@@ -87,7 +89,7 @@ lmm_model::lmm_model(const lmm_params & p) : path_(p.model) {
         }
     }
     if (llama_model_meta_val_str(model_, "groundlmm.prompt_template", buf, sizeof(buf)) >= 0) {
-        template_ = buf;
+        template_ = prompt_template_resolve(buf);  // a name (the Cambrian converter's) or a text with <image>
     } else {  // the LLaVA conversation that goes with the file's chat format (Llama-3, Mistral; else Vicuna)
         const char * ct = llama_model_chat_template(model_, nullptr);
         template_       = prompt_template_resolve(prompt_template_for_chat_template(ct ? ct : ""));
@@ -200,6 +202,17 @@ lmm_session::lmm_session(const lmm_model & model, const lmm_params & p) : model_
     } else {
         cp.flash_attn_type = p.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     }
+    if (p.cambrian) {  // the hook sees every tensor first (the write-back on l_out-<il>), then hands them to the tap
+        if (!p.cambrian_compute) {
+            fail("cambrian: the session needs a compute state for the in-LLM blocks");
+        }
+        cambrian_ = std::make_unique<cambrian_llm_hook>(*p.cambrian, *p.cambrian_compute);
+        if (tap_) {
+            cambrian_->chain(attention_tap::eval_callback, tap_.get());
+        }
+        cp.cb_eval           = cambrian_llm_hook::eval_callback;
+        cp.cb_eval_user_data = cambrian_.get();
+    }
     if (p.kv_f32) {
         cp.type_k = GGML_TYPE_F32;
         cp.type_v = GGML_TYPE_F32;
@@ -258,6 +271,9 @@ void lmm_session::decode_prompt(const int32_t * toks, const float * embd, int n,
             b.logits[i]    = 0;
         }
         b.n_tokens   = m;
+        if (cambrian_ && cambrian_->armed()) {
+            cambrian_->begin_decode(pos0 + i0);  // the hook counts the ubatches from this call's first position
+        }
         llama_pos * own_pos = b.pos;
         if (mrope) {
             b.pos = pos4.data();
@@ -380,8 +396,32 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
              n_ctx(), need, r.prompt_len, r.prompt_len - n_img, n_img, n_steps, (need + 255) / 256 * 256);
     }
 
+    // Cambrian-1: the in-LLM blocks run on the whole prompt (the official generate's prefill), none after it
+    std::shared_ptr<const cambrian_prefill> cam = d.cambrian;
+    if ((bool) cam != (bool) cambrian_ || (cam && cam->model != &cambrian_->model())) {
+        fail("cambrian: the %s", cam ? "image comes from a Cambrian encoder but the LLM session was created without "
+                                       "its aggregator (lmm_params.cambrian)"
+                                     : "LLM session runs Cambrian's in-LLM blocks but the image carries no aggregator "
+                                       "data (not a Cambrian encoder's output)");
+    }
+    struct disarm_guard {
+        cambrian_llm_hook * h;
+        ~disarm_guard() {
+            if (h) {
+                h->disarm();
+            }
+        }
+    } cam_guard{ cambrian_.get() };
+
     const double t0 = now_s();
     llama_memory_clear(llama_get_memory(ctx_), true);
+    if (cam) {
+        if (n_img != cam->conn.span.rows() * (cam->conn.span.cols() + 1)) {
+            fail("cambrian: %d image embeddings for the aggregator's %d x (%d + 1) grid", n_img, cam->conn.span.rows(),
+                 cam->conn.span.cols());
+        }
+        cambrian_->arm(cam->conn, cam->w, cam->h, r.image_pos);  // warns when the image is not at image_position
+    }
     if (tap_) {
         tap_->set_image_cells(r.image_start, n_img);
         tap_->set_layers(r.map_layers);
@@ -437,6 +477,13 @@ gen_result lmm_session::generate(const float * img_embd, int n_img, const gen_pa
         b.logits[0]    = 1;
         if (tap_) {
             tap_->arm(0);
+        }
+        if (cambrian_ && cambrian_->armed()) {
+            if (k == 0) {
+                cambrian_->begin_decode(pos);  // the last prompt token still belongs to the official prefill
+            } else {
+                cambrian_->disarm();  // decode steps: no block (the official generate passes no features)
+            }
         }
         const int rc = llama_decode(ctx_, b);
         if (rc != 0) {

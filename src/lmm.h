@@ -1,7 +1,8 @@
 // lmm.h: the language half of a LLaVA-style model on libllama: prompt template, tokenisation, the prompt decode
 // with the image as an embedding batch (positions, markers and causality as the vision model's image_block says:
 // Qwen-VL's M-RoPE, Gemma 3's non-causal block), and generation (greedy or sampled) with the attention tap armed on
-// the row that predicts each output token.
+// the row that predicts each output token. Cambrian-1: the aggregator blocks inside the LLM run during the prompt's
+// decode calls (models/cambrian-llm.h: the session's context evaluates through cambrian_llm_hook, the tap chained).
 //
 // lmm_model (weights, vocabulary, shape) is immutable after load and may be shared between threads;
 // lmm_session (llama_context, KV cache, tap) serves one thread at a time.
@@ -22,6 +23,10 @@ struct llama_adapter_lora;
 
 namespace glm {
 
+struct cambrian_model;
+class cambrian_llm_hook;
+class compute_backend;
+
 // LLaVA-1.5's conversation template (conv_llava_v1): <image> marks the image, {prompt} the user's text.
 extern const char * const k_template_llava_v1;
 
@@ -38,6 +43,11 @@ struct lmm_params {
     bool        tap          = true;   // install the attention tap (flash attention off)
     bool        tap_dump     = false;  // keep every layer's and head's map (memory: rows x L x H x image)
     bool        extra_bufts  = true;   // ggml's extra CPU weight buffers (AMX, repacked quants); false avoids them
+    // Cambrian-1 (models/cambrian-vision.h): the aggregator whose in-LLM blocks the prompt's decode calls run, and the
+    // compute state they run on (the caller's, on the device of the aggregator's weights; both must outlive the
+    // session); null = a plain LLM
+    const cambrian_model * cambrian         = nullptr;
+    compute_backend *      cambrian_compute = nullptr;
 };
 
 struct gen_token;
@@ -170,6 +180,7 @@ private:
     lmm_params                     params_;
     llama_context *                ctx_ = nullptr;
     std::unique_ptr<attention_tap> tap_;
+    std::unique_ptr<cambrian_llm_hook> cambrian_;  // Cambrian-1's in-LLM blocks (armed for the prompt only)
 };
 
 }  // namespace glm

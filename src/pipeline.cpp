@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include "common.h"
+#include "models/cambrian-vision.h"
 #include "models/mtmd-vision.h"
 #include "refine-region.h"
 #include "refine-sam.h"
@@ -103,6 +104,12 @@ std::string pipeline_model::vision_name() {
     return vision_->name();
 }
 
+const cambrian_model * pipeline_model::cambrian() {
+    load_vision();
+    const auto * c = dynamic_cast<const cambrian_encoder *>(vision_.get());
+    return c ? &c->model() : nullptr;
+}
+
 int pipeline_model::n_image_tokens() {
     load_vision();
     return vision_->grid_w() * vision_->grid_h();
@@ -149,7 +156,10 @@ lmm_session & pipeline::session() {
         lp.n_batch      = params_.n_batch;
         lp.kv_f32       = params_.kv_f32;
         lp.tap          = true;
-        session_        = std::make_unique<lmm_session>(model_->llm(), lp);
+        const lmm_model & llm = model_->llm();  // loads the vision model too
+        lp.cambrian         = model_->cambrian();
+        lp.cambrian_compute = lp.cambrian ? backend_.get() : nullptr;  // the blocks run on this pipeline's state
+        session_        = std::make_unique<lmm_session>(llm, lp);
     }
     return *session_;
 }

@@ -41,10 +41,11 @@
 namespace glm {
 
 class sam_model;
+struct cambrian_model;
 
 struct pipeline_model_params {
     std::string    llm;                 // LLM GGUF (llama.cpp format)
-    std::string    vision;              // vision GGUF: LLaVA-1.5 mmproj, DiffLMM encoder or toy encoder
+    std::string    vision;              // vision GGUF: LLaVA-1.5/NeXT mmproj, Cambrian, DiffLMM or toy encoder
     std::string    lora;                // LoRA adapter GGUF for the LLM; "" = none
     float          lora_scale   = 1.0f;
     refiner_params refiner;             // sam (with its file) | region | none
@@ -91,6 +92,9 @@ public:
     // Image tokens one image takes in the LLM sequence: the encoder's grid_w x grid_h (every encoder so far has one
     // fixed grid; one whose token count depends on the image needs the image here).
     int                    n_image_tokens();
+
+    // Cambrian-1's aggregator when the vision model is one (its in-LLM blocks run in the LLM session), else null.
+    const cambrian_model * cambrian();
 
     // Encodes one image on the caller's compute state (thread-safe: the weights are only read). `seed`: the noise of
     // encoders that draw it (DiffLMM).

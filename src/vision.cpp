@@ -3,6 +3,7 @@
 #include "common.h"
 #include "difflmm.h"
 #include "gguf-loader.h"
+#include "models/cambrian-vision.h"
 #include "models/clip.h"
 #include "models/llava-next.h"
 #include "models/mtmd-vision.h"
@@ -49,10 +50,13 @@ std::unique_ptr<vision_encoder> vision_encoder_load(const std::string & path, co
     if (arch == "difflmm") {
         return std::make_unique<difflmm_encoder>(path, backend);
     }
+    if (arch == "cambrian") {  // groundlmm convert-cambrian: towers + SVA; the LLM session runs its in-LLM blocks
+        return std::make_unique<cambrian_encoder>(path, backend);
+    }
     if (arch == "toyvit") {
         return std::make_unique<toyvit_encoder>(path, backend);
     }
-    fail("%s: unknown vision model architecture '%s' (expected clip, toyvit or difflmm)", path.c_str(), arch.c_str());
+    fail("%s: unknown vision model architecture '%s' (expected clip, cambrian, toyvit or difflmm)", path.c_str(), arch.c_str());
 }
 
 }  // namespace glm

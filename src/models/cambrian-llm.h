@@ -36,6 +36,7 @@ public:
     void arm(const cambrian_connector_out & conn, int w, int h, int real_image_start);
     void disarm();  // decode steps: no block runs (the official generate passes no features after the prefill)
     bool armed() const { return conn_ != nullptr; }
+    const cambrian_model & model() const { return m_; }
 
     // Before each llama_decode while armed: the position of the batch's first token.
     void begin_decode(int first_pos);
