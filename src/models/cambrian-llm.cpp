@@ -88,7 +88,9 @@ void cambrian_llm_hook::on_l_out(ggml_tensor * t, int il) {
         rows.resize((size_t) (E * T));
         ggml_backend_tensor_get(t, rows.data(), 0, rows.size() * sizeof(float));
     }
-    if (k >= 0) {
+    // after the last layer libllama keeps only the rows that give logits: none in a prompt decode that asks for
+    // none, and then there is nothing the block could change (no later layer, no logits)
+    if (k >= 0 && T > 0) {
         if (T != prev_n_) {
             fail("cambrian: l_out-%d holds %lld of the ubatch's %d tokens (the last layer keeps only the outputs); an "
                  "in-LLM block after the last layer needs logits for every prompt token", il, (long long) T, prev_n_);

@@ -15,7 +15,7 @@
 //
 // Requirements: flash attention may be on or off (the hook reads no attention); "l_out-<il>" must hold every
 // token of the ubatch (true except for the last layer with n_outputs < n_tokens: a block after the last layer is
-// refused then). One hook per llama_context, not thread-safe; the callback chains to another (the attention tap).
+// refused then, unless the ubatch asks for no output at all: it has nothing to change then, and is skipped). One hook per llama_context, not thread-safe; the callback chains to another (the attention tap).
 #pragma once
 
 #include "models/cambrian.h"
