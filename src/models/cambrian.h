@@ -9,8 +9,8 @@
 //   - mm_projector and the unpadded h' x (w'+1) image-token layout with image_newline;
 //   - the OpenAI CLIP tower, reusing models/clip.h (layer -2, no CLS); SigLIP, DINOv2 and ConvNeXt
 //     (models/cambrian-towers.h).
-// Not here yet:
-// the LLM wiring of the in-LLM blocks (cambrian_run_llm_block computes one block on given hidden rows).
+// The in-LLM blocks run inside libllama through models/cambrian-llm.h; the encoder of the pipeline is
+// models/cambrian-vision.h.
 //
 // cambrian_model is immutable after load and may be shared; the run functions compute on the caller's
 // compute_backend (one thread at a time per backend).
