@@ -1,11 +1,15 @@
 // test-cambrian: Cambrian-1's geometry at the real sizes (24 x 24 query grid, ConvNeXt 96 x 96: the unpadded
 // token counts of spec B4, straddling ConvNeXt windows, the all-masked reset) and the converter's / loader's
 // errors (a checkpoint without the aggregator, a tower file of the wrong kind, missing tower weights at encode
-// time, a config that names other towers) and the LLM conversion's (a tokenizer of another vocabulary).
+// time, a config that names other towers) and the LLM conversion's (a tokenizer of another vocabulary); the
+// pipeline's pieces: the encoder's layout, the registry refusing a file without towers, the cambrian_llama_3 template.
 #include "cambrian-convert.h"
 #include "common.h"
+#include "models/cambrian-vision.h"
 #include "models/cambrian.h"
+#include "prompt-template.h"
 #include "safetensors.h"
+#include "vision.h"
 
 #include <gtest/gtest.h>
 
@@ -105,6 +109,45 @@ protected:
         return p;
     }
 };
+
+TEST(CambrianPipeline, LayoutSkipsTheNewlineColumn) {
+    // 640x480 on the 24 x 24 grid: 18 kept rows of 24 cells, each followed by image_newline
+    const cambrian_span sp = cambrian_unpad(24, 640, 480);
+    const image_layout  l  = cambrian_layout(sp, 640, 480);
+    l.validate("cambrian layout");
+    EXPECT_EQ(l.n_tokens, 18 * 25);
+    ASSERT_EQ(l.grids.size(), 1u);
+    const token_grid & g = l.grids[0];
+    EXPECT_EQ(g.rows, 18);
+    EXPECT_EQ(g.cols, 24);
+    EXPECT_EQ(g.rect, (grid_rect{ 0, 0, 640, 480 }));
+    EXPECT_EQ(g.cells[0], 0);
+    EXPECT_EQ(g.cells[23], 23);
+    EXPECT_EQ(g.cells[24], 25);  // token 24 is the first row's newline
+    EXPECT_EQ(g.cells.back(), 17 * 25 + 23);
+}
+
+TEST(CambrianPipeline, Llama3Template) {
+    // CB conv_llama_3 through get_prompt(LLAMA_3): no "\n\n" after the headers, the system text verbatim
+    const std::string t = prompt_template_resolve("cambrian_llama_3");
+    EXPECT_EQ(t.rfind("<|begin_of_text|><|start_header_id|>system<|end_header_id|>You are Cambrian,", 0), 0u) << t;
+    EXPECT_NE(t.find("NYU Vision X. \n    As a multimodal AI"), std::string::npos) << t;
+    EXPECT_NE(t.find("open-ended questions. <|eot_id|><|start_header_id|>user<|end_header_id|><image>\n{prompt}"
+                     "<|eot_id|><|start_header_id|>assistant<|end_header_id|>"),
+              std::string::npos)
+        << t;
+    EXPECT_EQ(t.find("<|end_header_id|>\n\n"), std::string::npos) << t;
+    EXPECT_EQ(t.substr(t.size() - 17), "<|end_header_id|>");
+}
+
+TEST_F(CambrianConvert, RegistryPicksTheEncoderAndNamesMissingTowers) {
+    cambrian_convert_params p = params();
+    cambrian_convert(p);
+    compute_backend   be({ 1, false });
+    const std::string e = error_of([&] { vision_encoder_load(p.output, be); });
+    EXPECT_NE(e.find("lacks the tower(s) SigLIP, CLIP, DINOv2, ConvNeXt"), std::string::npos) << e;
+    EXPECT_NE(e.find(p.output), std::string::npos) << e;
+}
 
 TEST_F(CambrianConvert, AggregatorOnlyLoadsAndRefusesToEncode) {
     cambrian_convert_params p = params();
