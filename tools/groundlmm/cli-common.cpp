@@ -13,7 +13,7 @@ void cli_model_opts::add(CLI::App & app, bool require_model) {
     }
     auto * v = app.add_option("--mmproj,--vision", vision,
                               "vision GGUF: a LLaVA-1.5 or LLaVA-NeXT (1.6) mmproj, a Qwen2/2.5/3-VL or Gemma 3 mmproj "
-                              "(libmtmd), a DiffLMM encoder or the toy encoder");
+                              "(libmtmd), a Cambrian-1 GGUF (convert-cambrian), a DiffLMM encoder or the toy encoder");
     if (require_model) {
         v->required();
     }
