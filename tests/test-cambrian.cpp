@@ -215,6 +215,7 @@ TEST_F(CambrianConvert, LlmWithBorrowedTokenizer) {
     gguf_loader ml(lp.output);
     EXPECT_EQ(ml.get_str("general.architecture"), "llama");
     EXPECT_EQ(ml.get_str("tokenizer.ggml.model"), "none");
+    EXPECT_EQ(ml.get_str("groundlmm.prompt_template"), "cambrian_llama_3");  // the model's default template
     EXPECT_EQ(ml.get_int("llama.vocab_size"), 300);
     EXPECT_EQ(ml.get_int("llama.block_count"), 5);
     EXPECT_EQ(ml.get_int("llama.attention.head_count_kv"), 1);
