@@ -1,5 +1,7 @@
 #include "serve-engine.h"
 
+#include "serve-chips.h"
+
 #include "attend.h"
 #include "common.h"
 #include "ground.h"
@@ -43,16 +45,20 @@ void serve_engine::check_fits(const serve_request & r) const {
     }
 }
 
-// The LMM pass shared by both endpoints: generate, or teacher-force the given answer.
-static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r) {
+// The LMM pass shared by both endpoints: generate, or teacher-force the given answer. `chips` (streamed /ground):
+// each token also goes to the early phrase chips (serve-chips.h).
+static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r, serve_chip_stream * chips = nullptr) {
     run_settings s;
     s.gen      = r.gen;
     s.heads    = r.heads;
     s.head_sel = r.head_sel;
     if (r.emit) {  // streaming: each generated (or teacher-forced) token as it comes
-        s.gen.on_token = [&r](const gen_token & t, int k) {
+        s.gen.on_token = [&r, chips](const gen_token & t, int k) {
             const json e = { { "k", k }, { "text", t.text }, { "eog", t.eog } };
             r.emit("token", e.dump(-1, ' ', false, json::error_handler_t::replace));
+            if (chips) {
+                chips->add(t, k);
+            }
             return true;
         };
     }
@@ -66,11 +72,16 @@ static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r
         }
         s.gen.answer = r.answer;
     }
-    return p.attend(r.image, s);
+    attend_result att = p.attend(r.image, s);
+    if (chips) {
+        chips->finish();
+    }
+    return att;
 }
 
 // Streaming: one phrase event per phrase (result.json's entry without its masks, plus its map over the grid for the
-// heat map), then one mask event per phrase that has a mask. Stage 2 runs as one call, so these follow it.
+// heat map), then one mask event per phrase that has a mask. Stage 2 runs as one call, so these follow it; the
+// phrases were announced earlier as chip events, sentence by sentence during generation (serve-chips.h).
 static void emit_phrases(const serve_request & r, const ground_result & g, const json & result) {
     const json & phrases = result.at("phrases");
     for (size_t i = 0; i < phrases.size(); ++i) {
@@ -97,7 +108,12 @@ static void emit_phrases(const serve_request & r, const ground_result & g, const
 }
 
 json serve_engine::run_ground(const serve_request & r) {
-    const attend_result att = run_stage1(*pipeline_, n_ctx_, r);
+    std::unique_ptr<serve_chip_stream> chips;
+    if (r.emit) {
+        chips = std::make_unique<serve_chip_stream>(pipeline_->model().chunker(),
+                                                    [&r](const std::string & e) { r.emit("chip", e); });
+    }
+    const attend_result att = run_stage1(*pipeline_, n_ctx_, r, chips.get());
     if (r.emit) {  // the per-token maps (the heads the request chose), for the page's token scrubber
         const attn_maps &          m = att.out.maps;
         const std::vector<float> & v = r.heads == attn_heads::official ? m.official : m.mean;
