@@ -178,10 +178,18 @@ GLM_API int32_t      glm_attend_n_image_tokens(const struct glm_attend * a);
 GLM_API const float * glm_attend_map(const struct glm_attend * a, int32_t i, enum glm_attn_heads heads);
 GLM_API int32_t      glm_attend_n_grids(const struct glm_attend * a);
 GLM_API bool         glm_attend_grid(const struct glm_attend * a, int32_t g, struct glm_grid * out);
+/* the grid stage 2 points from by default (index for glm_attend_grid), -1 when a is NULL */
+GLM_API int32_t      glm_attend_primary_grid(const struct glm_attend * a);
 GLM_API void         glm_attend_free(struct glm_attend * a);
 /* Stage 2 on a stage-1 result of the image at `path` (the same image). */
 GLM_API struct glm_result * glm_ground_attend(struct glm_context * ctx, const struct glm_attend * a, const char * path,
                                               const struct glm_run_params * params, char * err, size_t err_size);
+/* The same two on an encoded image (PNG, JPEG, ...) in memory. */
+GLM_API struct glm_attend * glm_attend_image(struct glm_context * ctx, const uint8_t * data, size_t size,
+                                             const struct glm_run_params * params, char * err, size_t err_size);
+GLM_API struct glm_result * glm_ground_attend_image(struct glm_context * ctx, const struct glm_attend * a,
+                                                    const uint8_t * data, size_t size,
+                                                    const struct glm_run_params * params, char * err, size_t err_size);
 
 struct glm_context_params {
     const char * model;         /* LLM GGUF (llama.cpp format); required */
@@ -247,6 +255,11 @@ GLM_API int32_t      glm_result_n_phrases(const struct glm_result * r);
 GLM_API bool         glm_result_phrase(const struct glm_result * r, int32_t i, struct glm_phrase * out);
 /* Phrase i's map over its grid (rows x cols floats, row-major), NULL when i is out of range or it has no tokens. */
 GLM_API const float * glm_result_phrase_map(const struct glm_result * r, int32_t i, int32_t * rows, int32_t * cols);
+/* The image's size in pixels; false when r is NULL. */
+GLM_API bool         glm_result_image_size(const struct glm_result * r, int32_t * width, int32_t * height);
+/* Phrase i's mask decoded into out: width x height bytes, row-major, 1 = in the mask, 0 = not (the same mask as
+ * mask_rle); false (out untouched) when i is out of range, the phrase has no mask or size < width * height. */
+GLM_API bool         glm_result_phrase_mask(const struct glm_result * r, int32_t i, uint8_t * out, size_t size);
 GLM_API const char * glm_result_json(const struct glm_result * r);     /* result.json (made on first call) */
 GLM_API const char * glm_result_html(const struct glm_result * r);     /* answer.html (references overlay.png) */
 /* overlay.png bytes (made on first call); returns the size. */
@@ -254,6 +267,9 @@ GLM_API size_t       glm_result_overlay_png(const struct glm_result * r, const u
 GLM_API void         glm_result_free(struct glm_result * r);
 
 GLM_API const char * glm_version(void);
+/* The settings table (docs/settings.md) as a JSON array: per setting its name (the key of settings_json), stage
+ * (1 or 2), type, default, min, max, choices and help. Static storage. */
+GLM_API const char * glm_settings_json(void);
 
 #ifdef __cplusplus
 }

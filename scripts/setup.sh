@@ -29,6 +29,7 @@ packages=(
     liblink-grammar-dev link-grammar-dictionaries-en
     libstemmer-dev wordnet-base wordnet-sense-index
     chromium
+    python3 python3-numpy python3-venv python3-pip python3-setuptools python3-wheel
 )
 
 if [ "$apt" = 1 ]; then

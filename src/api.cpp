@@ -6,6 +6,8 @@
 #include "common.h"
 #include "outputs.h"
 #include "pipeline.h"
+#include "rle.h"
+#include "settings.h"
 
 #include <cstring>
 #include <memory>
@@ -395,6 +397,8 @@ bool glm_attend_grid(const glm_attend * a, int32_t g, glm_grid * out) {
     return true;
 }
 
+int32_t glm_attend_primary_grid(const glm_attend * a) { return a ? a->att.layout.primary : -1; }
+
 void glm_attend_free(glm_attend * a) { delete a; }
 
 glm_result * glm_ground_attend(glm_context * ctx, const glm_attend * a, const char * path, const glm_run_params * p,
@@ -407,6 +411,34 @@ glm_result * glm_ground_attend(glm_context * ctx, const glm_attend * a, const ch
         const glm_run_params & rp = p ? *p : d;
         attach_progress(*ctx->p, rp);
         glm::image_u8      img = glm::image_load(path);
+        glm::ground_result g   = ctx->p->ground(a->att, img, settings_from(rp));
+        return make_result(a->att, std::move(g), std::move(img));
+    });
+}
+
+glm_attend * glm_attend_image(glm_context * ctx, const uint8_t * data, size_t size, const glm_run_params * p, char * err,
+                              size_t err_size) {
+    return guarded(err, err_size, [&]() -> glm_attend * {
+        if (!ctx || !data) {
+            glm::fail("glm_attend_image: no context or no image data");
+        }
+        const glm_run_params   d  = glm_run_default_params();
+        const glm_run_params & rp = p ? *p : d;
+        attach_progress(*ctx->p, rp);
+        return wrap_attend(ctx->p->attend(glm::image_decode(data, size, "image"), settings_from(rp), ""));
+    });
+}
+
+glm_result * glm_ground_attend_image(glm_context * ctx, const glm_attend * a, const uint8_t * data, size_t size,
+                                     const glm_run_params * p, char * err, size_t err_size) {
+    return guarded(err, err_size, [&]() -> glm_result * {
+        if (!ctx || !a || !data) {
+            glm::fail("glm_ground_attend_image: no context, stage-1 result or image data");
+        }
+        const glm_run_params   d  = glm_run_default_params();
+        const glm_run_params & rp = p ? *p : d;
+        attach_progress(*ctx->p, rp);
+        glm::image_u8      img = glm::image_decode(data, size, "image");
         glm::ground_result g   = ctx->p->ground(a->att, img, settings_from(rp));
         return make_result(a->att, std::move(g), std::move(img));
     });
@@ -527,6 +559,28 @@ const float * glm_result_phrase_map(const glm_result * r, int32_t i, int32_t * r
     return r->g.phrases[(size_t) i].grid.data();
 }
 
+bool glm_result_image_size(const glm_result * r, int32_t * width, int32_t * height) {
+    if (!r) {
+        return false;
+    }
+    if (width) *width = r->img.w;
+    if (height) *height = r->img.h;
+    return true;
+}
+
+bool glm_result_phrase_mask(const glm_result * r, int32_t i, uint8_t * out, size_t size) {
+    if (!r || !out || i < 0 || i >= (int32_t) r->g.phrases.size() || !r->g.phrases[(size_t) i].has_mask) {
+        return false;
+    }
+    const glm::rle & m = r->g.phrases[(size_t) i].mask;
+    if (size < (size_t) m.w * (size_t) m.h) {
+        return false;
+    }
+    const std::vector<uint8_t> px = glm::rle_decode(m);
+    std::memcpy(out, px.data(), px.size());
+    return true;
+}
+
 const char * glm_result_json(const glm_result * r) {
     if (!r) {
         return "";
@@ -566,5 +620,24 @@ size_t glm_result_overlay_png(const glm_result * r, const uint8_t ** data) {
 void glm_result_free(glm_result * r) { delete r; }
 
 const char * glm_version(void) { return GROUNDLMM_VERSION_STR; }
+
+const char * glm_settings_json(void) {
+    static const std::string text = [] {  // the table is immutable: made once (thread-safe static init)
+        nlohmann::json a = nlohmann::json::array();
+        for (const glm::setting_def & d : glm::settings_table()) {
+            const bool integer = d.type == glm::setting_type::integer;
+            a.push_back({ { "name", d.name },
+                          { "stage", d.stage == glm::setting_stage::stage1 ? 1 : 2 },
+                          { "type", glm::setting_type_name(d.type) },
+                          { "default", d.get(glm::run_settings()) },
+                          { "min", integer ? nlohmann::json((int64_t) d.min) : nlohmann::json(d.min) },
+                          { "max", integer ? nlohmann::json((int64_t) d.max) : nlohmann::json(d.max) },
+                          { "choices", d.choices },
+                          { "help", d.help } });
+        }
+        return a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }();
+    return text.c_str();
+}
 
 }  // extern "C"

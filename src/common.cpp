@@ -84,8 +84,25 @@ static void ggml_sink(enum ggml_log_level level, const char * text, void * user_
             g_last_backend_error.pop_back();
         }
     }
-    if (verbose) {
+    if (!verbose) {
+        return;
+    }
+    if (g_sink == default_sink) {
         fputs(text, stderr);  // ggml streams partial lines (level CONT); pass them through unchanged
+        return;
+    }
+    // a sink set by the caller (glm_log_set): ggml's and libllama's lines go through it, at their level (a CONT
+    // fragment at the level of the line it continues), filtered by the minimum level as ours are
+    static thread_local log_level last = log_level::info;
+    switch (level) {
+        case GGML_LOG_LEVEL_DEBUG: last = log_level::debug; break;
+        case GGML_LOG_LEVEL_WARN:  last = log_level::warn; break;
+        case GGML_LOG_LEVEL_ERROR: last = log_level::error; break;
+        case GGML_LOG_LEVEL_CONT:  break;
+        default:                   last = log_level::info; break;
+    }
+    if (last >= g_min_level) {
+        g_sink(last, text, g_sink_data);
     }
 }
 

@@ -49,6 +49,7 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
     r.grid_w  = grid.cols;
     r.grid_h  = grid.rows;
     r.params  = p;
+    r.params.on_phrase = nullptr;  // the caller's hook does not outlive this call
     r.params.grid = gi;
     if (p.aspect_auto) {  // what the layout says, named as the official settings where it is one of them
         r.params.aspect_auto = false;
@@ -86,11 +87,8 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
     const maps_result mr = maps_ground(tm, groups, img.w, img.h, mp);
     r.t_maps_s           = now_s() - t0;
 
-    // 4. refinement
-    t0 = now_s();
-    if (ref && !ph.phrases.empty()) {
-        ref->set_image(img);
-    }
+    // 4. the listed phrases with their points (reported at once: the refiner's image encoding comes next)
+    std::vector<size_t> from;  // each listed phrase's index in ph.phrases / mr.phrases
     for (size_t i = 0; i < ph.phrases.size(); ++i) {
         ground_phrase g;
         g.np     = ph.phrases[i];
@@ -101,42 +99,60 @@ ground_result ground(const attend_result & att, const image_u8 & img, const phra
         }
         if (m.empty) {
             g.status = "no-tokens";
-            if (p.keep_empty) {
-                r.phrases.push_back(std::move(g));
+            if (!p.keep_empty) {
+                continue;
             }
-            continue;
-        }
-        g.x    = m.x;
-        g.y    = m.y;
-        g.peak = m.peak;
-        if (!ref) {
-            g.status = "no-refiner";
-            r.phrases.push_back(std::move(g));
-            continue;
-        }
-        // the official prompt: the point as one positive click; the phrase's map travels with it for refiners
-        // that use it (the SAM and region refiners do not)
-        refine_prompt q = refine_prompt::point(g.x, g.y, p.select, p.more_masks);
-        q.map           = m.grid.data();
-        q.map_rows      = grid.rows;
-        q.map_cols      = grid.cols;
-        q.map_rect      = r.params.maps.aspect == map_aspect::rect ? r.params.maps.rect
-                        : r.params.maps.aspect == map_aspect::pad  ? rect_padded_square(img.w, img.h)
-                                                                   : grid_rect{ 0, 0, img.w, img.h };
-        refined_mask rm = ref->refine(q);
-        g.score         = rm.score;
-        g.mask_index    = rm.index;
-        g.all_scores    = rm.all_scores;
-        for (const auto & mm : rm.all_masks) {
-            g.all_masks.push_back(rle_encode(mm.data(), rm.h, rm.w));
-        }
-        if (rm.score < p.min_score) {
-            g.status = "low-score";
         } else {
-            g.has_mask = true;
-            g.mask     = rle_encode(rm.mask.data(), rm.h, rm.w);
+            g.x    = m.x;
+            g.y    = m.y;
+            g.peak = m.peak;
+            if (!ref) {
+                g.status = "no-refiner";
+            }
         }
         r.phrases.push_back(std::move(g));
+        from.push_back(i);
+    }
+    if (p.on_phrase) {
+        for (size_t k = 0; k < r.phrases.size(); ++k) {
+            p.on_phrase(r, (int) k, false);
+        }
+    }
+
+    // 5. refinement
+    t0 = now_s();
+    if (ref && !ph.phrases.empty()) {
+        ref->set_image(img);
+    }
+    for (size_t k = 0; k < r.phrases.size(); ++k) {
+        ground_phrase & g = r.phrases[k];
+        if (ref && !mr.phrases[from[k]].empty) {
+            // the official prompt: the point as one positive click; the phrase's map travels with it for refiners
+            // that use it (the SAM and region refiners do not)
+            refine_prompt q = refine_prompt::point(g.x, g.y, p.select, p.more_masks);
+            q.map           = mr.phrases[from[k]].grid.data();
+            q.map_rows      = grid.rows;
+            q.map_cols      = grid.cols;
+            q.map_rect      = r.params.maps.aspect == map_aspect::rect ? r.params.maps.rect
+                            : r.params.maps.aspect == map_aspect::pad  ? rect_padded_square(img.w, img.h)
+                                                                       : grid_rect{ 0, 0, img.w, img.h };
+            refined_mask rm = ref->refine(q);
+            g.score         = rm.score;
+            g.mask_index    = rm.index;
+            g.all_scores    = rm.all_scores;
+            for (const auto & mm : rm.all_masks) {
+                g.all_masks.push_back(rle_encode(mm.data(), rm.h, rm.w));
+            }
+            if (rm.score < p.min_score) {
+                g.status = "low-score";
+            } else {
+                g.has_mask = true;
+                g.mask     = rle_encode(rm.mask.data(), rm.h, rm.w);
+            }
+        }
+        if (p.on_phrase) {
+            p.on_phrase(r, (int) k, true);
+        }
     }
     r.t_refine_s = now_s() - t0;
     return r;

@@ -11,10 +11,13 @@
 #include "refine.h"
 #include "rle.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace glm {
+
+struct ground_result;
 
 struct ground_params {
     attn_heads  heads      = attn_heads::all;     // which map: layer-and-head mean, the official head H-2, or a set
@@ -30,6 +33,11 @@ struct ground_params {
     bool        keep_empty = true;   // list phrases whose head noun spans no token (no point, no mask)
     bool        more_masks = false;  // keep every SAM candidate (evaluation's --more-masks)
     bool        keep_maps  = false;  // keep each phrase's grid map (heat maps)
+    // Streaming (not a setting): called on the calling thread with the result so far and a phrase's index in its
+    // `phrases`, first with refined = false for every phrase as soon as all points are known (before the refiner
+    // encodes the image: SAM's encoder takes seconds), then with refined = true once that phrase's mask is decided
+    // (at once for a phrase that gets no refinement). The phrases are the result's, as they stand at that moment.
+    std::function<void(const ground_result & so_far, int index, bool refined)> on_phrase;
 };
 
 ground_params ground_default_params();

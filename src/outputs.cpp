@@ -34,33 +34,37 @@ static json rle_json(const rle & r) {
     return { { "size", { r.h, r.w } }, { "counts", rle_to_string(r) } };
 }
 
+json ground_phrase_to_json(const ground_phrase & p) {
+    json j = {
+        { "text", p.np.text },
+        { "span", span_json(p.np.span) },
+        { "head", p.np.head_text },
+        { "head_span", span_json(p.np.head) },
+        { "sentence", p.np.sentence },
+        { "fallback_chunker", p.np.fallback },
+        { "tokens", p.tokens },
+        { "status", p.status },
+        { "point", p.x >= 0 ? json::array({ p.x, p.y }) : json(nullptr) },
+        { "peak", p.peak },
+        { "mask", p.has_mask ? rle_json(p.mask) : json(nullptr) },
+        { "score", p.score },
+        { "mask_index", p.mask_index },
+        { "all_scores", p.all_scores },
+    };
+    if (!p.all_masks.empty()) {
+        json am = json::array();
+        for (const rle & r : p.all_masks) {
+            am.push_back(rle_json(r));
+        }
+        j["all_masks"] = am;
+    }
+    return j;
+}
+
 json ground_to_json(const ground_result & g, const attend_result & att) {
     json phrases = json::array();
     for (const ground_phrase & p : g.phrases) {
-        json j = {
-            { "text", p.np.text },
-            { "span", span_json(p.np.span) },
-            { "head", p.np.head_text },
-            { "head_span", span_json(p.np.head) },
-            { "sentence", p.np.sentence },
-            { "fallback_chunker", p.np.fallback },
-            { "tokens", p.tokens },
-            { "status", p.status },
-            { "point", p.x >= 0 ? json::array({ p.x, p.y }) : json(nullptr) },
-            { "peak", p.peak },
-            { "mask", p.has_mask ? rle_json(p.mask) : json(nullptr) },
-            { "score", p.score },
-            { "mask_index", p.mask_index },
-            { "all_scores", p.all_scores },
-        };
-        if (!p.all_masks.empty()) {
-            json am = json::array();
-            for (const rle & r : p.all_masks) {
-                am.push_back(rle_json(r));
-            }
-            j["all_masks"] = am;
-        }
-        phrases.push_back(j);
+        phrases.push_back(ground_phrase_to_json(p));
     }
     // the settings table's names and values (settings.h), as used: stage 1 from the run, stage 2 resolved
     run_settings rs;

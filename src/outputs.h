@@ -18,6 +18,8 @@ namespace glm {
 void phrase_color(int i, uint8_t rgb[3]);
 
 nlohmann::json ground_to_json(const ground_result & g, const attend_result & att);
+// One phrase's entry of result.json's "phrases" (as ground_to_json writes it).
+nlohmann::json ground_phrase_to_json(const ground_phrase & p);
 ground_result  ground_from_json(const nlohmann::json & j);  // throws glm::error naming the bad field
 
 image_u8    render_overlay(const image_u8 & img, const ground_result & g);

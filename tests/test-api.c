@@ -124,6 +124,39 @@ int main(int argc, char ** argv) {
         check_phrases(r, img_w, img_h);
         struct glm_phrase dummy;
         CHECK(!glm_result_phrase(r, 9999, &dummy), "out of range phrase");
+        /* the image's size; no refiner, so no phrase has a mask to decode */
+        int32_t rw = 0, rh = 0;
+        CHECK(glm_result_image_size(r, &rw, &rh) && rw == img_w && rh == img_h, "glm_result_image_size %dx%d", rw, rh);
+        uint8_t one = 7;
+        CHECK(!glm_result_phrase_mask(r, 0, &one, 1) && one == 7, "glm_result_phrase_mask without a mask");
+        /* the settings table, for bindings */
+        const char * table = glm_settings_json();
+        CHECK(table[0] == '[' && strstr(table, "\"name\":\"min_score\"") != NULL, "glm_settings_json: %.80s", table);
+        /* stage 1 on the image's bytes equals stage 1 on its file */
+        FILE * f = fopen(image, "rb");
+        CHECK(f != NULL, "%s: cannot open", image);
+        if (f) {
+            static uint8_t bytes[1 << 22];
+            const size_t   n = fread(bytes, 1, sizeof(bytes), f);
+            fclose(f);
+            struct glm_run_params rp = glm_run_default_params();
+            rp.n_predict             = 16;
+            struct glm_attend * af   = glm_attend_file(ctx, image, &rp, err, sizeof(err));
+            struct glm_attend * ai   = glm_attend_image(ctx, bytes, n, &rp, err, sizeof(err));
+            CHECK(af != NULL && ai != NULL, "glm_attend_file / glm_attend_image: %s", err);
+            if (af && ai) {
+                CHECK(strcmp(glm_attend_answer(af), glm_attend_answer(ai)) == 0, "glm_attend_image: %s", glm_attend_answer(ai));
+                const int32_t pg = glm_attend_primary_grid(ai);
+                CHECK(pg >= 0 && pg < glm_attend_n_grids(ai), "glm_attend_primary_grid %d of %d", pg, glm_attend_n_grids(ai));
+                struct glm_result * rg = glm_ground_attend_image(ctx, ai, bytes, n, &rp, err, sizeof(err));
+                CHECK(rg != NULL && strcmp(glm_result_answer(rg), glm_attend_answer(ai)) == 0, "glm_ground_attend_image: %s", err);
+                glm_result_free(rg);
+                CHECK(glm_attend_image(ctx, bytes, 10, &rp, err, sizeof(err)) == NULL && strstr(err, "image") != NULL,
+                      "a truncated image: %s", err);
+            }
+            glm_attend_free(af);
+            glm_attend_free(ai);
+        }
         printf("answer: %s (%d phrases)\n", glm_result_answer(r), glm_result_n_phrases(r));
         /* determinism check (no reference): greedy decoding twice gives the same answer and points */
         struct glm_result * r2 = glm_ground_file(ctx, image, &gp, err, sizeof(err));

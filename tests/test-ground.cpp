@@ -210,3 +210,52 @@ TEST(Ground, HeadWithoutTokensThresholdsAndSizes) {
         EXPECT_FALSE(p.has_mask);
     }
 }
+
+// The streaming hook: every listed phrase with its point before the refiner sees the image, then each phrase once
+// refined, in order, with the result's own values; the result equals the run without the hook.
+TEST(Ground, OnPhraseReportsPointsBeforeRefinementThenEachMask) {
+    const attend_result att = fx().forced("The image shows a red circle. A blue square is next to the circle.");
+    disc_refiner        ref;
+    ground_params       gp;
+    gp.min_score = 0.5f;
+    const ground_result plain = ground(att, fx().img, chunker(), &ref, gp);
+    ASSERT_GE(plain.phrases.size(), 2u);
+    std::vector<std::string> calls;  // "p<i>" point, "m<i>" refined, with the refiner's set_image count then
+    std::vector<int>         sets_at_point;
+    std::vector<ground_phrase> refined;
+    gp.on_phrase = [&](const ground_result & so_far, int i, bool done) {
+        ASSERT_LT((size_t) i, so_far.phrases.size());
+        calls.push_back((done ? "m" : "p") + std::to_string(i));
+        if (!done) {
+            sets_at_point.push_back(ref.n_set);
+            EXPECT_EQ(so_far.phrases[(size_t) i].x, plain.phrases[(size_t) i].x);
+            EXPECT_EQ(so_far.phrases[(size_t) i].y, plain.phrases[(size_t) i].y);
+            EXPECT_FALSE(so_far.phrases[(size_t) i].has_mask);
+        } else {
+            refined.push_back(so_far.phrases[(size_t) i]);
+        }
+    };
+    const int           n_set0 = ref.n_set;
+    const ground_result g      = ground(att, fx().img, chunker(), &ref, gp);
+    std::vector<std::string> want;
+    for (size_t i = 0; i < plain.phrases.size(); ++i) {
+        want.push_back("p" + std::to_string(i));
+    }
+    for (size_t i = 0; i < plain.phrases.size(); ++i) {
+        want.push_back("m" + std::to_string(i));
+    }
+    EXPECT_EQ(calls, want);
+    for (int s : sets_at_point) {
+        EXPECT_EQ(s, n_set0);  // the points went out before the refiner's image encoding
+    }
+    EXPECT_EQ(ref.n_set, n_set0 + 1);
+    ASSERT_EQ(refined.size(), g.phrases.size());
+    for (size_t i = 0; i < g.phrases.size(); ++i) {
+        EXPECT_EQ(ground_phrase_to_json(refined[i]), ground_phrase_to_json(g.phrases[i]));
+    }
+    nlohmann::json a = ground_to_json(g, att), b = ground_to_json(plain, att);
+    a.erase("timings");
+    b.erase("timings");
+    EXPECT_EQ(a, b);
+    EXPECT_FALSE(g.params.on_phrase);  // the hook is not kept in the result
+}

@@ -1,7 +1,8 @@
 // groundlmm serve's streaming and point editing (issue 15), in-process with the tiny golden LLaVA and SAM converted
 // from tests/golden/sam/sam-tiny.pth, driven by httplib's client (an independent HTTP implementation):
 //   - POST /ground with "stream": true: 200 text/event-stream, one token event per answer token (joined: the answer),
-//     one maps event, one phrase event per phrase, one mask event per SAM mask, and a done event equal to the reply
+//     one chip event per phrase among them (the first sentence's before the second sentence's tokens; text, span,
+//     head, sentence and tokens equal to the result's phrases), one maps event, one phrase event per phrase, one mask event per SAM mask, and a done event equal to the reply
 //     without stream (timings aside); a job that fails after it was queued ends its stream with an error event
 //     carrying the status (500) and the message;
 //   - POST /segment with SAM: the first request encodes (cached false, encode_s > 0) and its mask is the library's
@@ -20,6 +21,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -30,6 +32,7 @@ using json = nlohmann::json;
 
 static const std::string k_root   = GLM_GOLDEN_ROOT;
 static const std::string k_answer = "The image shows a red circle next to a blue square.";
+static const std::string k_answer_two = "The image shows a red circle. A blue square is next to the circle.";
 
 static std::string file_text(const std::string & path) {
     const std::vector<uint8_t> b = read_file(path);
@@ -108,7 +111,8 @@ std::string    ServeStream::dir_, ServeStream::image_;
 
 TEST_F(ServeStream, EventsAndDoneEqualThePlainReply) {
     auto       srv  = start();
-    const json body = { { "image_b64", image_field(image_) }, { "answer", k_answer } };
+    // two sentences: the first one's chips must come while the second one's tokens still stream
+    const json body = { { "image_b64", image_field(image_) }, { "answer", k_answer_two } };
     auto       plain = post("/ground", body);
     ASSERT_TRUE(plain);
     ASSERT_EQ(plain->status, 200) << plain->body;
@@ -123,10 +127,25 @@ TEST_F(ServeStream, EventsAndDoneEqualThePlainReply) {
     const std::vector<sse_event> ev = parse_sse(r->body);
     ASSERT_FALSE(ev.empty());
     std::string joined, order;
-    size_t      n_tok = 0, n_phrase = 0, n_mask = 0;
+    size_t      n_tok = 0, n_phrase = 0, n_mask = 0, n_chip = 0;
+    std::vector<size_t> chip_after;  // tokens streamed before each chip
     for (const sse_event & e : ev) {
         order += e.name == "maps" ? 'M' : e.name[0];
-        if (e.name == "token") {
+        if (e.name == "chip") {  // early phrases, sentence by sentence: the result's phrases, text, span and tokens
+            EXPECT_EQ(e.data.at("chip").get<size_t>(), n_chip);
+            EXPECT_EQ(e.data.at("after_token").get<size_t>() + 1, n_tok);
+            EXPECT_TRUE(e.data.at("provisional").get<bool>());
+            if (n_chip < want["phrases"].size()) {
+                const json & p = want["phrases"][n_chip];
+                EXPECT_EQ(e.data.at("text"), p["text"]);
+                EXPECT_EQ(e.data.at("span"), p["span"]);
+                EXPECT_EQ(e.data.at("head_span"), p["head_span"]);
+                EXPECT_EQ(e.data.at("sentence"), p["sentence"]);
+                EXPECT_EQ(e.data.at("tokens"), p["tokens"]);
+            }
+            chip_after.push_back(n_tok);
+            ++n_chip;
+        } else if (e.name == "token") {
             EXPECT_EQ(e.data.at("k").get<size_t>(), n_tok);
             joined += e.data.at("text").get<std::string>();
             ++n_tok;
@@ -156,7 +175,14 @@ TEST_F(ServeStream, EventsAndDoneEqualThePlainReply) {
     EXPECT_GT(with_mask, 0u);
     EXPECT_EQ(n_phrase, want["phrases"].size());
     EXPECT_EQ(n_mask, with_mask);
-    EXPECT_EQ(order, std::string(n_tok, 't') + "M" + std::string(n_phrase, 'p') + std::string(n_mask, 'm') + "d");
+    EXPECT_EQ(n_chip, want["phrases"].size());
+    // the chips of the first sentence come while tokens still stream (the answer has more than one sentence)
+    ASSERT_FALSE(chip_after.empty());
+    EXPECT_LT(chip_after.front(), n_tok);
+    std::string no_chips = order;
+    no_chips.erase(std::remove(no_chips.begin(), no_chips.end(), 'c'), no_chips.end());
+    EXPECT_EQ(no_chips, std::string(n_tok, 't') + "M" + std::string(n_phrase, 'p') + std::string(n_mask, 'm') + "d");
+    EXPECT_EQ(order.find('c') < order.rfind('t'), true) << order;
     json done = ev.back().data;
     done.erase("timings");
     want.erase("timings");

@@ -6,7 +6,8 @@
 //
 // Checks what a person sees: the page loads and builds its settings from /props; the bundled scene dropped on the
 // drop zone is shown; the answer streams token by token (one visible text per token event, the last equal to the
-// result's answer); clicking a phrase draws its mask on the mask layer (the canvas pixels are compared with the
+// result's answer); each phrase's chip appears when its sentence is complete, while tokens still stream (chip events,
+// then its point and mask from the phrase and mask events); clicking a phrase draws its mask on the mask layer (the canvas pixels are compared with the
 // mask decoded here from result.json's COCO RLE, an implementation of our own, not the page's); the heat layer has
 // pixels; clicking the phrase's point lists it; moving the point re-segments (the mask layer becomes /segment's mask
 // for the new point) and shift-click adds a point sent by image hash; a request the server refuses shows the
@@ -123,7 +124,14 @@ let streamTokens = [];  // the token texts of the streamed run (the page's run i
   check(count('phrase') === want.phrases.length && count('mask') === want.phrases.filter((p) => p.mask).length,
         `${count('phrase')} phrase and ${count('mask')} mask events for ${want.phrases.length} phrases`);
   const order = events.map((e) => e.name === 'maps' ? 'M' : e.name[0]).join('');
-  check(/^t+Mp+m*d$/.test(order), `event order ${order} (t token, M maps, p phrase, m mask, d done)`);
+  check(/^t+[tc]*Mp+m*d$/.test(order), `event order ${order} (t token, c chip, M maps, p phrase, m mask, d done)`);
+  // the chips: one per phrase of the result (same text and span), the first sent while tokens were still coming
+  const chipEvents = events.filter((e) => e.name === 'chip').map((e) => e.data);
+  check(JSON.stringify(chipEvents.map((c) => [c.text, c.span])) === JSON.stringify(want.phrases.map((p) => [p.text, p.span])),
+        `chip events are the result's phrases: ${chipEvents.map((c) => c.text + ' @' + c.after_token).join(' | ')}`);
+  const firstChip = events.findIndex((e) => e.name === 'chip'), lastToken = events.map((e) => e.name).lastIndexOf('token');
+  check(firstChip >= 0 && firstChip < lastToken,
+        `the first chip (event ${firstChip}) comes before the last token (event ${lastToken})`);
   const maps = events.find((e) => e.name === 'maps').data;
   const nFloats = Buffer.from(maps.maps, 'base64').length / 4;
   check(maps.rows === count('token') && nFloats === maps.rows * maps.grid.w * maps.grid.h,
@@ -188,6 +196,11 @@ try {
   const answers = await page.evaluate(() => window.__answers);
   const growing = [...new Set(answers)].filter((a) => a.length && result.answer.trim().startsWith(a.trim()));
   check(growing.length >= 2, `the answer streamed: ${growing.length} growing texts before the result, e.g. '${growing[2]}'`);
+  // a chip was put on the page while the answer still streamed: each chip records how many token events the page had
+  // drawn when it added the chip (a MutationObserver would not do: it sees the DOM only between network chunks)
+  const afterTokens = await page.$$eval('#chips .chip', (els) => els.map((e) => Number(e.dataset.afterTokens)));
+  check(afterTokens.length === result.phrases.length && afterTokens[0] > 0 && afterTokens[0] < streamTokens.length,
+        `the first chip was shown after ${afterTokens[0]} of ${streamTokens.length} tokens (all: ${afterTokens.join(', ')})`);
   const shown = await page.$eval('#answer', (e) => e.textContent);
   check(shown === result.answer, `the answer shown is the result's ('${shown}')`);
   const chips = await page.$$eval('#chips .chip', (els) => els.map((e) => e.textContent));

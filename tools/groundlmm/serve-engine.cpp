@@ -1,5 +1,7 @@
 #include "serve-engine.h"
 
+#include "serve-chips.h"
+
 #include "attend.h"
 #include "common.h"
 #include "ground.h"
@@ -43,16 +45,20 @@ void serve_engine::check_fits(const serve_request & r) const {
     }
 }
 
-// The LMM pass shared by both endpoints: generate, or teacher-force the given answer.
-static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r) {
+// The LMM pass shared by both endpoints: generate, or teacher-force the given answer. `chips` (streamed /ground):
+// each token also goes to the early phrase chips (serve-chips.h).
+static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r, serve_chip_stream * chips = nullptr) {
     run_settings s;
     s.gen      = r.gen;
     s.heads    = r.heads;
     s.head_sel = r.head_sel;
     if (r.emit) {  // streaming: each generated (or teacher-forced) token as it comes
-        s.gen.on_token = [&r](const gen_token & t, int k) {
+        s.gen.on_token = [&r, chips](const gen_token & t, int k) {
             const json e = { { "k", k }, { "text", t.text }, { "eog", t.eog } };
             r.emit("token", e.dump(-1, ' ', false, json::error_handler_t::replace));
+            if (chips) {
+                chips->add(t, k);
+            }
             return true;
         };
     }
@@ -66,38 +72,49 @@ static attend_result run_stage1(pipeline & p, int n_ctx, const serve_request & r
         }
         s.gen.answer = r.answer;
     }
-    return p.attend(r.image, s);
+    attend_result att = p.attend(r.image, s);
+    if (chips) {
+        chips->finish();
+    }
+    return att;
 }
 
-// Streaming: one phrase event per phrase (result.json's entry without its masks, plus its map over the grid for the
-// heat map), then one mask event per phrase that has a mask. Stage 2 runs as one call, so these follow it.
-static void emit_phrases(const serve_request & r, const ground_result & g, const json & result) {
-    const json & phrases = result.at("phrases");
-    for (size_t i = 0; i < phrases.size(); ++i) {
-        json e = phrases[i];
+// Streaming, from stage 2's per-phrase hook (ground_params::on_phrase): a phrase event per phrase as soon as every
+// point is known (result.json's entry without its masks, plus its map over the grid for the heat map), before the
+// refiner encodes the image; then a mask event per phrase that gets a mask, as each is computed. The phrases were
+// announced earlier as chip events, sentence by sentence during generation (serve-chips.h).
+static void emit_phrase(const serve_request & r, const ground_phrase & p, int index, bool refined, int grid_w,
+                        int grid_h) {
+    const json entry = ground_phrase_to_json(p);
+    if (!refined) {
+        json e = entry;
         e.erase("mask");
         e.erase("all_masks");
-        e["index"] = i;
-        e["grid"]  = { { "w", g.grid_w }, { "h", g.grid_h } };
-        e["map"]   = g.phrases[i].grid;  // [grid.h * grid.w], row-major; empty for a phrase without tokens
+        e["index"] = index;
+        e["grid"]  = { { "w", grid_w }, { "h", grid_h } };
+        e["map"]   = p.grid;  // [grid.h * grid.w], row-major; empty for a phrase without tokens
         r.emit("phrase", e.dump(-1, ' ', false, json::error_handler_t::replace));
+        return;
     }
-    for (size_t i = 0; i < phrases.size(); ++i) {
-        if (!phrases[i].contains("mask") || phrases[i]["mask"].is_null()) {
-            continue;
-        }
-        json e = { { "index", i }, { "mask", phrases[i]["mask"] } };
-        for (const char * k : { "score", "mask_index", "all_masks", "all_scores" }) {
-            if (phrases[i].contains(k)) {
-                e[k] = phrases[i][k];
-            }
-        }
-        r.emit("mask", e.dump(-1, ' ', false, json::error_handler_t::replace));
+    if (!p.has_mask) {
+        return;
     }
+    json e = { { "index", index }, { "mask", entry["mask"] } };
+    for (const char * k : { "score", "mask_index", "all_masks", "all_scores" }) {
+        if (entry.contains(k)) {
+            e[k] = entry[k];
+        }
+    }
+    r.emit("mask", e.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 json serve_engine::run_ground(const serve_request & r) {
-    const attend_result att = run_stage1(*pipeline_, n_ctx_, r);
+    std::unique_ptr<serve_chip_stream> chips;
+    if (r.emit) {
+        chips = std::make_unique<serve_chip_stream>(pipeline_->model().chunker(),
+                                                    [&r](const std::string & e) { r.emit("chip", e); });
+    }
+    const attend_result att = run_stage1(*pipeline_, n_ctx_, r, chips.get());
     if (r.emit) {  // the per-token maps (the heads the request chose), for the page's token scrubber
         const attn_maps &          m = att.out.maps;
         const std::vector<float> & v = r.heads == attn_heads::official ? m.official : m.mean;
@@ -111,11 +128,13 @@ json serve_engine::run_ground(const serve_request & r) {
     s.heads             = r.heads;
     s.head_sel          = r.head_sel;
     s.ground            = r.ground;
+    if (r.emit) {
+        s.ground.on_phrase = [&r](const ground_result & so_far, int index, bool refined) {
+            emit_phrase(r, so_far.phrases[(size_t) index], index, refined, so_far.grid_w, so_far.grid_h);
+        };
+    }
     const ground_result g = pipeline_->ground(att, r.image, s);
     json                j = ground_to_json(g, att);
-    if (r.emit) {
-        emit_phrases(r, g, j);
-    }
     if (r.overlay || r.html) {
         const std::vector<uint8_t> png = image_encode_png(render_overlay(r.image, g));
         const std::string          b64 = base64_encode(png.data(), png.size());
