@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <thread>
 
 namespace glm::toy {
@@ -89,14 +90,20 @@ train_result toy_train(const train_params & p) {
     if (p.out_dir.empty()) {
         fail("toy-train: no output folder");
     }
-    if (p.steps < 1 || p.batch < 1 || p.lr <= 0.0f || p.warmup < 0 || p.eval_n < 1) {
-        fail("toy-train: bad params (steps %d, batch %d, lr %g, warmup %d, eval scenes %d)", p.steps, p.batch,
-             p.lr, p.warmup, p.eval_n);
+    if (p.steps < 1 || p.batch < 1 || p.lr <= 0.0f || p.warmup < 0 || p.eval_n < 1 || p.first_scene < 0) {
+        fail("toy-train: bad params (steps %d, batch %d, lr %g, warmup %d, eval scenes %d, first scene %lld)",
+             p.steps, p.batch, p.lr, p.warmup, p.eval_n, (long long) p.first_scene);
     }
     make_dirs(p.out_dir);
     const double t0 = now_s();
 
-    toy_model model(p.arch, p.seed);
+    std::unique_ptr<toy_model> owned =
+        p.init_dir.empty() ? std::make_unique<toy_model>(p.arch, p.seed) : std::make_unique<toy_model>(p.init_dir);
+    toy_model & model = *owned;
+    if (!p.init_dir.empty()) {
+        GLM_LOG_INFO("toy-train: continuing the model in %s from training scene %lld\n", p.init_dir.c_str(),
+                     (long long) p.first_scene);
+    }
     model.set_n_threads(p.n_threads);
     for (ggml_tensor * t : model.tensors()) {
         ggml_set_param(t);
@@ -123,6 +130,28 @@ train_result toy_train(const train_params & p) {
     double                         best_pacc = -1.0, best_loss = 1e30;
     const int                      V         = model.dec_hp().n_vocab;
 
+    // The log is rewritten after every evaluation, so a run stopped early leaves the curve of its checkpoints
+    // ("steps_done" < "steps"); "seconds" is the wall time up to the last write.
+    auto write_log = [&]() {
+        nlohmann::json j;
+        j["recipe"]     = p.recipe;
+        j["seconds"]    = now_s() - t0;
+        j["n_params"]   = res.n_params;
+        j["steps"]      = p.steps;
+        j["steps_done"] = (int) res.losses.size();
+        j["batch"]      = p.batch;
+        j["seed"]       = p.seed;
+        j["init"]       = p.init_dir;
+        j["first_scene"] = p.first_scene;
+        j["lr"]         = p.lr;
+        j["losses"]     = res.losses;
+        j["evals"]      = log_evals;
+        j["best_pacc"]  = res.best >= 0 ? eval_json(res.evals[res.best]) : nlohmann::json();
+        j["best_loss"]  = res.best_loss >= 0 ? eval_json(res.evals[res.best_loss]) : nlohmann::json();
+        j["last"]       = res.evals.empty() ? nlohmann::json() : eval_json(res.evals.back());
+        write_file(p.out_dir + "/train-log.json", j.dump(1));
+    };
+
     auto evaluate = [&](int step) {
         train_eval e = toy_evaluate(model, val);
         e.step       = step;
@@ -138,12 +167,13 @@ train_result toy_train(const train_params & p) {
             res.best_loss = (int) res.evals.size() - 1;
             model.save(p.out_dir, p.recipe);
         }
+        write_log();
         return &res.evals.back();
     };
 
     for (int step = 0; step < p.steps; ++step) {
         const std::vector<world_scene> scenes =
-            make_scenes(p.world, p.seed, world_split::train, (int64_t) step * p.batch, p.batch);
+            make_scenes(p.world, p.seed, world_split::train, p.first_scene + (int64_t) step * p.batch, p.batch);
         const toy_batch b = toy_make_batch(model, scenes);
 
         const size_t     meta = 4 * k_graph_size * ggml_tensor_overhead() + 3 * ggml_graph_overhead_custom(k_graph_size, true);
@@ -203,21 +233,7 @@ train_result toy_train(const train_params & p) {
 
     model.save(p.out_dir + "/last", p.recipe);
     res.seconds = now_s() - t0;
-
-    nlohmann::json j;
-    j["recipe"]   = p.recipe;
-    j["seconds"]  = res.seconds;
-    j["n_params"] = res.n_params;
-    j["steps"]    = p.steps;
-    j["batch"]    = p.batch;
-    j["seed"]     = p.seed;
-    j["lr"]       = p.lr;
-    j["losses"]   = res.losses;
-    j["evals"]    = log_evals;
-    j["best_pacc"] = res.best >= 0 ? eval_json(res.evals[res.best]) : nlohmann::json();
-    j["best_loss"] = res.best_loss >= 0 ? eval_json(res.evals[res.best_loss]) : nlohmann::json();
-    j["last"]     = eval_json(res.evals.back());
-    write_file(p.out_dir + "/train-log.json", j.dump(1));
+    write_log();
     return res;
 }
 
