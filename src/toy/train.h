@@ -10,6 +10,12 @@
 // <out_dir>/train-log.json, rewritten after every evaluation, so a run stopped early keeps its checkpoints
 // and their curve.
 //
+// Resumable: after every evaluation the trainer also writes <out_dir>/resume (the weights, and in
+// k_toy_optimizer_file the step, the run's params and ggml-opt's AdamW moments, read from the optimizer-step
+// nodes of the graph). A run continued with `resume` restores them, overrides ggml-opt's bias-correction
+// factors (its step counter has no setter and restarts at 1) with those of the global step, and continues:
+// the losses, checkpoints and log equal those of an uninterrupted run bit for bit.
+//
 // toy_train() is a blocking call; it uses its own CPU backend and the number of threads it is given.
 #pragma once
 
@@ -21,6 +27,8 @@
 #include <vector>
 
 namespace glm::toy {
+
+extern const char * const k_toy_optimizer_file;  // "toy-optimizer.gguf" in <out_dir>/resume
 
 struct train_eval {
     int    step     = 0;
@@ -63,6 +71,8 @@ struct train_params {
                                       // instead of a random initialisation; the optimizer starts fresh
     int64_t      first_scene = 0;     // index of the first training scene (step s uses first_scene + s * batch
                                       // ...): a continued run passes the scenes its first stage consumed
+    bool         resume     = false;  // continue the interrupted run in out_dir from <out_dir>/resume (the
+                                      // other params must be the run's); the result is bit-identical
     world_params world;               // the scenes
     std::string  recipe;              // the command line, stored in the checkpoints
     train_progress_cb progress  = nullptr;

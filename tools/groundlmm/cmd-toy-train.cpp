@@ -45,6 +45,7 @@ int cmd_toy_train(int argc, char ** argv) {
     app.add_option("--eval-n", p.eval_n, "validation scenes per evaluation")->capture_default_str();
     app.add_option("--init", p.init_dir, "continue training this model folder (toy-llm.gguf, toy-vit.gguf) instead of a random initialisation; its files give the sizes")->check(CLI::ExistingDirectory);
     app.add_option("--first-scene", p.first_scene, "index of the first training scene (a continued run passes the scenes of its first stage: steps x batch)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_flag("--resume", p.resume, "continue the interrupted run in -o from <out>/resume (written at every evaluation; give the run's options again): bit-identical to an uninterrupted run");
     app.add_option("-t,--threads", p.n_threads, "CPU threads (0 = all; more than 1 pays only on an idle machine)")->capture_default_str();
     app.add_option("--vit-embd", p.arch.vit.n_embd, "vision width")->capture_default_str();
     app.add_option("--vit-layers", p.arch.vit.n_layer, "vision layers")->capture_default_str();
@@ -69,7 +70,9 @@ int cmd_toy_train(int argc, char ** argv) {
     }
     p.recipe = "groundlmm toy-train";
     for (int i = 1; i < argc; ++i) {
-        p.recipe += std::string(" ") + argv[i];
+        if (std::string(argv[i]) != "--resume") {  // a resumed run writes the files of the uninterrupted one
+            p.recipe += std::string(" ") + argv[i];
+        }
     }
     if (!p.init_dir.empty()) {  // a continued model's recipe is its first stage's, then this command
         const std::string first =
