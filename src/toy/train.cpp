@@ -3,6 +3,7 @@
 #include "common.h"
 #include "toy/batch.h"
 #include "toy/probe.h"
+#include "toy/train-state.h"
 
 #include "ggml-cpu.h"
 #include "ggml-opt.h"
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <thread>
 
 namespace glm::toy {
@@ -89,14 +91,28 @@ train_result toy_train(const train_params & p) {
     if (p.out_dir.empty()) {
         fail("toy-train: no output folder");
     }
-    if (p.steps < 1 || p.batch < 1 || p.lr <= 0.0f || p.warmup < 0 || p.eval_n < 1) {
-        fail("toy-train: bad params (steps %d, batch %d, lr %g, warmup %d, eval scenes %d)", p.steps, p.batch,
-             p.lr, p.warmup, p.eval_n);
+    if (p.steps < 1 || p.batch < 1 || p.lr <= 0.0f || p.warmup < 0 || p.eval_n < 1 || p.first_scene < 0) {
+        fail("toy-train: bad params (steps %d, batch %d, lr %g, warmup %d, eval scenes %d, first scene %lld)",
+             p.steps, p.batch, p.lr, p.warmup, p.eval_n, (long long) p.first_scene);
     }
     make_dirs(p.out_dir);
-    const double t0 = now_s();
+    const std::string resume_dir = p.out_dir + "/resume";
 
-    toy_model model(p.arch, p.seed);
+    std::unique_ptr<toy_model> owned =
+        p.resume             ? std::make_unique<toy_model>(resume_dir)
+        : p.init_dir.empty() ? std::make_unique<toy_model>(p.arch, p.seed)
+                             : std::make_unique<toy_model>(p.init_dir);
+    toy_model & model = *owned;
+    train_state state;
+    if (p.resume) {
+        state = load_train_state(resume_dir, model, p);
+        GLM_LOG_INFO("toy-train: resuming %s after step %d\n", p.out_dir.c_str(), state.step);
+    }
+    const double t0 = now_s() - state.seconds;
+    if (!p.init_dir.empty() && !p.resume) {
+        GLM_LOG_INFO("toy-train: continuing the model in %s from training scene %lld\n", p.init_dir.c_str(),
+                     (long long) p.first_scene);
+    }
     model.set_n_threads(p.n_threads);
     for (ggml_tensor * t : model.tensors()) {
         ggml_set_param(t);
@@ -117,11 +133,74 @@ train_result toy_train(const train_params & p) {
     op.optimizer          = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
     ggml_opt_context_t  opt    = ggml_opt_init(op);
     ggml_opt_result_t   result = ggml_opt_result_init();
+    bias_correction     bc;  // ggml-opt's bias correction, from the global step (toy/train-state.h)
+    bc.beta1 = p.beta1;
+    bc.beta2 = p.beta2;
+    ggml_backend_sched_set_eval_callback(sched, bias_correction_cb, &bc);
+    adamw_moments mom;
 
     const std::vector<world_scene> val = make_scenes(p.world, p.eval_seed, world_split::val, 0, p.eval_n);
     nlohmann::json                 log_evals = nlohmann::json::array();
     double                         best_pacc = -1.0, best_loss = 1e30;
     const int                      V         = model.dec_hp().n_vocab;
+
+    // The log is rewritten after every evaluation, so a run stopped early leaves the curve of its checkpoints
+    // ("steps_done" < "steps"); "seconds" is the wall time up to the last write.
+    auto write_log = [&]() {
+        nlohmann::json j;
+        j["recipe"]     = p.recipe;
+        j["seconds"]    = now_s() - t0;
+        j["n_params"]   = res.n_params;
+        j["steps"]      = p.steps;
+        j["steps_done"] = (int) res.losses.size();
+        j["batch"]      = p.batch;
+        j["seed"]       = p.seed;
+        j["init"]       = p.init_dir;
+        j["first_scene"] = p.first_scene;
+        j["lr"]         = p.lr;
+        j["losses"]     = res.losses;
+        j["evals"]      = log_evals;
+        j["best_pacc"]  = res.best >= 0 ? eval_json(res.evals[res.best]) : nlohmann::json();
+        j["best_loss"]  = res.best_loss >= 0 ? eval_json(res.evals[res.best_loss]) : nlohmann::json();
+        j["last"]       = res.evals.empty() ? nlohmann::json() : eval_json(res.evals.back());
+        write_file(p.out_dir + "/train-log.json", j.dump(1));
+    };
+
+    if (p.resume) {  // the curve so far, from the log written with the checkpoint
+        const std::string    log_path = p.out_dir + "/train-log.json";
+        const std::vector<uint8_t> raw = read_file(log_path);
+        const nlohmann::json j = nlohmann::json::parse(raw.begin(), raw.end(), nullptr, false);
+        if (j.is_discarded() || !j.contains("losses") || !j["losses"].is_array() || !j.contains("evals") ||
+            (int) j["losses"].size() < state.step) {
+            fail("toy-train --resume: %s is not the log of the first %d steps of this run", log_path.c_str(),
+                 state.step);
+        }
+        for (int i = 0; i < state.step; ++i) {
+            res.losses.push_back(j["losses"][i].get<float>());
+        }
+        for (const auto & je : j["evals"]) {
+            train_eval e;
+            e.step        = je.at("step").get<int>();
+            e.val_loss    = je.at("val_loss").get<double>();
+            e.pacc        = je.at("pacc").get<double>();
+            e.pacc_h2     = je.at("pacc_h2").get<double>();
+            e.pacc_phrase = je.at("pacc_phrase").get<double>();
+            e.pacc_hard   = je.at("pacc_hard").get<double>();
+            if (e.step > state.step) {
+                break;
+            }
+            res.evals.push_back(e);
+            log_evals.push_back(eval_json(e));
+            if (e.pacc > best_pacc) {
+                best_pacc = e.pacc;
+                res.best  = (int) res.evals.size() - 1;
+            }
+            if (e.val_loss < best_loss) {
+                best_loss     = e.val_loss;
+                res.best_loss = (int) res.evals.size() - 1;
+            }
+        }
+    }
 
     auto evaluate = [&](int step) {
         train_eval e = toy_evaluate(model, val);
@@ -138,12 +217,13 @@ train_result toy_train(const train_params & p) {
             res.best_loss = (int) res.evals.size() - 1;
             model.save(p.out_dir, p.recipe);
         }
+        write_log();
         return &res.evals.back();
     };
 
-    for (int step = 0; step < p.steps; ++step) {
+    for (int step = state.step; step < p.steps; ++step) {
         const std::vector<world_scene> scenes =
-            make_scenes(p.world, p.seed, world_split::train, (int64_t) step * p.batch, p.batch);
+            make_scenes(p.world, p.seed, world_split::train, p.first_scene + (int64_t) step * p.batch, p.batch);
         const toy_batch b = toy_make_batch(model, scenes);
 
         const size_t     meta = 4 * k_graph_size * ggml_tensor_overhead() + 3 * ggml_graph_overhead_custom(k_graph_size, true);
@@ -154,8 +234,15 @@ train_result toy_train(const train_params & p) {
         ggml_build_forward_expand(gf, g.logits);
 
         lrs.step = step;
+        bc.iter  = step + 1;
         ggml_opt_prepare_alloc(opt, ctx, gf, g.patches, g.logits);
         ggml_opt_alloc(opt, /*backward=*/true);
+        if (mom.m.empty()) {  // the first step allocated (and zeroed) the moments
+            mom = find_adamw_moments(ctx, model);
+            if (p.resume) {
+                set_adamw_moments(mom, state);
+            }
+        }
         // ggml-opt keeps gradient accumulators for graphs rebuilt every step and clears them only between
         // accumulation periods; with one step per period they must start from zero each step
         ggml_opt_reset(opt, /*optimizer=*/false);
@@ -191,6 +278,7 @@ train_result toy_train(const train_params & p) {
         pr.lr = lrs.lr;
         if ((p.eval_every > 0 && (step + 1) % p.eval_every == 0) || step + 1 == p.steps) {
             pr.eval = evaluate(step + 1);
+            save_train_state(resume_dir, model, p, mom, step + 1, now_s() - t0);
         }
         pr.elapsed_s = now_s() - t0;
         if (p.progress) {
@@ -203,21 +291,7 @@ train_result toy_train(const train_params & p) {
 
     model.save(p.out_dir + "/last", p.recipe);
     res.seconds = now_s() - t0;
-
-    nlohmann::json j;
-    j["recipe"]   = p.recipe;
-    j["seconds"]  = res.seconds;
-    j["n_params"] = res.n_params;
-    j["steps"]    = p.steps;
-    j["batch"]    = p.batch;
-    j["seed"]     = p.seed;
-    j["lr"]       = p.lr;
-    j["losses"]   = res.losses;
-    j["evals"]    = log_evals;
-    j["best_pacc"] = res.best >= 0 ? eval_json(res.evals[res.best]) : nlohmann::json();
-    j["best_loss"] = res.best_loss >= 0 ? eval_json(res.evals[res.best_loss]) : nlohmann::json();
-    j["last"]     = eval_json(res.evals.back());
-    write_file(p.out_dir + "/train-log.json", j.dump(1));
+    write_log();
     return res;
 }
 

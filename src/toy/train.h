@@ -1,12 +1,20 @@
 // toy/train.h: trains the toy LMM end to end on toy-world captions with ggml-opt (AdamW), next-token loss
 // on the caption tokens only (no masks, boxes or positions), and watches grounding emerge.
 //
-// Every step draws fresh training scenes (split train, index step * batch + i), so a run is a pure function
-// of its params. Every eval_every steps the trainer measures the validation loss and the point accuracy of
+// Every step draws fresh training scenes (split train, index first_scene + step * batch + i), so a run is a
+// pure function of its params (and, when it continues a model, of that model's files). Every eval_every steps the trainer measures the validation loss and the point accuracy of
 // the teacher-forced attention (toy/probe.h) on validation scenes. Checkpoints: <out_dir> itself holds the one
 // with the lowest validation loss (the model to use: `toy-train -o models/toy` writes the embedded model's
 // files), <out_dir>/best-pacc the one with the highest validation point accuracy (the only use of validation
-// masks; training never reads masks), <out_dir>/last the final one; the curve goes to <out_dir>/train-log.json.
+// masks; training never reads masks), <out_dir>/last the final one; the curve goes to
+// <out_dir>/train-log.json, rewritten after every evaluation, so a run stopped early keeps its checkpoints
+// and their curve.
+//
+// Resumable: after every evaluation the trainer also writes <out_dir>/resume (the weights, and in
+// k_toy_optimizer_file the step, the run's params and ggml-opt's AdamW moments, read from the optimizer-step
+// nodes of the graph). A run continued with `resume` restores them, overrides ggml-opt's bias-correction
+// factors (its step counter has no setter and restarts at 1) with those of the global step, and continues:
+// the losses, checkpoints and log equal those of an uninterrupted run bit for bit.
 //
 // toy_train() is a blocking call; it uses its own CPU backend and the number of threads it is given.
 #pragma once
@@ -19,6 +27,8 @@
 #include <vector>
 
 namespace glm::toy {
+
+extern const char * const k_toy_optimizer_file;  // "toy-optimizer.gguf" in <out_dir>/resume
 
 struct train_eval {
     int    step     = 0;
@@ -56,7 +66,13 @@ struct train_params {
     int          eval_n     = 256;    // validation scenes per evaluation
     uint64_t     eval_seed  = 1;      // world seed of the validation scenes
     int          n_threads  = 1;      // CPU threads (0 = all); ggml's barriers spin, so on a busy machine 1 wins
-    toy_arch     arch;                // model sizes
+    toy_arch     arch;                // model sizes (ignored with init_dir)
+    std::string  init_dir;            // if set: start from this model folder's weights (sizes from its files)
+                                      // instead of a random initialisation; the optimizer starts fresh
+    int64_t      first_scene = 0;     // index of the first training scene (step s uses first_scene + s * batch
+                                      // ...): a continued run passes the scenes its first stage consumed
+    bool         resume     = false;  // continue the interrupted run in out_dir from <out_dir>/resume (the
+                                      // other params must be the run's); the result is bit-identical
     world_params world;               // the scenes
     std::string  recipe;              // the command line, stored in the checkpoints
     train_progress_cb progress  = nullptr;

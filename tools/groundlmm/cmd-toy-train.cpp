@@ -3,6 +3,7 @@
 // <out>/train-log.json.
 #include "cli-common.h"
 #include "common.h"
+#include "gguf-loader.h"
 #include "toy/train.h"
 
 #include <cstdio>
@@ -42,6 +43,9 @@ int cmd_toy_train(int argc, char ** argv) {
     app.add_option("--wd", p.wd, "AdamW weight decay")->capture_default_str();
     app.add_option("--eval-every", p.eval_every, "steps between grounding evaluations (0 = at the end)")->capture_default_str();
     app.add_option("--eval-n", p.eval_n, "validation scenes per evaluation")->capture_default_str();
+    app.add_option("--init", p.init_dir, "continue training this model folder (toy-llm.gguf, toy-vit.gguf) instead of a random initialisation; its files give the sizes")->check(CLI::ExistingDirectory);
+    app.add_option("--first-scene", p.first_scene, "index of the first training scene (a continued run passes the scenes of its first stage: steps x batch)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_flag("--resume", p.resume, "continue the interrupted run in -o from <out>/resume (written at every evaluation; give the run's options again): bit-identical to an uninterrupted run");
     app.add_option("-t,--threads", p.n_threads, "CPU threads (0 = all; more than 1 pays only on an idle machine)")->capture_default_str();
     app.add_option("--vit-embd", p.arch.vit.n_embd, "vision width")->capture_default_str();
     app.add_option("--vit-layers", p.arch.vit.n_layer, "vision layers")->capture_default_str();
@@ -55,9 +59,25 @@ int cmd_toy_train(int argc, char ** argv) {
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
     }
+    if (!p.init_dir.empty()) {
+        for (const char * o : { "--vit-embd", "--vit-layers", "--vit-ff", "--vit-heads", "--proj-hidden", "--embd",
+                                "--layers", "--ff", "--heads" }) {
+            if (app.count(o) > 0) {
+                glm::fail("toy-train: %s cannot be combined with --init (the sizes come from %s)", o,
+                          p.init_dir.c_str());
+            }
+        }
+    }
     p.recipe = "groundlmm toy-train";
     for (int i = 1; i < argc; ++i) {
-        p.recipe += std::string(" ") + argv[i];
+        if (std::string(argv[i]) != "--resume") {  // a resumed run writes the files of the uninterrupted one
+            p.recipe += std::string(" ") + argv[i];
+        }
+    }
+    if (!p.init_dir.empty()) {  // a continued model's recipe is its first stage's, then this command
+        const std::string first =
+            glm::gguf_loader(p.init_dir + "/" + glm::toy::k_toy_llm_file).get_str("groundlmm.recipe", "");
+        p.recipe = (first.empty() ? "(unknown)" : first) + "; then " + p.recipe;
     }
     p.progress = progress;
     const glm::toy::train_result r = glm::toy::toy_train(p);
