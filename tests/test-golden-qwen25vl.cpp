@@ -296,8 +296,21 @@ int main(int argc, char ** argv) {
             cp.n_ctx  = 1024;
             cp.kv_f32 = true;
             pipeline     pl(pipeline_model::load(mp), cp);
-            const json & c   = cj.at("cases").at("landscape");
+            // the first case whose pixels mtmd and HF agree on (its grid and rectangle are the reference's)
+            std::string case_name;
+            for (const auto & [n, cc] : cj.at("cases").items()) {
+                if (case_name.empty() && cc.at("llama_cpp_mtmd").at("pixels_agree_with_hf").get<bool>()) {
+                    case_name = n;
+                }
+            }
+            if (case_name.empty()) {
+                fail("cases.json: no case with llama_cpp_mtmd.pixels_agree_with_hf for the pipeline check");
+            }
+            printf("(case %s)\n", case_name.c_str());
+            const json &   c   = cj.at("cases").at(case_name);
             const image_u8 img = image_load(dir + "/" + c.at("image").get<std::string>());
+            const json &   mg  = c.at("hf").at("merged_grid_hw");
+            const int      want_rows = mg[0].get<int>(), want_cols = mg[1].get<int>();
             run_settings s;
             s.gen.prompt = pr.at("question").get<std::string>();
             s.gen.answer = pr.at("continuation").get<std::string>();
@@ -312,23 +325,26 @@ int main(int argc, char ** argv) {
             s.gen.templ = templ;
             const grounding gr = pl.run(img, s);
             const auto &    gd = gr.att.layout.grids[0];
-            rep.check("pipeline: layout 6x9 over the image", gd.rows == 6 && gd.cols == 9 && gd.rect == grid_rect{ 0, 0, 240, 160 });
+            rep.check(strfmt("pipeline: layout %dx%d over the whole image", want_rows, want_cols),
+                      gd.rows == want_rows && gd.cols == want_cols && gd.rect == grid_rect{ 0, 0, img.w, img.h },
+                      strfmt("%dx%d %s", gd.rows, gd.cols, rect_str(gd.rect).c_str()));
             std::vector<int32_t> got;
             for (const auto & t : gr.att.out.tokens) {
                 got.push_back(t.id);
             }
-            const std::vector<int32_t> ids = st.get("landscape.input_ids").to_i32();
-            const int                  pl_len = st.get("landscape.prompt_len").to_i32()[0];
+            const std::vector<int32_t> ids    = st.get(case_name + ".input_ids").to_i32();
+            const int                  pl_len = st.get(case_name + ".prompt_len").to_i32()[0];
             rep.check("pipeline: answer tokens = the reference continuation",
                       got == std::vector<int32_t>(ids.begin() + pl_len, ids.end()));
             rep.compare("pipeline: maps (mtmd embeddings, F32 KV)", gr.att.out.maps.mean,
-                        st.get("landscape.attn_mean").to_f32(), k_tol_chain_attn_mean);
+                        st.get(case_name + ".attn_mean").to_f32(), k_tol_chain_attn_mean);
             bool points_in = !gr.g.phrases.empty();
             for (const auto & ph : gr.g.phrases) {
                 points_in = points_in && ph.x >= 0 && ph.x < img.w && ph.y >= 0 && ph.y < img.h;
             }
             rep.check("pipeline: stage 2 points every phrase inside the image",
-                      points_in && gr.g.grid_w == 9 && gr.g.grid_h == 6, strfmt("%zu phrases", gr.g.phrases.size()));
+                      points_in && gr.g.grid_w == want_cols && gr.g.grid_h == want_rows,
+                      strfmt("%zu phrases", gr.g.phrases.size()));
         }
     } catch (const golden::stop &) {
     } catch (const std::exception & e) {
