@@ -41,6 +41,8 @@ using json = nlohmann::json;
 // resized png 1.9e-2 = 0.8% of the largest value; the folder's README saw 1.25e-3 / 2.0e-3 once with another driver:
 // the gap is mtmd's ViT arithmetic vs HF's (flash attention on or off changes it by < 10%), cause not isolated)
 static const double k_tol_vision = 3e-2;
+// pixel_values vs resized_<case>.png normalised here (float32 rounding of HF's rescale and normalise: measured 2.8e-7)
+static const double k_tol_pixels = 1e-5;
 // F32 KV, reference vision tokens (measured, worst case: logits 5.3e-5, attn 1.5e-5, attn_mean 1.0e-6, greedy step
 // maps 1.1e-6)
 static const double k_tol_logits = 5e-4, k_tol_attn = 1e-4, k_tol_attn_mean = 2e-5;
@@ -170,6 +172,49 @@ int main(int argc, char ** argv) {
             rep.check(p + "reference grid from " + (agree && same_px ? "the image" : "resized_" + name + ".png"),
                       vr.n_tokens == n_img && vr.layout.grids[0].rows == hh[0].get<int>(),
                       strfmt("%d tokens", vr.n_tokens));
+            // the reference's pixel_values are resized_<case>.png (the aligned image mtmd copies as is when fed it)
+            // normalised and cut into Qwen's rows: so where the vision tokens are compared on that png, both sides saw
+            // the same pixels. Row order (t, h/m, w/m, m, m), row = (C, T, p, p), the image repeated to T frames.
+            {
+                const image_u8 rz   = image_load(dir + "/" + c.at("resized_image").get<std::string>());
+                const json &   vis  = cj.at("model").at("vision");
+                const json &   proc = cj.at("processor");
+                const int      ps = vis.at("patch").get<int>(), m = vis.at("spatial_merge").get<int>();
+                const int      tp = vis.at("temporal_patch").get<int>();
+                const st_tensor & pvt = st.get(p + "pixel_values");
+                const std::vector<float> pv = pvt.to_f32();
+                const int gh = rz.h / ps, gw = rz.w / ps, row = 3 * tp * ps * ps;
+                if ((int) pvt.shape.size() != 2 || (int) pvt.shape[0] != gh * gw || (int) pvt.shape[1] != row) {
+                    fail("%s: %spixel_values shape does not fit resized_%s.png (%dx%d) and patch %d", dir.c_str(),
+                         p.c_str(), name.c_str(), rz.w, rz.h, ps);
+                }
+                double err = 0;
+                size_t r   = 0;
+                for (int by = 0; by < gh / m; ++by) {
+                    for (int bx = 0; bx < gw / m; ++bx) {
+                        for (int iy = 0; iy < m; ++iy) {
+                            for (int ix = 0; ix < m; ++ix, ++r) {
+                                size_t k = 0;
+                                for (int ch = 0; ch < 3; ++ch) {
+                                    const double mean = proc.at("image_mean")[ch].get<double>();
+                                    const double sd   = proc.at("image_std")[ch].get<double>();
+                                    for (int t = 0; t < tp; ++t) {
+                                        for (int y = 0; y < ps; ++y) {
+                                            for (int x = 0; x < ps; ++x, ++k) {
+                                                const int px = (bx * m + ix) * ps + x, py = (by * m + iy) * ps + y;
+                                                const double v = (rz.at(px, py)[ch] / 255.0 - mean) / sd;
+                                                err = glm::test::max_err(err, std::fabs(v - pv[r * row + k]));
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                rep.check(p + "pixel_values = resized png normalised, in Qwen's row order", err <= k_tol_pixels,
+                          strfmt("max abs %.3g", err));
+            }
             // 2. image embeddings
             const std::vector<float> ref_embd = vt.to_f32();
             rep.compare(p + "vision_tokens (mtmd vs reference)", vr.embd, ref_embd, k_tol_vision);
@@ -265,6 +310,16 @@ int main(int argc, char ** argv) {
             bool         same  = true;
             const size_t n_cmp = golden::greedy_prefix(got_g, want_g, want_m, 4 * k_tol_margin, &same);
             rep.check(p + strfmt("greedy ids (first %zu steps)", n_cmp), same && n_cmp > 0);
+            // the gap between the two best logits at each compared step
+            std::vector<float> margin;
+            const size_t       n_vocab = g2.tokens.empty() ? 0 : g2.logits.size() / g2.tokens.size();
+            for (size_t k = 0; n_vocab >= 2 && k < n_cmp; ++k) {
+                std::vector<float> row(g2.logits.begin() + k * n_vocab, g2.logits.begin() + (k + 1) * n_vocab);
+                std::partial_sort(row.begin(), row.begin() + 2, row.end(), std::greater<float>());
+                margin.push_back(row[0] - row[1]);
+            }
+            rep.compare(p + strfmt("greedy_top2_margin (first %zu steps)", n_cmp), margin,
+                        std::vector<float>(want_m.begin(), want_m.begin() + n_cmp), k_tol_margin);
             const std::vector<float> gm = st.get(p + "greedy_attn_mean").to_f32();
             rep.compare(p + strfmt("greedy_attn_mean (first %zu steps)", n_cmp),
                         std::vector<float>(g2.maps.mean.begin(), g2.maps.mean.begin() + n_cmp * n_img),
