@@ -353,7 +353,7 @@ def draw_image(w, h, seed):
     d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(220, 30, 30))
     sx, sy = int(w * rng.uniform(0.55, 0.8)), int(h * rng.uniform(0.3, 0.7))
     d.rectangle([sx - r, sy - r, sx + r, sy + r], fill=(30, 50, 210))
-    a = np.array(im).astype(np.int16) + rng.integers(-12, 13, size=(h, w, 3))
+    a = np.array(im).astype(np.int16) + rng.integers(-3, 4, size=(h, w, 3))
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 
 
