@@ -1,6 +1,7 @@
 // test-golden-qwen25vl <folder>: Qwen2.5-VL through libmtmd (models/mtmd-vision.cpp) and our libllama session with
 // the attention tap, against the float32 Hugging Face reference (tests/golden/qwen25vl, see its README.md and
-// cases.json). Per case:
+// cases.json; also qwen25vl-variant, and qwen3vl: Qwen3-VL in the same format, whose vision_tokens rows carry the
+// deepstack features after the merger output, the layout mtmd gives the LLM). Per case:
 //  1. preprocessing: the grid mtmd picks (merged ny x nx = image tokens) is the reference's where cases.json says
 //     llama.cpp agrees with HF, and llama.cpp's own (re-typed in the generator) where it does not (the rounding
 //     trap); the grid's rectangle is the canvas mapped back through mtmd's letterbox (cases.json's

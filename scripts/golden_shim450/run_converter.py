@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Run the pinned llama.cpp's own convert_hf_to_gguf.py unchanged, offline, on transformers v4.50 from source:
 
-  /usr/bin/python3 scripts/golden_shim450/run_converter.py TRANSFORMERS_SRC LLAMA_CPP [--pre NAME] -- CONVERTER_ARGS
+  /usr/bin/python3 scripts/golden_shim450/run_converter.py TRANSFORMERS_SRC LLAMA_CPP [--pre NAME] [--shim457] -- ARGS
 
-install() of this folder (stand-ins for huggingface_hub/safetensors/tokenizers, torch 1.13 gaps), the converter's
+install() of this folder (or of scripts/golden_shim457 with --shim457, for a transformers of the 4.57 line) (stand-ins for huggingface_hub/safetensors/tokenizers, torch 1.13 gaps), the converter's
 gguf-py first on sys.path, then two converter-side overrides needed without the `tokenizers` package:
   - AutoTokenizer.from_pretrained(..., use_fast=False) unless told otherwise, and the slow tokenizer's `vocab`
     property = get_vocab() (the converter reads tokenizer.vocab, which only the fast tokenizers have);
@@ -25,7 +25,11 @@ def main():
     own, conv_args = sys.argv[1:sep], sys.argv[sep + 1:]
     tsrc, llama = own[0], os.path.abspath(own[1])
     pre = own[own.index("--pre") + 1] if "--pre" in own else None
-    golden_shim450.install(tsrc)
+    if "--shim457" in own:
+        import golden_shim457
+        golden_shim457.install(tsrc)
+    else:
+        golden_shim450.install(tsrc)
     import torch
     for name in ("float8_e4m3fn", "float8_e5m2"):  # named in the converter's dtype tables; torch 1.13 has neither
         if not hasattr(torch, name):
