@@ -1,14 +1,19 @@
 // test-golden-gemma3 <folder>: Gemma 3 through libmtmd (models/mtmd-vision.cpp) and our libllama session with the
-// attention tap, against the float32 Hugging Face reference (tests/golden/gemma3, see its README.md and cases.json).
+// attention tap, against the float32 Hugging Face reference (tests/golden/gemma3 and gemma3-variant, see their
+// README.md / cases.json; every size, the question and the layer pattern are read from the folder).
 // mtmd letterboxes the image onto the square canvas (black padding) where HF stretches it; the folder has both: the
-// plain tensors are HF on the stretched image, the lb.* twins HF on mtmd's canvas. Per case:
-//  1. preprocessing: a 16-token (here 4x4) square grid whose rectangle is the canvas mapped back through mtmd's
-//     letterbox (cases.json mtmd_letterbox.grid_covers_original_px); non-causal image block; mtmd's <start_of_image>
-//     / <end_of_image> around it;
-//  2. image embeddings: mtmd's vs lb.image_features (the same canvas), and how far they are from the stretch's;
-//  3. the reference's embeddings (lb.* and stretch) through our session (F32 KV, swa_full): prompt ids, logits,
-//     attention per layer and head (sliding-window layers: exactly 0 outside the window), the mean over the global
-//     layers (our default maps) and over all layers, greedy ids and maps;
+// plain tensors are HF on the stretched image, the lb.* twins HF on mtmd's canvas. Every stored tensor is read. Per
+// case:
+//  1. preprocessing: the square token grid whose rectangle is the canvas mapped back through mtmd's letterbox
+//     (cases.json mtmd_letterbox.grid_covers_original_px), its cells vs grid_rect_lb / grid_pad_fraction_lb, HF's
+//     stretch cells (grid_rect_hf); non-causal image block (token_type_ids); mtmd's markers around it;
+//  2. pixels and image embeddings: lb.pixel_values = letterbox_<case>.png; both pixel tensors fed to mtmd give the
+//     matching image_features; mtmd's own embeddings vs lb.image_features; vision_features through the projector
+//     (avg-pool, RMSNorm, projection with the mmproj's weights) give image_features;
+//  3. the reference's embeddings (lb.* and stretch) through our session (F32 KV, swa_full): prompt ids, query rows,
+//     logits, attention per layer and head and its image mass, the window flags (= the sliding-window rule) with
+//     exactly 0 outside the window, the mean over the global layers (our default maps) and over all layers and their
+//     grids, greedy ids, logits, margins, attention, masses, means and grids of every compared step;
 //  4. the chain from the image (mtmd's embeddings) and how much the letterbox moves the maps vs HF's stretch.
 // Tolerances: k_tol_* below, each with the error measured on this folder (CPU, 2 threads) beside it.
 #include "golden-util.h"
