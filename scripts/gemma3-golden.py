@@ -57,6 +57,7 @@ def f32(x):
 
 
 def mtmd_letterbox(W, H, S):
+    """mtmd's canvas for a W x H image (see the module docstring) and the original-pixel rectangle it covers."""
     if (W, H) == (S, S):
         scale, nw, nh, copy_ = 1.0, S, S, True
     else:
@@ -66,10 +67,8 @@ def mtmd_letterbox(W, H, S):
         copy_ = False
     ox, oy = (S - nw) // 2, (S - nh) // 2
     cover = [(0 - ox) * W / nw, (0 - oy) * H / nh, (S - ox) * W / nw, (S - oy) * H / nh]
-    g = None
     return {"scale": float(scale), "new_w": nw, "new_h": nh, "off_x": ox, "off_y": oy, "copy": copy_,
-            "canvas": [S, S], "image_rect_in_canvas_px": [ox, oy, ox + nw, oy + nh],
-            "grid_covers_original_px": cover, "cell_size_original_px": None if g else None}
+            "canvas": [S, S], "image_rect_in_canvas_px": [ox, oy, ox + nw, oy + nh], "grid_covers_original_px": cover}
 
 
 def letterbox_canvas(img, lb, S):
