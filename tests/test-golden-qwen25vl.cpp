@@ -1,6 +1,7 @@
 // test-golden-qwen25vl <folder>: Qwen2.5-VL through libmtmd (models/mtmd-vision.cpp) and our libllama session with
 // the attention tap, against the float32 Hugging Face reference (tests/golden/qwen25vl, see its README.md and
-// cases.json). Per case:
+// cases.json; also qwen25vl-variant, and qwen3vl: Qwen3-VL in the same format, whose vision_tokens rows carry the
+// deepstack features after the merger output, the layout mtmd gives the LLM). Per case:
 //  1. preprocessing: the grid mtmd picks (merged ny x nx = image tokens) is the reference's where cases.json says
 //     llama.cpp agrees with HF, and llama.cpp's own (re-typed in the generator) where it does not (the rounding
 //     trap); the grid's rectangle is the canvas mapped back through mtmd's letterbox (cases.json's
@@ -41,6 +42,8 @@ using json = nlohmann::json;
 // resized png 1.9e-2 = 0.8% of the largest value; the folder's README saw 1.25e-3 / 2.0e-3 once with another driver:
 // the gap is mtmd's ViT arithmetic vs HF's (flash attention on or off changes it by < 10%), cause not isolated)
 static const double k_tol_vision = 3e-2;
+// pixel_values vs resized_<case>.png normalised here (float32 rounding of HF's rescale and normalise: measured 2.8e-7)
+static const double k_tol_pixels = 1e-5;
 // F32 KV, reference vision tokens (measured, worst case: logits 5.3e-5, attn 1.5e-5, attn_mean 1.0e-6, greedy step
 // maps 1.1e-6)
 static const double k_tol_logits = 5e-4, k_tol_attn = 1e-4, k_tol_attn_mean = 2e-5;
@@ -170,6 +173,49 @@ int main(int argc, char ** argv) {
             rep.check(p + "reference grid from " + (agree && same_px ? "the image" : "resized_" + name + ".png"),
                       vr.n_tokens == n_img && vr.layout.grids[0].rows == hh[0].get<int>(),
                       strfmt("%d tokens", vr.n_tokens));
+            // the reference's pixel_values are resized_<case>.png (the aligned image mtmd copies as is when fed it)
+            // normalised and cut into Qwen's rows: so where the vision tokens are compared on that png, both sides saw
+            // the same pixels. Row order (t, h/m, w/m, m, m), row = (C, T, p, p), the image repeated to T frames.
+            {
+                const image_u8 rz   = image_load(dir + "/" + c.at("resized_image").get<std::string>());
+                const json &   vis  = cj.at("model").at("vision");
+                const json &   proc = cj.at("processor");
+                const int      ps = vis.at("patch").get<int>(), m = vis.at("spatial_merge").get<int>();
+                const int      tp = vis.at("temporal_patch").get<int>();
+                const st_tensor & pvt = st.get(p + "pixel_values");
+                const std::vector<float> pv = pvt.to_f32();
+                const int gh = rz.h / ps, gw = rz.w / ps, row = 3 * tp * ps * ps;
+                if ((int) pvt.shape.size() != 2 || (int) pvt.shape[0] != gh * gw || (int) pvt.shape[1] != row) {
+                    fail("%s: %spixel_values shape does not fit resized_%s.png (%dx%d) and patch %d", dir.c_str(),
+                         p.c_str(), name.c_str(), rz.w, rz.h, ps);
+                }
+                double err = 0;
+                size_t r   = 0;
+                for (int by = 0; by < gh / m; ++by) {
+                    for (int bx = 0; bx < gw / m; ++bx) {
+                        for (int iy = 0; iy < m; ++iy) {
+                            for (int ix = 0; ix < m; ++ix, ++r) {
+                                size_t k = 0;
+                                for (int ch = 0; ch < 3; ++ch) {
+                                    const double mean = proc.at("image_mean")[ch].get<double>();
+                                    const double sd   = proc.at("image_std")[ch].get<double>();
+                                    for (int t = 0; t < tp; ++t) {
+                                        for (int y = 0; y < ps; ++y) {
+                                            for (int x = 0; x < ps; ++x, ++k) {
+                                                const int px = (bx * m + ix) * ps + x, py = (by * m + iy) * ps + y;
+                                                const double v = (rz.at(px, py)[ch] / 255.0 - mean) / sd;
+                                                err = glm::test::max_err(err, std::fabs(v - pv[r * row + k]));
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                rep.check(p + "pixel_values = resized png normalised, in Qwen's row order", err <= k_tol_pixels,
+                          strfmt("max abs %.3g", err));
+            }
             // 2. image embeddings
             const std::vector<float> ref_embd = vt.to_f32();
             rep.compare(p + "vision_tokens (mtmd vs reference)", vr.embd, ref_embd, k_tol_vision);
@@ -265,6 +311,16 @@ int main(int argc, char ** argv) {
             bool         same  = true;
             const size_t n_cmp = golden::greedy_prefix(got_g, want_g, want_m, 4 * k_tol_margin, &same);
             rep.check(p + strfmt("greedy ids (first %zu steps)", n_cmp), same && n_cmp > 0);
+            // the gap between the two best logits at each compared step
+            std::vector<float> margin;
+            const size_t       n_vocab = g2.tokens.empty() ? 0 : g2.logits.size() / g2.tokens.size();
+            for (size_t k = 0; n_vocab >= 2 && k < n_cmp; ++k) {
+                std::vector<float> row(g2.logits.begin() + k * n_vocab, g2.logits.begin() + (k + 1) * n_vocab);
+                std::partial_sort(row.begin(), row.begin() + 2, row.end(), std::greater<float>());
+                margin.push_back(row[0] - row[1]);
+            }
+            rep.compare(p + strfmt("greedy_top2_margin (first %zu steps)", n_cmp), margin,
+                        std::vector<float>(want_m.begin(), want_m.begin() + n_cmp), k_tol_margin);
             const std::vector<float> gm = st.get(p + "greedy_attn_mean").to_f32();
             rep.compare(p + strfmt("greedy_attn_mean (first %zu steps)", n_cmp),
                         std::vector<float>(g2.maps.mean.begin(), g2.maps.mean.begin() + n_cmp * n_img),
@@ -296,8 +352,21 @@ int main(int argc, char ** argv) {
             cp.n_ctx  = 1024;
             cp.kv_f32 = true;
             pipeline     pl(pipeline_model::load(mp), cp);
-            const json & c   = cj.at("cases").at("landscape");
+            // the first case whose pixels mtmd and HF agree on (its grid and rectangle are the reference's)
+            std::string case_name;
+            for (const auto & [n, cc] : cj.at("cases").items()) {
+                if (case_name.empty() && cc.at("llama_cpp_mtmd").at("pixels_agree_with_hf").get<bool>()) {
+                    case_name = n;
+                }
+            }
+            if (case_name.empty()) {
+                fail("cases.json: no case with llama_cpp_mtmd.pixels_agree_with_hf for the pipeline check");
+            }
+            printf("(case %s)\n", case_name.c_str());
+            const json &   c   = cj.at("cases").at(case_name);
             const image_u8 img = image_load(dir + "/" + c.at("image").get<std::string>());
+            const json &   mg  = c.at("hf").at("merged_grid_hw");
+            const int      want_rows = mg[0].get<int>(), want_cols = mg[1].get<int>();
             run_settings s;
             s.gen.prompt = pr.at("question").get<std::string>();
             s.gen.answer = pr.at("continuation").get<std::string>();
@@ -312,23 +381,26 @@ int main(int argc, char ** argv) {
             s.gen.templ = templ;
             const grounding gr = pl.run(img, s);
             const auto &    gd = gr.att.layout.grids[0];
-            rep.check("pipeline: layout 6x9 over the image", gd.rows == 6 && gd.cols == 9 && gd.rect == grid_rect{ 0, 0, 240, 160 });
+            rep.check(strfmt("pipeline: layout %dx%d over the whole image", want_rows, want_cols),
+                      gd.rows == want_rows && gd.cols == want_cols && gd.rect == grid_rect{ 0, 0, img.w, img.h },
+                      strfmt("%dx%d %s", gd.rows, gd.cols, rect_str(gd.rect).c_str()));
             std::vector<int32_t> got;
             for (const auto & t : gr.att.out.tokens) {
                 got.push_back(t.id);
             }
-            const std::vector<int32_t> ids = st.get("landscape.input_ids").to_i32();
-            const int                  pl_len = st.get("landscape.prompt_len").to_i32()[0];
+            const std::vector<int32_t> ids    = st.get(case_name + ".input_ids").to_i32();
+            const int                  pl_len = st.get(case_name + ".prompt_len").to_i32()[0];
             rep.check("pipeline: answer tokens = the reference continuation",
                       got == std::vector<int32_t>(ids.begin() + pl_len, ids.end()));
             rep.compare("pipeline: maps (mtmd embeddings, F32 KV)", gr.att.out.maps.mean,
-                        st.get("landscape.attn_mean").to_f32(), k_tol_chain_attn_mean);
+                        st.get(case_name + ".attn_mean").to_f32(), k_tol_chain_attn_mean);
             bool points_in = !gr.g.phrases.empty();
             for (const auto & ph : gr.g.phrases) {
                 points_in = points_in && ph.x >= 0 && ph.x < img.w && ph.y >= 0 && ph.y < img.h;
             }
             rep.check("pipeline: stage 2 points every phrase inside the image",
-                      points_in && gr.g.grid_w == 9 && gr.g.grid_h == 6, strfmt("%zu phrases", gr.g.phrases.size()));
+                      points_in && gr.g.grid_w == want_cols && gr.g.grid_h == want_rows,
+                      strfmt("%zu phrases", gr.g.phrases.size()));
         }
     } catch (const golden::stop &) {
     } catch (const std::exception & e) {
