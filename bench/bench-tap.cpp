@@ -12,7 +12,14 @@
 // a Llama-3-8B-shaped one (n_embd 4096, 32 heads, 8 KV heads, FFN 14336) at Q4_K with L layers (32 = the real
 // depth; fewer on a CPU: the tap's cost is per layer). --image-tokens sets the image block (576 = LLaVA-1.5,
 // 2340 = LLaVA-NeXT on a 640x480 image); the tap's kept maps (bytes) are printed: O(generated tokens x image tokens).
+// The LLMs of two libmtmd families, random weights at Q4_K with L layers, their image block decoded as the pipeline
+// does (an image_block as models/mtmd-vision.cpp fills it, run by lmm_session::generate):
+//   --qwen25vl L  Qwen2.5-VL-7B's LLM (qwen2vl: n_embd 3584, 28 heads, 4 KV heads, FFN 18944, QKV biases, M-RoPE
+//                 sections 16/24/24/0; 28 layers real) with a 36x36 merged grid = 1296 image tokens at M-RoPE positions
+//   --gemma3 L    Gemma 3 4B's LLM (gemma3: n_embd 2560, 8 heads, 4 KV heads, head dim 256, FFN 10240, sliding window
+//                 1024, every 6th layer global; 34 layers real) with 256 image tokens attending non-causally
 #include "common.h"
+#include "image-block.h"
 #include "lmm.h"
 #include "util/random-llama.h"
 
@@ -39,7 +46,8 @@ static double median(std::vector<double> v) {
 static bool g_extra_bufts = true;
 static std::string g_only;
 
-static void bench_model(const std::string & path, int n_tokens, int reps, int n_threads, int n_img) {
+static void bench_model(const std::string & path, int n_tokens, int reps, int n_threads, int n_img,
+                        const image_block * block = nullptr) {
     const config cfgs[] = { { "tap", true, false }, { "no-tap", false, false }, { "fa", false, true } };
     lmm_params   base;
     base.extra_bufts = g_extra_bufts;
@@ -50,7 +58,7 @@ static void bench_model(const std::string & path, int n_tokens, int reps, int n_
     printf("\nmodel: %s\n  %s, %d threads, %d decode tokens after a %d-image-token prompt, %d reps\n", path.c_str(),
            lm.desc().c_str(), n_threads, n_tokens, n_img, reps);
 
-    std::vector<float> embd((size_t) n_img * lm.n_embd());
+    std::vector<float> embd((size_t) n_img * lm.n_embd_inp());
     std::mt19937       rng(1);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     for (float & v : embd) {
@@ -78,7 +86,7 @@ static void bench_model(const std::string & path, int n_tokens, int reps, int n_
                 pps[i].push_back(1.0);
                 continue;
             }
-            const gen_result g = sessions[i]->generate(embd.data(), n_img, gp);
+            const gen_result g = sessions[i]->generate(embd.data(), n_img, gp, block);
             tps[i].push_back(n_tokens / g.t_gen_s);
             pps[i].push_back(g.prompt_len / g.t_prompt_s);
             if (i == 0) {
@@ -93,8 +101,10 @@ static void bench_model(const std::string & path, int n_tokens, int reps, int n_
     }
     printf("  ratio tap/no-tap %.3f   tap/fa %.3f   (tap overhead %.1f%% vs the same graph)\n", t[0] / t[1],
            t[0] / t[2], 100.0 * (t[1] / t[0] - 1.0));
-    printf("  prompt ratio tap-session/no-tap %.3f   tap maps kept %zu bytes (%d rows x %d image tokens x 2 maps)\n",
-           median(pps[0]) / median(pps[1]), map_bytes, n_tokens, n_img);
+    printf("  prompt ratio tap/no-tap %.3f   tap/fa %.3f\n", median(pps[0]) / median(pps[1]),
+           median(pps[0]) / median(pps[2]));
+    printf("  tap maps kept %zu bytes (%d rows x %d image tokens x 2 maps)\n",
+           map_bytes, n_tokens, n_img);
 }
 
 int main(int argc, char ** argv) {
@@ -106,6 +116,7 @@ int main(int argc, char ** argv) {
     std::string tmp       = "/tmp";
     int         n_img     = 576;
     int         layers_8b = 0;
+    int         layers_qwen = 0, layers_gemma = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--big") {
@@ -126,16 +137,20 @@ int main(int argc, char ** argv) {
             g_extra_bufts = false;
         } else if (a == "--only" && i + 1 < argc) {  // one configuration (tap, no-tap, fa): the others print 1
             g_only = argv[++i];
+        } else if (a == "--qwen25vl" && i + 1 < argc) {
+            layers_qwen = atoi(argv[++i]);
+        } else if (a == "--gemma3" && i + 1 < argc) {
+            layers_gemma = atoi(argv[++i]);
         } else if (a == "--big8b" && i + 1 < argc) {
             layers_8b = atoi(argv[++i]);
         } else {
-            fprintf(stderr, "usage: bench-tap [-m model.gguf] [--big] [--big8b layers] [--image-tokens n] [-n tokens] "
-                            "[-r reps] [-t threads] [--tmp dir] [--no-extra-bufts] [--only tap|no-tap|fa]\n");
+            fprintf(stderr, "usage: bench-tap [-m model.gguf] [--big] [--big8b layers] [--qwen25vl layers] [--gemma3 layers] "
+                            "[--image-tokens n] [-n tokens] [-r reps] [-t threads] [--tmp dir] [--no-extra-bufts] [--only tap|no-tap|fa]\n");
             return 2;
         }
     }
-    if (n_img < 1 || layers_8b < 0) {
-        fprintf(stderr, "bench-tap: --image-tokens must be >= 1 and --big8b >= 0\n");
+    if (n_img < 1 || layers_8b < 0 || layers_qwen < 0 || layers_gemma < 0) {
+        fprintf(stderr, "bench-tap: --image-tokens must be >= 1 and --big8b, --qwen25vl, --gemma3 >= 0\n");
         return 2;
     }
     log_route_ggml(false);
@@ -173,6 +188,55 @@ int main(int argc, char ** argv) {
                 write_random_llama(path, model, s);
             }
             bench_model(path, n_tokens, reps, n_threads, n_img);
+        }
+        if (layers_qwen > 0) {
+            const std::string path = tmp + "/glm-bench-qwen25vl-7b-shape-" + std::to_string(layers_qwen) + "l-q4_k.gguf";
+            if (!file_exists(path)) {
+                random_llama_shape s;
+                s.arch          = "qwen2vl";
+                s.n_embd        = 3584;
+                s.n_layer       = layers_qwen;
+                s.n_head        = 28;
+                s.n_head_kv     = 4;
+                s.n_ff          = 18944;
+                s.n_ctx         = 8192;
+                s.rope_sections = { 16, 24, 24, 0 };
+                s.type          = GGML_TYPE_Q4_K;
+                fprintf(stderr, "writing %s ...\n", path.c_str());
+                write_random_llama(path, model, s);
+            }
+            // the block as mtmd lays out Qwen2.5-VL's merged grid: t = 0, y = row, x = column, z = 0 (plane-major),
+            // the text after it at start + max(rows, cols)
+            const int   side = 36;
+            image_block blk;
+            blk.n_pos = side;
+            blk.mrope_pos.assign((size_t) side * side * 4, 0);
+            for (int i = 0; i < side * side; ++i) {
+                blk.mrope_pos[(size_t) i + side * side]     = i / side;
+                blk.mrope_pos[(size_t) i + 2 * side * side] = i % side;
+            }
+            bench_model(path, n_tokens, reps, n_threads, side * side, &blk);
+        }
+        if (layers_gemma > 0) {
+            const std::string path = tmp + "/glm-bench-gemma3-4b-shape-" + std::to_string(layers_gemma) + "l-q4_k.gguf";
+            if (!file_exists(path)) {
+                random_llama_shape s;
+                s.arch      = "gemma3";
+                s.n_embd    = 2560;
+                s.n_layer   = layers_gemma;
+                s.n_head    = 8;
+                s.n_head_kv = 4;
+                s.head_dim  = 256;
+                s.n_ff      = 10240;
+                s.n_ctx     = 8192;
+                s.n_swa     = 1024;
+                s.type      = GGML_TYPE_Q4_K;
+                fprintf(stderr, "writing %s ...\n", path.c_str());
+                write_random_llama(path, model, s);
+            }
+            image_block blk;  // Gemma 3: 256 tokens, one ubatch, attending to each other both ways
+            blk.non_causal = true;
+            bench_model(path, n_tokens, reps, n_threads, 256, &blk);
         }
     } catch (const std::exception & e) {
         fprintf(stderr, "bench-tap: %s\n", e.what());

@@ -27,22 +27,42 @@ void write_random_llama(const std::string & path, const std::string & vocab_from
     gguf_writer w;
     gguf_set_kv(w.ctx(), src);  // the tokenizer; every general.* / llama.* key is overwritten below
     gguf_free(src);
-    const int hd = s.n_embd / s.n_head;
-    w.set_str("general.architecture", "llama");
-    w.set_str("general.name", "random-llama");
+    const bool        qwen = s.arch == "qwen2vl", gemma = s.arch == "gemma3";
+    if (!qwen && !gemma && s.arch != "llama") {
+        fail("random-llama: architecture '%s' (expected llama, qwen2vl or gemma3)", s.arch.c_str());
+    }
+    if (qwen && s.rope_sections.size() != 4) {
+        fail("random-llama: qwen2vl needs 4 M-RoPE sections, got %zu", s.rope_sections.size());
+    }
+    const std::string a  = s.arch;
+    const int         hd = s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head;
+    w.set_str("general.architecture", a);
+    w.set_str("general.name", "random-" + a);
     // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_Q4_K_M 15 (what llama_model_desc prints)
     const uint32_t ftype = s.type == GGML_TYPE_F32 ? 0 : s.type == GGML_TYPE_F16 ? 1 : s.type == GGML_TYPE_Q4_K ? 15 : 7;
     w.set_u32("general.file_type", ftype);
-    w.set_u32("llama.context_length", (uint32_t) s.n_ctx);
-    w.set_u32("llama.embedding_length", (uint32_t) s.n_embd);
-    w.set_u32("llama.block_count", (uint32_t) s.n_layer);
-    w.set_u32("llama.feed_forward_length", (uint32_t) s.n_ff);
-    w.set_u32("llama.attention.head_count", (uint32_t) s.n_head);
-    w.set_u32("llama.attention.head_count_kv", (uint32_t) s.n_head_kv);
-    w.set_u32("llama.rope.dimension_count", (uint32_t) hd);
-    w.set_f32("llama.rope.freq_base", 10000.0f);
-    w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    w.set_u32("llama.vocab_size", (uint32_t) n_vocab);
+    w.set_u32(a + ".context_length", (uint32_t) s.n_ctx);
+    w.set_u32(a + ".embedding_length", (uint32_t) s.n_embd);
+    w.set_u32(a + ".block_count", (uint32_t) s.n_layer);
+    w.set_u32(a + ".feed_forward_length", (uint32_t) s.n_ff);
+    w.set_u32(a + ".attention.head_count", (uint32_t) s.n_head);
+    w.set_u32(a + ".attention.head_count_kv", (uint32_t) s.n_head_kv);
+    w.set_u32(a + ".rope.dimension_count", (uint32_t) hd);
+    w.set_f32(a + ".rope.freq_base", a == "llama" ? 10000.0f : 1000000.0f);
+    w.set_f32(a + ".attention.layer_norm_rms_epsilon", a == "llama" ? 1e-5f : 1e-6f);
+    w.set_u32(a + ".vocab_size", (uint32_t) n_vocab);
+    if (qwen) {
+        w.set_arr_i32(a + ".rope.dimension_sections", s.rope_sections);
+    }
+    if (gemma) {
+        w.set_u32(a + ".attention.key_length", (uint32_t) hd);
+        w.set_u32(a + ".attention.value_length", (uint32_t) hd);
+        if (s.n_swa > 0) {
+            w.set_u32(a + ".attention.sliding_window", (uint32_t) s.n_swa);
+            w.set_u32(a + ".attention.sliding_window_pattern", (uint32_t) s.swa_pattern);
+            w.set_f32(a + ".rope.freq_base_swa", 10000.0f);
+        }
+    }
 
     std::mt19937       rng(s.seed);
     std::vector<float> buf;
@@ -62,22 +82,35 @@ void write_random_llama(const std::string & path, const std::string & vocab_from
         }
         w.add_tensor(name, norm ? GGML_TYPE_F32 : s.type, ne, buf.data());
     };
-    const int64_t E = s.n_embd, KV = (int64_t) hd * s.n_head_kv, F = s.n_ff;
+    const int64_t E = s.n_embd, Q = (int64_t) hd * s.n_head, KV = (int64_t) hd * s.n_head_kv, F = s.n_ff;
     add("token_embd.weight", { E, n_vocab }, false);
     for (int il = 0; il < s.n_layer; ++il) {
         const std::string b = "blk." + std::to_string(il) + ".";
         add(b + "attn_norm.weight", { E }, true);
-        add(b + "attn_q.weight", { E, E }, false);
+        add(b + "attn_q.weight", { E, Q }, false);
         add(b + "attn_k.weight", { E, KV }, false);
         add(b + "attn_v.weight", { E, KV }, false);
-        add(b + "attn_output.weight", { E, E }, false);
+        if (qwen) {
+            add(b + "attn_q.bias", { Q }, true);
+            add(b + "attn_k.bias", { KV }, true);
+            add(b + "attn_v.bias", { KV }, true);
+        }
+        if (gemma) {
+            add(b + "attn_q_norm.weight", { hd }, true);
+            add(b + "attn_k_norm.weight", { hd }, true);
+            add(b + "post_attention_norm.weight", { E }, true);
+            add(b + "post_ffw_norm.weight", { E }, true);
+        }
+        add(b + "attn_output.weight", { Q, E }, false);
         add(b + "ffn_norm.weight", { E }, true);
         add(b + "ffn_gate.weight", { E, F }, false);
         add(b + "ffn_up.weight", { E, F }, false);
         add(b + "ffn_down.weight", { F, E }, false);
     }
     add("output_norm.weight", { E }, true);
-    add("output.weight", { E, n_vocab }, false);
+    if (!gemma) {  // Gemma 3 ties the output to token_embd
+        add("output.weight", { E, n_vocab }, false);
+    }
     w.write(path);
 }
 
