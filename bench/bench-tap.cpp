@@ -107,6 +107,14 @@ static void bench_model(const std::string & path, int n_tokens, int reps, int n_
            map_bytes, n_tokens, n_img);
 }
 
+// The random GGUF of a shape at path, written on the first run and reused afterwards (writing a big one takes a minute).
+static void cached_random_model(const std::string & path, const std::string & like, const random_llama_shape & s) {
+    if (!file_exists(path)) {
+        fprintf(stderr, "writing %s ...\n", path.c_str());
+        write_random_llama(path, like, s);
+    }
+}
+
 int main(int argc, char ** argv) {
     std::string model     = std::string(GLM_SOURCE_DIR) + "/tests/golden/llava/llava-tiny-f32.gguf";
     bool        big       = false;
@@ -159,52 +167,43 @@ int main(int argc, char ** argv) {
         if (big) {
             for (ggml_type type : { GGML_TYPE_Q4_K, GGML_TYPE_Q8_0 }) {
                 const std::string path = tmp + "/glm-bench-llama-1b-" + ggml_type_name(type) + ".gguf";
-                if (!file_exists(path)) {
-                    random_llama_shape s;
-                    s.n_embd    = 2048;
-                    s.n_layer   = 16;
-                    s.n_head    = 32;
-                    s.n_head_kv = 8;
-                    s.n_ff      = 8192;
-                    s.type      = type;
-                    fprintf(stderr, "writing %s ...\n", path.c_str());
-                    write_random_llama(path, model, s);
-                }
+                random_llama_shape s;
+                s.n_embd    = 2048;
+                s.n_layer   = 16;
+                s.n_head    = 32;
+                s.n_head_kv = 8;
+                s.n_ff      = 8192;
+                s.type      = type;
+                cached_random_model(path, model, s);
                 bench_model(path, n_tokens, reps, n_threads, n_img);
             }
         }
         if (layers_8b > 0) {
             const std::string path = tmp + "/glm-bench-llama-8b-shape-" + std::to_string(layers_8b) + "l-q4_k.gguf";
-            if (!file_exists(path)) {
-                random_llama_shape s;
-                s.n_embd    = 4096;
-                s.n_layer   = layers_8b;
-                s.n_head    = 32;
-                s.n_head_kv = 8;
-                s.n_ff      = 14336;
-                s.n_ctx     = 8192;
-                s.type      = GGML_TYPE_Q4_K;
-                fprintf(stderr, "writing %s ...\n", path.c_str());
-                write_random_llama(path, model, s);
-            }
+            random_llama_shape s;
+            s.n_embd    = 4096;
+            s.n_layer   = layers_8b;
+            s.n_head    = 32;
+            s.n_head_kv = 8;
+            s.n_ff      = 14336;
+            s.n_ctx     = 8192;
+            s.type      = GGML_TYPE_Q4_K;
+            cached_random_model(path, model, s);
             bench_model(path, n_tokens, reps, n_threads, n_img);
         }
         if (layers_qwen > 0) {
             const std::string path = tmp + "/glm-bench-qwen25vl-7b-shape-" + std::to_string(layers_qwen) + "l-q4_k.gguf";
-            if (!file_exists(path)) {
-                random_llama_shape s;
-                s.arch          = "qwen2vl";
-                s.n_embd        = 3584;
-                s.n_layer       = layers_qwen;
-                s.n_head        = 28;
-                s.n_head_kv     = 4;
-                s.n_ff          = 18944;
-                s.n_ctx         = 8192;
-                s.rope_sections = { 16, 24, 24, 0 };
-                s.type          = GGML_TYPE_Q4_K;
-                fprintf(stderr, "writing %s ...\n", path.c_str());
-                write_random_llama(path, model, s);
-            }
+            random_llama_shape s;
+            s.arch          = "qwen2vl";
+            s.n_embd        = 3584;
+            s.n_layer       = layers_qwen;
+            s.n_head        = 28;
+            s.n_head_kv     = 4;
+            s.n_ff          = 18944;
+            s.n_ctx         = 8192;
+            s.rope_sections = { 16, 24, 24, 0 };
+            s.type          = GGML_TYPE_Q4_K;
+            cached_random_model(path, model, s);
             // the block as mtmd lays out Qwen2.5-VL's merged grid: t = 0, y = row, x = column, z = 0 (plane-major),
             // the text after it at start + max(rows, cols)
             const int   side = 36;
@@ -219,21 +218,18 @@ int main(int argc, char ** argv) {
         }
         if (layers_gemma > 0) {
             const std::string path = tmp + "/glm-bench-gemma3-4b-shape-" + std::to_string(layers_gemma) + "l-q4_k.gguf";
-            if (!file_exists(path)) {
-                random_llama_shape s;
-                s.arch      = "gemma3";
-                s.n_embd    = 2560;
-                s.n_layer   = layers_gemma;
-                s.n_head    = 8;
-                s.n_head_kv = 4;
-                s.head_dim  = 256;
-                s.n_ff      = 10240;
-                s.n_ctx     = 8192;
-                s.n_swa     = 1024;
-                s.type      = GGML_TYPE_Q4_K;
-                fprintf(stderr, "writing %s ...\n", path.c_str());
-                write_random_llama(path, model, s);
-            }
+            random_llama_shape s;
+            s.arch      = "gemma3";
+            s.n_embd    = 2560;
+            s.n_layer   = layers_gemma;
+            s.n_head    = 8;
+            s.n_head_kv = 4;
+            s.head_dim  = 256;
+            s.n_ff      = 10240;
+            s.n_ctx     = 8192;
+            s.n_swa     = 1024;
+            s.type      = GGML_TYPE_Q4_K;
+            cached_random_model(path, model, s);
             image_block blk;  // Gemma 3: 256 tokens, one ubatch, attending to each other both ways
             blk.non_causal = true;
             bench_model(path, n_tokens, reps, n_threads, 256, &blk);

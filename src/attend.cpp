@@ -198,10 +198,7 @@ void attend_save(const attend_result & r, const std::string & dir) {
     make_dirs(dir);
     const attn_maps & m = r.out.maps;
     const int         T = m.n_rows;
-    std::vector<int32_t> ids;
-    for (const gen_token & t : r.out.tokens) {
-        ids.push_back(t.id);
-    }
+    const std::vector<int32_t> ids = r.out.ids();
     const json j = attend_to_json(r);
     // one grid covering the whole block (LLaVA-1.5): [T, rows, cols]; otherwise one value per image token
     const std::vector<int64_t> shape = r.layout.is_single_contiguous()
@@ -323,13 +320,7 @@ attend_result attend_load(const std::string & dir) {
     full_shape.insert(full_shape.end(), shape.begin() + 1, shape.end());
     m.mean                   = st.get("maps_mean", shape).to_f32();
     m.official               = st.get("maps_official", shape).to_f32();
-    if (st.get("token_ids", { T }).to_i32() != [&] {
-            std::vector<int32_t> ids;
-            for (const auto & t : r.out.tokens) {
-                ids.push_back(t.id);
-            }
-            return ids;
-        }()) {
+    if (st.get("token_ids", { T }).to_i32() != r.out.ids()) {
         fail("%s: token ids differ from %s", st.path().c_str(), jpath.c_str());
     }
     if (!m.selected_heads.empty()) {

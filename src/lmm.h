@@ -100,6 +100,15 @@ struct gen_result {
     std::vector<float>     logits;        // n_steps x n_vocab, when gen_params.keep_logits
     attn_maps              maps;          // one row per generated token (empty when the tap is off)
     double                 t_prompt_s = 0, t_gen_s = 0;
+
+    std::vector<int32_t> ids() const {  // the generated token ids, in order
+        std::vector<int32_t> v;
+        v.reserve(tokens.size());
+        for (const gen_token & t : tokens) {
+            v.push_back(t.id);
+        }
+        return v;
+    }
 };
 
 class lmm_model;

@@ -466,10 +466,7 @@ int main(int argc, char ** argv) {
                 gg2.forced.clear();
                 gg2.n_predict       = (int) want_g.size();
                 const gen_result g2 = ls.generate(e.data(), n_img, gg2, &vo.decode);
-                std::vector<int32_t> got_g;
-                for (const gen_token & t : g2.tokens) {
-                    got_g.push_back(t.id);
-                }
+                const std::vector<int32_t> got_g = g2.ids();
                 bool         ok = true;
                 const size_t n  = golden::greedy_prefix(got_g, want_g, want_m, 4 * k_tol_margin, &ok);
                 rep.check(p + what + strfmt("greedy ids (first %zu steps)", n), ok && n > 0);

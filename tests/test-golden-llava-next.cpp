@@ -155,10 +155,7 @@ static void check_greedy(golden::report & rep, const std::string & c, lmm_sessio
     gg.n_predict   = (int) want.size();
     gg.keep_logits = true;
     const gen_result     g = ls.generate(embd.data(), n_img, gg);
-    std::vector<int32_t> got;
-    for (const auto & t : g.tokens) {
-        got.push_back(t.id);
-    }
+    const std::vector<int32_t> got = g.ids();
     size_t n_same = 0;
     while (n_same < std::min(got.size(), want.size()) && got[n_same] == want[n_same]) {
         ++n_same;
@@ -343,10 +340,7 @@ int main(int argc, char ** argv) {
                 gen_params gh;
                 gh.prompt    = question;
                 gh.n_predict = (int) st.get(c + ".hf.greedy_ids").shape[0];
-                std::vector<int32_t> ids;
-                for (const gen_token & t : ls.generate(hemb.data(), ph.n_tokens(), gh).tokens) {
-                    ids.push_back(t.id);
-                }
+                const std::vector<int32_t> ids = ls.generate(hemb.data(), ph.n_tokens(), gh).ids();
                 rep.check(c + ": hf rule: greedy ids", ids == st.get(c + ".hf.greedy_ids").to_i32());
             }
             // plain HF v4.44.2's processor where only it differs (odd padding: one pixel short, the last tile

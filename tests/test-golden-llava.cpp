@@ -60,10 +60,7 @@ static gen_result check_greedy(golden::report & rep, lmm_session & ls, const std
     gg.n_predict   = (int) want.size();
     gg.keep_logits = true;
     const gen_result     g = ls.generate(embd.data(), n_img, gg);
-    std::vector<int32_t> got;
-    for (const auto & t : g.tokens) {
-        got.push_back(t.id);
-    }
+    const std::vector<int32_t> got = g.ids();
     rep.check(prefix + "greedy ids", got == want);
     const std::vector<float> want_margin = st.get(prefix + "greedy_top2_margin").to_f32();
     const size_t             n_vocab     = got.empty() ? 0 : g.logits.size() / got.size();

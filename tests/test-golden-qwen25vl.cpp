@@ -304,10 +304,7 @@ int main(int argc, char ** argv) {
             gg.forced.clear();
             gg.n_predict = (int) want_g.size();
             const gen_result g2 = ls.generate(ref_embd.data(), n_img, gg, &vr.decode);
-            std::vector<int32_t> got_g;
-            for (const gen_token & t : g2.tokens) {
-                got_g.push_back(t.id);
-            }
+            const std::vector<int32_t> got_g = g2.ids();
             bool         same  = true;
             const size_t n_cmp = golden::greedy_prefix(got_g, want_g, want_m, 4 * k_tol_margin, &same);
             rep.check(p + strfmt("greedy ids (first %zu steps)", n_cmp), same && n_cmp > 0);
@@ -384,10 +381,7 @@ int main(int argc, char ** argv) {
             rep.check(strfmt("pipeline: layout %dx%d over the whole image", want_rows, want_cols),
                       gd.rows == want_rows && gd.cols == want_cols && gd.rect == grid_rect{ 0, 0, img.w, img.h },
                       strfmt("%dx%d %s", gd.rows, gd.cols, rect_str(gd.rect).c_str()));
-            std::vector<int32_t> got;
-            for (const auto & t : gr.att.out.tokens) {
-                got.push_back(t.id);
-            }
+            const std::vector<int32_t> got = gr.att.out.ids();
             const std::vector<int32_t> ids    = st.get(case_name + ".input_ids").to_i32();
             const int                  pl_len = st.get(case_name + ".prompt_len").to_i32()[0];
             rep.check("pipeline: answer tokens = the reference continuation",
