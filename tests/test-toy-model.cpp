@@ -161,6 +161,52 @@ TEST(ToyModel, BadFiles) {
     EXPECT_THROW(toy_model m(dir), glm::error);
 }
 
+// A finer grid for a trained model (toy-train --init --image-size): every weight but the positions is copied,
+// the positions are resampled bilinearly (a field linear in x and y is reproduced away from the clamped border),
+// the context grows by the added tokens, and the model still runs and saves.
+TEST(ToyModel, RegridResamplesPositions) {
+    toy_model src(tiny_arch(), 3);
+    const int g0 = src.vit_hp().grid(), C = src.vit_hp().n_embd;
+    std::vector<float> field((size_t) C * g0 * g0);
+    for (int y = 0; y < g0; ++y) {
+        for (int x = 0; x < g0; ++x) {
+            for (int c = 0; c < C; ++c) {
+                field[(size_t) C * (y * g0 + x) + c] = 0.25f * (float) x - 0.5f * (float) y + (float) c;
+            }
+        }
+    }
+    ggml_backend_tensor_set(src.vit().pos, field.data(), 0, field.size() * sizeof(float));
+    const auto dst = toy_regrid(src, 2 * src.vit_hp().image_size);
+    const int  g1  = dst->vit_hp().grid();
+    ASSERT_EQ(g1, 2 * g0);
+    EXPECT_EQ(dst->vit_hp().patch_size, src.vit_hp().patch_size);
+    EXPECT_EQ(dst->dec_hp().n_ctx - src.dec_hp().n_ctx, dst->vit_hp().n_patches() - src.vit_hp().n_patches());
+    EXPECT_EQ(dst->caption_start() - src.caption_start(), dst->vit_hp().n_patches() - src.vit_hp().n_patches());
+    for (size_t i = 0; i < src.tensors().size(); ++i) {
+        if (src.tensors()[i] != src.vit().pos) {
+            EXPECT_EQ(host(src.tensors()[i]), host(dst->tensors()[i])) << src.tensors()[i]->name;
+        }
+    }
+    const std::vector<float> pos = host(dst->vit().pos);
+    for (int y = 1; y < g1 - 1; ++y) {  // new cell centre (j + 0.5) / 2 - 0.5 in old cells
+        for (int x = 1; x < g1 - 1; ++x) {
+            const float sx = (x + 0.5f) / 2 - 0.5f, sy = (y + 0.5f) / 2 - 0.5f;
+            for (int c = 0; c < C; c += 7) {
+                EXPECT_NEAR(pos[(size_t) C * (y * g1 + x) + c], 0.25f * sx - 0.5f * sy + (float) c, 1e-5f)
+                    << y << "," << x << "," << c;
+            }
+        }
+    }
+    EXPECT_FLOAT_EQ(pos[0], field[0]);  // the corner clamps to the old corner
+    const std::string d = temp_dir("regrid");
+    dst->save(d);
+    const toy_model back(d);
+    EXPECT_EQ(back.vit_hp().image_size, dst->vit_hp().image_size);
+    EXPECT_EQ(back.dec_hp().n_ctx, dst->dec_hp().n_ctx);
+    EXPECT_EQ(host(back.vit().pos), pos);
+    EXPECT_THROW(toy_regrid(src, src.vit_hp().image_size + 1), glm::error);
+}
+
 TEST(ToyTrain, ShortRunLossFalls) {
     train_params p;
     p.out_dir    = temp_dir("train");

@@ -8,6 +8,7 @@
 #include "ggml-alloc.h"
 #include "ggml-cpu.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <thread>
@@ -346,6 +347,57 @@ std::vector<int32_t> toy_pos_data(int T) {
         pos[i] = i;
     }
     return pos;
+}
+
+std::unique_ptr<toy_model> toy_regrid(const toy_model & src, int image_size) {
+    const toyvit_hparams & shp = src.vit_hp();
+    if (image_size <= 0 || image_size % shp.patch_size != 0) {
+        fail("toy model: image size %d is not a multiple of the patch size %d", image_size, shp.patch_size);
+    }
+    toy_arch arch{ shp, src.dec_hp() };
+    arch.vit.image_size = image_size;
+    arch.dec.n_ctx += arch.vit.n_patches() - shp.n_patches();
+    auto          dst = std::make_unique<toy_model>(arch, 0);
+    const auto &  st  = src.tensors();
+    const auto &  dt  = dst->tensors();
+    GGML_ASSERT(st.size() == dt.size());
+    const int          g0 = shp.grid(), g1 = arch.vit.grid();
+    std::vector<float> a, b;
+    for (size_t i = 0; i < st.size(); ++i) {
+        GGML_ASSERT(std::string(st[i]->name) == dt[i]->name);
+        a.resize((size_t) ggml_nelements(st[i]));
+        ggml_backend_tensor_get(st[i], a.data(), 0, a.size() * sizeof(float));
+        if (st[i] != src.vit().pos) {
+            GGML_ASSERT(ggml_are_same_shape(st[i], dt[i]));
+            ggml_backend_tensor_set(dt[i], a.data(), 0, a.size() * sizeof(float));
+            continue;
+        }
+        // [C, g0 * g0] -> [C, g1 * g1], patch index = gy * grid + gx
+        const int64_t C = st[i]->ne[0];
+        b.assign((size_t) C * g1 * g1, 0.0f);
+        auto src_coord = [&](int j, int & lo, int & hi, float & w) {
+            const float x = std::clamp(((float) j + 0.5f) * (float) g0 / (float) g1 - 0.5f, 0.0f, (float) (g0 - 1));
+            lo = (int) std::floor(x);
+            hi = std::min(lo + 1, g0 - 1);
+            w  = x - (float) lo;
+        };
+        for (int y = 0; y < g1; ++y) {
+            int   y0, y1, x0, x1;
+            float wy, wx;
+            src_coord(y, y0, y1, wy);
+            for (int x = 0; x < g1; ++x) {
+                src_coord(x, x0, x1, wx);
+                float *       o = &b[(size_t) C * (y * g1 + x)];
+                const float * p00 = &a[(size_t) C * (y0 * g0 + x0)], *p01 = &a[(size_t) C * (y0 * g0 + x1)];
+                const float * p10 = &a[(size_t) C * (y1 * g0 + x0)], *p11 = &a[(size_t) C * (y1 * g0 + x1)];
+                for (int64_t c = 0; c < C; ++c) {
+                    o[c] = (1 - wy) * ((1 - wx) * p00[c] + wx * p01[c]) + wy * ((1 - wx) * p10[c] + wx * p11[c]);
+                }
+            }
+        }
+        ggml_backend_tensor_set(dt[i], b.data(), 0, b.size() * sizeof(float));
+    }
+    return dst;
 }
 
 }  // namespace glm::toy

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,12 @@ private:
     void allocate();  // creates the tensors for vit_hp_/dec_hp_ and their buffer
     void split_template();
 };
+
+// A copy of `src` that sees images of another size through the same patches (a finer or coarser token grid):
+// every weight is copied, the learned position embeddings are resampled bilinearly from src's grid to the new
+// one (half-pixel centres, edges clamped), and the decoder's context grows by the added image tokens, so that
+// captions keep the room they had. image_size must be a multiple of src's patch size.
+std::unique_ptr<toy_model> toy_regrid(const toy_model & src, int image_size);
 
 // Calls fn(name, ne, slot) for every decoder tensor in a fixed order (llama.cpp tensor names).
 void decoder_for_each_tensor(const decoder_hparams & hp, decoder_weights & w,

@@ -102,6 +102,14 @@ train_result toy_train(const train_params & p) {
         p.resume             ? std::make_unique<toy_model>(resume_dir)
         : p.init_dir.empty() ? std::make_unique<toy_model>(p.arch, p.seed)
                              : std::make_unique<toy_model>(p.init_dir);
+    if (!p.resume && !p.init_dir.empty() && p.init_image_size > 0 &&
+        p.init_image_size != owned->vit_hp().image_size) {
+        GLM_LOG_INFO("toy-train: regridding %s from %dx%d to %dx%d pixels (%d to %d image tokens)\n",
+                     p.init_dir.c_str(), owned->vit_hp().image_size, owned->vit_hp().image_size, p.init_image_size,
+                     p.init_image_size, owned->vit_hp().n_patches(),
+                     (p.init_image_size / owned->vit_hp().patch_size) * (p.init_image_size / owned->vit_hp().patch_size));
+        owned = toy_regrid(*owned, p.init_image_size);
+    }
     toy_model & model = *owned;
     train_state state;
     if (p.resume) {

@@ -69,6 +69,7 @@ struct train_params {
     toy_arch     arch;                // model sizes (ignored with init_dir)
     std::string  init_dir;            // if set: start from this model folder's weights (sizes from its files)
                                       // instead of a random initialisation; the optimizer starts fresh
+    int          init_image_size = 0; // with init_dir: > 0 regrids the model to this input size (toy_regrid)
     int64_t      first_scene = 0;     // index of the first training scene (step s uses first_scene + s * batch
                                       // ...): a continued run passes the scenes its first stage consumed
     bool         resume     = false;  // continue the interrupted run in out_dir from <out_dir>/resume (the

@@ -6,6 +6,7 @@
 #include "gguf-loader.h"
 #include "toy/train.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -47,6 +48,8 @@ int cmd_toy_train(int argc, char ** argv) {
     app.add_option("--first-scene", p.first_scene, "index of the first training scene (a continued run passes the scenes of its first stage: steps x batch)")->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_flag("--resume", p.resume, "continue the interrupted run in -o from <out>/resume (written at every evaluation; give the run's options again): bit-identical to an uninterrupted run");
     app.add_option("-t,--threads", p.n_threads, "CPU threads (0 = all; more than 1 pays only on an idle machine)")->capture_default_str();
+    app.add_option("--image-size", p.arch.vit.image_size, "vision input side in pixels (the token grid is image size / patch size); with --init: regrid the model to it (position embeddings resampled)")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--patch-size", p.arch.vit.patch_size, "vision patch side in pixels")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--vit-embd", p.arch.vit.n_embd, "vision width")->capture_default_str();
     app.add_option("--vit-layers", p.arch.vit.n_layer, "vision layers")->capture_default_str();
     app.add_option("--vit-ff", p.arch.vit.n_ff, "vision SwiGLU width")->capture_default_str();
@@ -60,7 +63,7 @@ int cmd_toy_train(int argc, char ** argv) {
         return rc;
     }
     if (!p.init_dir.empty()) {
-        for (const char * o : { "--vit-embd", "--vit-layers", "--vit-ff", "--vit-heads", "--proj-hidden", "--embd",
+        for (const char * o : { "--patch-size", "--vit-embd", "--vit-layers", "--vit-ff", "--vit-heads", "--proj-hidden", "--embd",
                                 "--layers", "--ff", "--heads" }) {
             if (app.count(o) > 0) {
                 glm::fail("toy-train: %s cannot be combined with --init (the sizes come from %s)", o,
@@ -68,6 +71,11 @@ int cmd_toy_train(int argc, char ** argv) {
             }
         }
     }
+    if (!p.init_dir.empty() && app.count("--image-size") > 0) {
+        p.init_image_size = p.arch.vit.image_size;
+    }
+    // a finer grid needs a longer context: keep the caption room the default grid has
+    p.arch.dec.n_ctx += std::max(0, p.arch.vit.n_patches() - glm::toyvit_hparams{}.n_patches());
     p.recipe = "groundlmm toy-train";
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) != "--resume") {  // a resumed run writes the files of the uninterrupted one
