@@ -16,8 +16,9 @@
 // are counted (and logged only at debug level).
 //
 // usage: toy-experiment [-m models/toy] [--n 500] [--seeds 1[,2,...]] [--split test] [-o results.json] [-t 1]
-//                       [--size 64] [--heads head-set.json]
-// (--size renders the scenes at another resolution; the vision module resizes them to its input size)
+//                       [--size <model input>] [--heads head-set.json]
+// (--size renders the scenes at another resolution than the model's input size, which training used; the vision
+// module resizes them to its input size)
 #include "attend.h"
 #include "common.h"
 #include "ground.h"
@@ -589,7 +590,7 @@ nlohmann::json print_spread(const setup & su, const nlohmann::json & per_seed) {
 
 int main(int argc, char ** argv) {
     std::string dir = std::string(GLM_SOURCE_DIR) + "/models/toy", out_json, split = "test", heads_file, seeds_text = "1";
-    int         n = 500, n_threads = 1, size = 64;
+    int         n = 500, n_threads = 1, size = 0;  // size 0: the model's input size
     for (int i = 1; i < argc; ++i) {
         const std::string a    = argv[i];
         auto              next = [&]() -> std::string {
@@ -617,7 +618,7 @@ int main(int argc, char ** argv) {
             heads_file = next();
         } else {
             fprintf(stderr, "usage: %s [-m models/toy] [--n 500] [--seeds 1[,2,...]] [--split test] [-o results.json] [-t 1] "
-                            "[--size 64] [--heads head-set.json]\n", argv[0]);
+                            "[--size <model input>] [--heads head-set.json]\n", argv[0]);
             return 2;
         }
     }
@@ -637,7 +638,11 @@ int main(int argc, char ** argv) {
         auto            enc = vision_encoder_load(dir + "/" + k_toy_vit_file, backend);
         lmm_params      lp;
         lp.model     = dir + "/" + k_toy_llm_file;
-        lp.n_ctx     = 256;
+        const toy_model shipped(dir);  // sizes: the scenes as training rendered them, the decoder's context
+        if (size <= 0) {
+            size = shipped.vit_hp().image_size;
+        }
+        lp.n_ctx     = shipped.dec_hp().n_ctx;
         lp.n_threads = n_threads;
         lp.tap       = true;
         lp.tap_dump  = true;

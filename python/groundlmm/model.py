@@ -310,9 +310,9 @@ class Model:
     @classmethod
     def toy(cls, **kwargs):
         """The toy model `groundlmm demo` runs (models/toy: trained on toy-world scenes only; its prompt is fixed),
-        with the demo's settings: region refiner, n_ctx 256, min_score 0.5, n_predict 64."""
+        with the demo's settings: region refiner, n_ctx 512, min_score 0.5, n_predict 64."""
         d = _toy_dir()
-        kw = dict(refiner="region", n_ctx=256, settings={"min_score": 0.5, "n_predict": 64})
+        kw = dict(refiner="region", n_ctx=512, settings={"min_score": 0.5, "n_predict": 64})
         kw.update(kwargs)
         return cls(os.path.join(d, "toy-llm.gguf"), os.path.join(d, "toy-vit.gguf"), **kw)
 

@@ -121,6 +121,8 @@ train_result toy_train(const train_params & p) {
         GLM_LOG_INFO("toy-train: continuing the model in %s from training scene %lld\n", p.init_dir.c_str(),
                      (long long) p.first_scene);
     }
+    world_params world = p.world;
+    world.size         = p.scene_size > 0 ? p.scene_size : model.vit_hp().image_size;
     model.set_n_threads(p.n_threads);
     for (ggml_tensor * t : model.tensors()) {
         ggml_set_param(t);
@@ -147,7 +149,7 @@ train_result toy_train(const train_params & p) {
     ggml_backend_sched_set_eval_callback(sched, bias_correction_cb, &bc);
     adamw_moments mom;
 
-    const std::vector<world_scene> val = make_scenes(p.world, p.eval_seed, world_split::val, 0, p.eval_n);
+    const std::vector<world_scene> val = make_scenes(world, p.eval_seed, world_split::val, 0, p.eval_n);
     nlohmann::json                 log_evals = nlohmann::json::array();
     double                         best_pacc = -1.0, best_loss = 1e30;
     const int                      V         = model.dec_hp().n_vocab;
@@ -231,7 +233,7 @@ train_result toy_train(const train_params & p) {
 
     for (int step = state.step; step < p.steps; ++step) {
         const std::vector<world_scene> scenes =
-            make_scenes(p.world, p.seed, world_split::train, p.first_scene + (int64_t) step * p.batch, p.batch);
+            make_scenes(world, p.seed, world_split::train, p.first_scene + (int64_t) step * p.batch, p.batch);
         const toy_batch b = toy_make_batch(model, scenes);
 
         const size_t     meta = 4 * k_graph_size * ggml_tensor_overhead() + 3 * ggml_graph_overhead_custom(k_graph_size, true);

@@ -74,7 +74,9 @@ struct train_params {
                                       // ...): a continued run passes the scenes its first stage consumed
     bool         resume     = false;  // continue the interrupted run in out_dir from <out_dir>/resume (the
                                       // other params must be the run's); the result is bit-identical
-    world_params world;               // the scenes
+    world_params world;               // the scenes (world.size is replaced by scene_size)
+    int          scene_size = 0;      // side the training and validation scenes are rendered at; 0 = the model's
+                                      // input size (toy-world geometry scales with it)
     std::string  recipe;              // the command line, stored in the checkpoints
     train_progress_cb progress  = nullptr;
     void *            user_data = nullptr;

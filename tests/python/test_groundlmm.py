@@ -102,14 +102,14 @@ def png_decode_rgb(path):
 class ToyModel(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.model = groundlmm.Model(LLM, VIT, refiner="region", n_ctx=256, n_threads=2)
+        cls.model = groundlmm.Model(LLM, VIT, refiner="region", n_ctx=512, n_threads=2)
         cls.settings = {"min_score": 0.5, "n_predict": 64}
         cls.r = cls.model.ground(SCENE, **cls.settings)
         # the same run through the command line
         out = os.path.join(WORK, "cli")
         shutil.rmtree(out, ignore_errors=True)
         subprocess.run([BIN, "ground", "-m", LLM, "--mmproj", VIT, "--image", SCENE, "--refiner", "region",
-                        "--min-score", "0.5", "-n", "64", "-c", "256", "-t", "2", "-o", out],
+                        "--min-score", "0.5", "-n", "64", "-c", "512", "-t", "2", "-o", out],
                        check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(out, "result.json"), encoding="utf-8") as f:
             cls.cli = json.load(f)
@@ -241,7 +241,7 @@ class ToyModel(unittest.TestCase):
         lines = []
         groundlmm.set_log("info", lambda level, text: lines.append((level, text)))
         try:
-            groundlmm.Model(LLM, VIT, refiner="region", n_ctx=256, n_threads=2).close()
+            groundlmm.Model(LLM, VIT, refiner="region", n_ctx=512, n_threads=2).close()
         finally:
             groundlmm.set_log()
         self.assertTrue(lines)

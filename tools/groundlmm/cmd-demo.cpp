@@ -46,7 +46,7 @@ int cmd_demo(int argc, char ** argv) {
     mo.vision    = mdir + "/toy-vit.gguf";
     mo.refiner   = "region";
     mo.n_threads = n_threads;
-    mo.n_ctx     = 256;
+    mo.n_ctx     = 512;
     mo.verbose   = verbose;
     glm::pipeline     ctx(mo.load(), mo.context_params());
     glm::run_settings s;  // the model's own template (its prompt is fixed: "describe the scene.")
@@ -65,7 +65,7 @@ int cmd_demo(int argc, char ** argv) {
     fprintf(stderr,
             "wrote %s/{overlay.png, answer.html, result.json, heatmap-*.png, index.html} (model: %s, scene: %s)\n"
             "same run by hand: groundlmm ground -m %s/toy-llm.gguf --mmproj %s/toy-vit.gguf --image %s --refiner "
-            "region --min-score 0.5 --heatmaps -c 256 -o %s\n",
+            "region --min-score 0.5 --heatmaps -c 512 -o %s\n",
             out.c_str(), mdir.c_str(), image.c_str(), mdir.c_str(), mdir.c_str(), image.c_str(), out.c_str());
     return 0;
 }

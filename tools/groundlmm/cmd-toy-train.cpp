@@ -49,6 +49,7 @@ int cmd_toy_train(int argc, char ** argv) {
     app.add_flag("--resume", p.resume, "continue the interrupted run in -o from <out>/resume (written at every evaluation; give the run's options again): bit-identical to an uninterrupted run");
     app.add_option("-t,--threads", p.n_threads, "CPU threads (0 = all; more than 1 pays only on an idle machine)")->capture_default_str();
     app.add_option("--image-size", p.arch.vit.image_size, "vision input side in pixels (the token grid is image size / patch size); with --init: regrid the model to it (position embeddings resampled)")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--scene-size", p.scene_size, "side the toy-world scenes are rendered at (0 = the model's input size)")->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_option("--patch-size", p.arch.vit.patch_size, "vision patch side in pixels")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--vit-embd", p.arch.vit.n_embd, "vision width")->capture_default_str();
     app.add_option("--vit-layers", p.arch.vit.n_layer, "vision layers")->capture_default_str();
