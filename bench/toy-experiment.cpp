@@ -21,6 +21,7 @@
 // module resizes them to its input size)
 #include "attend.h"
 #include "common.h"
+#include "gguf-loader.h"
 #include "ground.h"
 #include "lmm.h"
 #include "maps.h"
@@ -638,11 +639,10 @@ int main(int argc, char ** argv) {
         auto            enc = vision_encoder_load(dir + "/" + k_toy_vit_file, backend);
         lmm_params      lp;
         lp.model     = dir + "/" + k_toy_llm_file;
-        const toy_model shipped(dir);  // sizes: the scenes as training rendered them, the decoder's context
-        if (size <= 0) {
-            size = shipped.vit_hp().image_size;
+        if (size <= 0) {  // the scenes as training rendered them: at the encoder's input size
+            size = toyvit_read_hparams(gguf_loader(dir + "/" + k_toy_vit_file)).image_size;
         }
-        lp.n_ctx     = shipped.dec_hp().n_ctx;
+        lp.n_ctx     = (int) gguf_loader(dir + "/" + k_toy_llm_file).get_int("llama.context_length");
         lp.n_threads = n_threads;
         lp.tap       = true;
         lp.tap_dump  = true;
