@@ -273,6 +273,7 @@ struct setup {
     region_refiner *       region  = nullptr;
     std::vector<variant>   variants;
     std::vector<choice>    choices;
+    caption_order          order = caption_order::mixed;
 };
 
 
@@ -290,7 +291,8 @@ nlohmann::json run_seed(setup & su, uint64_t seed) {
         const std::string &    split = su.split;
         const int              n = su.n, size = su.size;
         world_params wp;
-        wp.size = size;
+        wp.size  = size;
+        wp.order = su.order;
         mode_stats         st[2];  // 0 forced, 1 generated
         for (mode_stats & m : st) {
             m.recall.resize(su.choices.size());
@@ -442,7 +444,7 @@ nlohmann::json run_seed(setup & su, uint64_t seed) {
         // ---- report
         nlohmann::json j;
         j["model"]   = dir;
-        j["scenes"]  = { { "split", split }, { "seed", seed }, { "n", n }, { "size", size } };
+        j["scenes"]  = { { "split", split }, { "seed", seed }, { "n", n }, { "size", size }, { "caption_order", caption_order_name(su.order) } };
         j["objects"] = st[0].n_objects;
         auto cj      = [](const counts & c) {
             return nlohmann::json{ { "n", c.n }, { "acc", c.acc() }, { "n_hard", c.n_hard }, { "acc_hard", c.acc_hard() } };
@@ -590,7 +592,7 @@ nlohmann::json print_spread(const setup & su, const nlohmann::json & per_seed) {
 }
 
 int main(int argc, char ** argv) {
-    std::string dir = std::string(GLM_SOURCE_DIR) + "/models/toy", out_json, split = "test", heads_file, seeds_text = "1";
+    std::string dir = std::string(GLM_SOURCE_DIR) + "/models/toy", out_json, split = "test", heads_file, seeds_text = "1", order_text;
     int         n = 500, n_threads = 1, size = 0;  // size 0: the model's input size
     for (int i = 1; i < argc; ++i) {
         const std::string a    = argv[i];
@@ -617,9 +619,11 @@ int main(int argc, char ** argv) {
             size = std::stoi(next());
         } else if (a == "--heads") {
             heads_file = next();
+        } else if (a == "--caption-order") {
+            order_text = next();
         } else {
             fprintf(stderr, "usage: %s [-m models/toy] [--n 500] [--seeds 1[,2,...]] [--split test] [-o results.json] [-t 1] "
-                            "[--size <model input>] [--heads head-set.json]\n", argv[0]);
+                            "[--size <model input>] [--heads head-set.json] [--caption-order <the model's>]\n", argv[0]);
             return 2;
         }
     }
@@ -643,6 +647,9 @@ int main(int argc, char ** argv) {
             size = toyvit_read_hparams(gguf_loader(dir + "/" + k_toy_vit_file)).image_size;
         }
         lp.n_ctx     = (int) gguf_loader(dir + "/" + k_toy_llm_file).get_int("llama.context_length");
+        if (order_text.empty()) {  // forced captions in the style the model was trained on
+            order_text = gguf_loader(dir + "/" + k_toy_llm_file).get_str("groundlmm.toy.caption_order", "mixed");
+        }
         lp.n_threads = n_threads;
         lp.tap       = true;
         lp.tap_dump  = true;
@@ -654,6 +661,7 @@ int main(int argc, char ** argv) {
 
         setup su;
         su.dir = dir, su.split = split, su.n = n, su.size = size;
+        su.order = caption_order_from_string(order_text);
         su.enc = enc.get(), su.lm = &lm, su.ses = &ses, su.chunker = &chunker, su.region = &region;
         su.choices = { { "mean", "mean over layers and heads", head_set(attn_heads::all) },
                        { "official", "head H-2 (official)", head_set(attn_heads::official) } };

@@ -248,6 +248,39 @@ TEST(ToyWorld, CaptionOrderVaries) {
     EXPECT_GT(n_not_ltr, n_multi / 3);
 }
 
+TEST(ToyWorld, LeftToRightCaptionsChangeOnlyTheOrder) {
+    // the left-to-right style names objects by increasing x; scene, words and templates stay those of mixed
+    world_params mixed, ltr;
+    ltr.order = caption_order::left_to_right;
+    int n_multi = 0, n_reordered = 0;
+    for (int i = 0; i < 200; ++i) {
+        const world_scene a = world_generate(mixed, 3, world_split::train, i);
+        const world_scene b = world_generate(ltr, 3, world_split::train, i);
+        ASSERT_EQ(a.img.rgb, b.img.rgb) << i;
+        ASSERT_EQ(a.objects.size(), b.objects.size()) << i;
+        std::vector<const world_object *> order;
+        for (size_t k = 0; k < b.objects.size(); ++k) {
+            EXPECT_EQ(a.objects[k].mask, b.objects[k].mask) << i;
+            EXPECT_EQ(world_phrase(a.objects[k]).substr(world_phrase(a.objects[k]).rfind(' ') + 1),
+                      world_phrase(b.objects[k]).substr(world_phrase(b.objects[k]).rfind(' ') + 1)) << i;
+            const world_object & o = b.objects[k];
+            EXPECT_EQ(b.caption.substr(o.shape_begin, o.shape_end - o.shape_begin), world_shapes()[o.shape]) << b.caption;
+            EXPECT_EQ(b.caption.substr(o.colour_begin, o.colour_end - o.colour_begin), world_colours()[o.colour]) << b.caption;
+            order.push_back(&b.objects[k]);
+        }
+        std::sort(order.begin(), order.end(),
+                  [](const world_object * x, const world_object * y) { return x->phrase_begin < y->phrase_begin; });
+        for (size_t k = 0; k + 1 < order.size(); ++k) {
+            EXPECT_LE(order[k]->cx, order[k + 1]->cx) << b.caption;
+        }
+        n_multi += b.objects.size() > 1;
+        n_reordered += a.caption != b.caption;
+    }
+    EXPECT_GT(n_reordered, n_multi / 3) << "mixed captions are often in another order";
+    EXPECT_EQ(caption_order_from_string(caption_order_name(caption_order::left_to_right)), caption_order::left_to_right);
+    EXPECT_THROW(caption_order_from_string("ltr"), glm::error);
+}
+
 TEST(ToyWorld, CocoExport) {
     const world_params       p;
     std::vector<world_scene> scenes;

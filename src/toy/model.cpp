@@ -159,6 +159,7 @@ toy_model::toy_model(const std::string & dir) : vocab_(gguf_loader(dir + "/" + k
         fail("%s: groundlmm.prompt_template is '%s', expected '%s'", llm_path.c_str(),
              ml.get_str("groundlmm.prompt_template", "").c_str(), k_toy_template);
     }
+    captions_ = caption_order_from_string(ml.get_str("groundlmm.toy.caption_order", "mixed"));
     vit_hp_ = toyvit_read_hparams(mv);
     if (vit_hp_.n_proj_out != dec_hp_.n_embd) {
         fail("%s: projection_dim %d differs from the decoder's n_embd %d", vit_path.c_str(), vit_hp_.n_proj_out,
@@ -241,6 +242,7 @@ void toy_model::save(const std::string & dir, const std::string & recipe) const 
         vocab_.write_gguf(w);
         w.set_str("groundlmm.prompt_template", k_toy_template);
         w.set_str("groundlmm.recipe", recipe);
+        w.set_str("groundlmm.toy.caption_order", caption_order_name(captions_));
         decoder_weights d = dec_;
         decoder_for_each_tensor(dec_hp_, d, add_all(w));
         w.write(dir + "/" + k_toy_llm_file);
@@ -358,6 +360,7 @@ std::unique_ptr<toy_model> toy_regrid(const toy_model & src, int image_size) {
     arch.vit.image_size = image_size;
     arch.dec.n_ctx += arch.vit.n_patches() - shp.n_patches();
     auto          dst = std::make_unique<toy_model>(arch, 0);
+    dst->set_captions(src.captions());
     const auto &  st  = src.tensors();
     const auto &  dt  = dst->tensors();
     GGML_ASSERT(st.size() == dt.size());

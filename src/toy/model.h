@@ -14,6 +14,7 @@
 
 #include "models/toy-vit.h"
 #include "toy/vocab.h"
+#include "toy/world.h"
 
 #include "ggml-backend.h"
 #include "ggml.h"
@@ -97,7 +98,13 @@ public:
     ggml_backend_t                     backend() const { return cpu_; }
     void                               set_n_threads(int n);  // CPU threads of backend(); 0 = all
 
+    // The caption style the model was last trained on (groundlmm.toy.caption_order in the decoder GGUF, "mixed"
+    // when absent): the order of mention its own captions follow and the one forced captions should use.
+    caption_order captions() const { return captions_; }
+    void          set_captions(caption_order o) { captions_ = o; }
+
 private:
+    caption_order              captions_ = caption_order::mixed;
     toy_vocab                  vocab_;
     toyvit_hparams             vit_hp_;
     toyvit_weights             vit_;

@@ -30,7 +30,7 @@ std::vector<std::pair<std::string, std::string>> run_params(const train_params &
         { "init", p.init_dir },            { "first-scene", i(p.first_scene) },
         { "world.size", i(p.world.size) }, { "world.min_objects", i(p.world.min_objects) },
         { "world.max_objects", i(p.world.max_objects) }, { "scene-size", i(p.scene_size) },
-        { "image-size", i(p.init_image_size) },
+        { "image-size", i(p.init_image_size) }, { "caption-order", caption_order_name(p.world.order) },
     };
 }
 

@@ -123,6 +123,11 @@ train_result toy_train(const train_params & p) {
     }
     world_params world = p.world;
     world.size         = p.scene_size > 0 ? p.scene_size : model.vit_hp().image_size;
+    if (model.captions() != world.order) {
+        GLM_LOG_INFO("toy-train: captions in the %s order (the model was trained on %s)\n",
+                     caption_order_name(world.order), caption_order_name(model.captions()));
+        model.set_captions(world.order);
+    }
     model.set_n_threads(p.n_threads);
     for (ggml_tensor * t : model.tensors()) {
         ggml_set_param(t);

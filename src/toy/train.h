@@ -74,7 +74,8 @@ struct train_params {
                                       // ...): a continued run passes the scenes its first stage consumed
     bool         resume     = false;  // continue the interrupted run in out_dir from <out_dir>/resume (the
                                       // other params must be the run's); the result is bit-identical
-    world_params world;               // the scenes (world.size is replaced by scene_size)
+    world_params world;               // the scenes (world.size is replaced by scene_size); world.order is the
+                                      // caption style, recorded in the saved model (toy_model::captions)
     int          scene_size = 0;      // side the training and validation scenes are rendered at; 0 = the model's
                                       // input size (toy-world geometry scales with it)
     std::string  recipe;              // the command line, stored in the checkpoints

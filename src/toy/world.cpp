@@ -189,15 +189,19 @@ void relation_words(caption_builder & cb, const std::string & rel) {
     }
 }
 
-std::string make_caption(std::vector<world_object> & objs, int S, rng & g) {
+std::string make_caption(std::vector<world_object> & objs, int S, caption_order order, rng & g) {
     const int n = (int) objs.size();
     // order in which the caption names the objects
     std::vector<int> ord(n);
     for (int i = 0; i < n; ++i) {
         ord[i] = i;
     }
-    const float u = g.uniform();
-    if (u < 0.5f) {
+    const float u = g.uniform();  // drawn in both orders, so the rest of the caption's choices are the same
+    if (order == caption_order::left_to_right) {
+        std::sort(ord.begin(), ord.end(), [&](int a, int b) {
+            return objs[a].cx != objs[b].cx ? objs[a].cx < objs[b].cx : objs[a].cy != objs[b].cy ? objs[a].cy < objs[b].cy : a < b;
+        });
+    } else if (u < 0.5f) {
         for (int i = n - 1; i > 0; --i) {
             std::swap(ord[i], ord[g.below(i + 1)]);
         }
@@ -322,6 +326,20 @@ const char * world_split_name(world_split s) {
         case world_split::test:  return "test";
     }
     return "?";
+}
+
+caption_order caption_order_from_string(const std::string & s) {
+    if (s == "mixed") {
+        return caption_order::mixed;
+    }
+    if (s == "left-to-right") {
+        return caption_order::left_to_right;
+    }
+    fail("unknown caption order '%s' (expected mixed or left-to-right)", s.c_str());
+}
+
+const char * caption_order_name(caption_order o) {
+    return o == caption_order::left_to_right ? "left-to-right" : "mixed";
 }
 
 world_params world_default_params() { return world_params{}; }
@@ -502,7 +520,7 @@ world_scene world_generate(const world_params & p, uint64_t seed, world_split sp
             px[c] = clamp_u8(o.rgb[c] + g.uniform(-p.pixel_noise, p.pixel_noise));
         }
     }
-    sc.caption = make_caption(sc.objects, S, g);
+    sc.caption = make_caption(sc.objects, S, p.order, g);
     return sc;
 }
 

@@ -27,6 +27,14 @@ const char * world_split_name(world_split s);
 
 enum class size_class { small = 0, medium = 1, large = 2 };
 
+// The order in which a caption names its objects. mixed (the original world): a random order in half the
+// captions, left to right, top to bottom or right to left in the others. left_to_right: always by increasing
+// centre x (ties by y), so the first "red" of two red objects is always the left one. Every other choice (words,
+// templates, scenes) is the same in both: a scene differs only in the order of its caption's phrases.
+enum class caption_order { mixed = 0, left_to_right = 1 };
+caption_order caption_order_from_string(const std::string & s);  // "mixed" | "left-to-right"; throws otherwise
+const char *  caption_order_name(caption_order o);
+
 struct world_params {
     int   size          = 64;     // side of the square scene (pixels); geometry scales with it
     int   min_objects   = 1;      // objects per scene, drawn uniformly in [min_objects, max_objects]
@@ -34,6 +42,7 @@ struct world_params {
     float min_visible   = 0.55f;  // each object keeps at least this fraction of its pixels after occlusion
     int   max_tries     = 200;    // placements tried per object before the scene keeps fewer objects
     float pixel_noise   = 6.0f;   // amplitude of the uniform per-pixel noise on objects (grey levels)
+    caption_order order = caption_order::mixed;  // order of mention in captions
 };
 
 world_params world_default_params();

@@ -50,6 +50,8 @@ int cmd_toy_train(int argc, char ** argv) {
     app.add_option("-t,--threads", p.n_threads, "CPU threads (0 = all; more than 1 pays only on an idle machine)")->capture_default_str();
     app.add_option("--image-size", p.arch.vit.image_size, "vision input side in pixels (the token grid is image size / patch size); with --init: regrid the model to it (position embeddings resampled)")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--scene-size", p.scene_size, "side the toy-world scenes are rendered at (0 = the model's input size)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    std::string order;
+    app.add_option("--caption-order", order, "order of mention in the training captions: mixed (the original world) or left-to-right (default: the --init model's, else mixed)");
     app.add_option("--patch-size", p.arch.vit.patch_size, "vision patch side in pixels")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--vit-embd", p.arch.vit.n_embd, "vision width")->capture_default_str();
     app.add_option("--vit-layers", p.arch.vit.n_layer, "vision layers")->capture_default_str();
@@ -71,6 +73,12 @@ int cmd_toy_train(int argc, char ** argv) {
                           p.init_dir.c_str());
             }
         }
+    }
+    if (!order.empty()) {
+        p.world.order = glm::toy::caption_order_from_string(order);
+    } else if (!p.init_dir.empty()) {
+        p.world.order = glm::toy::caption_order_from_string(
+            glm::gguf_loader(p.init_dir + "/" + glm::toy::k_toy_llm_file).get_str("groundlmm.toy.caption_order", "mixed"));
     }
     if (!p.init_dir.empty() && app.count("--image-size") > 0) {
         p.init_image_size = p.arch.vit.image_size;

@@ -19,9 +19,12 @@ int cmd_toy_world(int argc, char ** argv) {
     app.add_option("--size", wp.size, "scene side in pixels (geometry scales with it)")->capture_default_str();
     app.add_option("--min-objects", wp.min_objects, "fewest objects per scene")->capture_default_str();
     app.add_option("--max-objects", wp.max_objects, "most objects per scene")->capture_default_str();
+    std::string order = "mixed";
+    app.add_option("--caption-order", order, "order of mention in the captions: mixed (the original world) or left-to-right")->capture_default_str();
     if (int rc = cli_parse(app, argc, argv); rc >= 0) {
         return rc;
     }
+    wp.order = glm::toy::caption_order_from_string(order);
     const double  t0    = glm::now_s();
     const int64_t n_ann = glm::toy::world_write_split(out, wp, seed, glm::toy::world_split_from_string(split), n);
     fprintf(stderr, "wrote %lld %s scenes (%lld objects) to %s in %.2fs\n", (long long) n, split.c_str(),
