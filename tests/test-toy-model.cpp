@@ -3,6 +3,7 @@
 // loss falls.
 #include "backend.h"
 #include "common.h"
+#include "gguf-loader.h"
 #include "util/max-error.h"
 #include "lmm.h"
 #include "models/toy-vit.h"
@@ -205,6 +206,19 @@ TEST(ToyModel, RegridResamplesPositions) {
     EXPECT_EQ(back.dec_hp().n_ctx, dst->dec_hp().n_ctx);
     EXPECT_EQ(host(back.vit().pos), pos);
     EXPECT_THROW(toy_regrid(src, src.vit_hp().image_size + 1), glm::error);
+}
+
+// The caption style a model was trained on travels with it: saved, reloaded, kept by a regrid; absent means mixed.
+TEST(ToyModel, CaptionStyleIsSaved) {
+    toy_model m(tiny_arch(), 4);
+    EXPECT_EQ(m.captions(), caption_order::mixed);
+    m.set_captions(caption_order::left_to_right);
+    const std::string d = temp_dir("captions");
+    m.save(d);
+    const toy_model back(d);
+    EXPECT_EQ(back.captions(), caption_order::left_to_right);
+    EXPECT_EQ(toy_regrid(back, 2 * back.vit_hp().image_size)->captions(), caption_order::left_to_right);
+    EXPECT_EQ(glm::gguf_loader(d + "/" + k_toy_llm_file).get_str("groundlmm.toy.caption_order", ""), "left-to-right");
 }
 
 TEST(ToyTrain, ShortRunLossFalls) {
