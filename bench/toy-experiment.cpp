@@ -646,10 +646,10 @@ int main(int argc, char ** argv) {
         if (size <= 0) {  // the scenes as training rendered them: at the encoder's input size
             size = toyvit_read_hparams(gguf_loader(dir + "/" + k_toy_vit_file)).image_size;
         }
-        lp.n_ctx     = (int) gguf_loader(dir + "/" + k_toy_llm_file).get_int("llama.context_length");
-        if (order_text.empty()) {  // forced captions in the style the model was trained on
-            order_text = gguf_loader(dir + "/" + k_toy_llm_file).get_str("groundlmm.toy.caption_order", "mixed");
-        }
+        const gguf_loader llm_meta(dir + "/" + k_toy_llm_file);
+        lp.n_ctx = (int) llm_meta.get_int("llama.context_length");
+        // forced captions in the style the model was trained on, unless told otherwise
+        const caption_order order = order_text.empty() ? toy_read_caption_order(llm_meta) : caption_order_from_string(order_text);
         lp.n_threads = n_threads;
         lp.tap       = true;
         lp.tap_dump  = true;
@@ -661,7 +661,7 @@ int main(int argc, char ** argv) {
 
         setup su;
         su.dir = dir, su.split = split, su.n = n, su.size = size;
-        su.order = caption_order_from_string(order_text);
+        su.order = order;
         su.enc = enc.get(), su.lm = &lm, su.ses = &ses, su.chunker = &chunker, su.region = &region;
         su.choices = { { "mean", "mean over layers and heads", head_set(attn_heads::all) },
                        { "official", "head H-2 (official)", head_set(attn_heads::official) } };

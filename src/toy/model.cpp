@@ -20,6 +20,7 @@ namespace glm::toy {
 const char * const k_toy_template = "user:<image>describe the scene. assistant:";
 const char * const k_toy_llm_file = "toy-llm.gguf";
 const char * const k_toy_vit_file = "toy-vit.gguf";
+const char * const k_key_caption_order = "groundlmm.toy.caption_order";
 
 namespace {
 
@@ -136,6 +137,10 @@ toy_model::toy_model(const toy_arch & arch, uint64_t seed) : vocab_(toy_words())
     }
 }
 
+caption_order toy_read_caption_order(const gguf_loader & llm) {
+    return caption_order_from_string(llm.get_str(k_key_caption_order, caption_order_name(caption_order::mixed)));
+}
+
 toy_model::toy_model(const std::string & dir) : vocab_(gguf_loader(dir + "/" + k_toy_llm_file)) {
     const std::string llm_path = dir + "/" + k_toy_llm_file, vit_path = dir + "/" + k_toy_vit_file;
     gguf_loader       ml(llm_path), mv(vit_path);
@@ -159,7 +164,7 @@ toy_model::toy_model(const std::string & dir) : vocab_(gguf_loader(dir + "/" + k
         fail("%s: groundlmm.prompt_template is '%s', expected '%s'", llm_path.c_str(),
              ml.get_str("groundlmm.prompt_template", "").c_str(), k_toy_template);
     }
-    captions_ = caption_order_from_string(ml.get_str("groundlmm.toy.caption_order", "mixed"));
+    captions_ = toy_read_caption_order(ml);
     vit_hp_ = toyvit_read_hparams(mv);
     if (vit_hp_.n_proj_out != dec_hp_.n_embd) {
         fail("%s: projection_dim %d differs from the decoder's n_embd %d", vit_path.c_str(), vit_hp_.n_proj_out,
@@ -242,7 +247,7 @@ void toy_model::save(const std::string & dir, const std::string & recipe) const 
         vocab_.write_gguf(w);
         w.set_str("groundlmm.prompt_template", k_toy_template);
         w.set_str("groundlmm.recipe", recipe);
-        w.set_str("groundlmm.toy.caption_order", caption_order_name(captions_));
+        w.set_str(k_key_caption_order, caption_order_name(captions_));
         decoder_weights d = dec_;
         decoder_for_each_tensor(dec_hp_, d, add_all(w));
         w.write(dir + "/" + k_toy_llm_file);

@@ -25,6 +25,10 @@
 #include <string>
 #include <vector>
 
+namespace glm {
+class gguf_loader;
+}
+
 namespace glm::toy {
 
 // The conversation template of the toy model: <image> marks the image embeddings. Written to the decoder
@@ -34,6 +38,9 @@ extern const char * const k_toy_template;
 // File names inside a model folder.
 extern const char * const k_toy_llm_file;  // "toy-llm.gguf": the decoder (llama architecture + tokenizer)
 extern const char * const k_toy_vit_file;  // "toy-vit.gguf": the vision encoder + projector (toyvit)
+
+// The caption style a decoder GGUF was trained on (groundlmm.toy.caption_order; mixed when absent).
+caption_order toy_read_caption_order(const gguf_loader & llm);
 
 struct decoder_hparams {
     int   n_vocab   = 0;         // set from the vocabulary

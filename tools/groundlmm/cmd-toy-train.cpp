@@ -77,8 +77,7 @@ int cmd_toy_train(int argc, char ** argv) {
     if (!order.empty()) {
         p.world.order = glm::toy::caption_order_from_string(order);
     } else if (!p.init_dir.empty()) {
-        p.world.order = glm::toy::caption_order_from_string(
-            glm::gguf_loader(p.init_dir + "/" + glm::toy::k_toy_llm_file).get_str("groundlmm.toy.caption_order", "mixed"));
+        p.world.order = glm::toy::toy_read_caption_order(glm::gguf_loader(p.init_dir + "/" + glm::toy::k_toy_llm_file));
     }
     if (!p.init_dir.empty() && app.count("--image-size") > 0) {
         p.init_image_size = p.arch.vit.image_size;
