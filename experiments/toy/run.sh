@@ -15,8 +15,9 @@ cd "$root"
 cmake --build "$build" --target toy-experiment groundlmm -j"$(nproc 2>/dev/null || echo 2)" > /dev/null
 "$build/bin/toy-experiment" -m models/toy --n 500 --seeds 1 -o experiments/toy/results.json "$@"
 calib="$build/toy-calibration"
-# scenes at the model's input size (toyvit.image_size) and in its caption style (groundlmm.toy.caption_order), as
-# training rendered them; toy-experiment reads both from the model itself
+# scenes as training rendered them: the model's input size (toyvit.image_size, 128) and caption style
+# (groundlmm.toy.caption_order, left-to-right). toy-world cannot read these from the model, so they are spelled out
+# here and must follow models/toy; toy-experiment above and below reads both from the model itself
 "$build/bin/groundlmm" toy-world -o "$calib" --split train --n 200 --seed 1 --size 128 --caption-order left-to-right
 "$build/bin/groundlmm" calibrate-heads -m models/toy/toy-llm.gguf --mmproj models/toy/toy-vit.gguf -t 1 \
     --captions "$calib/captions.txt" --skip-layers 0 --per-sample 2 --k 2 -o experiments/toy/heads-calibrated.json
